@@ -1,0 +1,160 @@
+//! The audit trail's hash chain (GB/T 22239-2019 level 3: records protected against
+//! modification). Each record's hash covers its own fields and the previous record's hash,
+//! so changing, removing or reordering any row breaks every hash after it.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::labelled::labelled_enum;
+
+labelled_enum! {
+    /// How an audited attempt ended.
+    Outcome {
+        Success => "success", "成功";
+        Failure => "failure", "失败";
+        Denied => "denied", "拒绝访问";
+    }
+}
+
+/// The hash that precedes the first record.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One audited event, before it is placed in the chain. `before` and `after` are JSON
+/// texts already stripped of personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AuditEvent {
+    pub actor: Option<String>,
+    pub role: Option<String>,
+    pub department: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub request_id: Option<String>,
+    pub source_ip: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub detail: Option<String>,
+}
+
+/// The database keeps microseconds (PostgreSQL's resolution), so chained times are
+/// truncated to microseconds before they are hashed or stored.
+pub fn chain_time(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}
+
+/// SHA-256 over the previous hash and every field, each length-prefixed so that moving
+/// text from one field to the next changes the hash.
+pub fn chain_hash(prev_hash: &str, seq: i64, at: DateTime<Utc>, event: &AuditEvent) -> String {
+    let mut hasher = Sha256::new();
+    let time = chain_time(at).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let seq = seq.to_string();
+    let fields: [Option<&str>; 14] = [
+        Some(prev_hash),
+        Some(&seq),
+        Some(&time),
+        event.actor.as_deref(),
+        event.role.as_deref(),
+        event.department.as_deref(),
+        Some(&event.action),
+        Some(&event.target),
+        event.before.as_deref(),
+        event.after.as_deref(),
+        event.request_id.as_deref(),
+        event.source_ip.as_deref(),
+        event.outcome.map(|o| o.code()),
+        event.detail.as_deref(),
+    ];
+    for field in fields {
+        match field {
+            None => hasher.update(b"-\n"),
+            Some(text) => {
+                hasher.update(format!("{}:", text.len()).as_bytes());
+                hasher.update(text.as_bytes());
+                hasher.update(b"\n");
+            }
+        }
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Replaces the named keys of a JSON object (at any depth) by their masked form, so that
+/// snapshots of people can be audited without their personal data.
+pub fn mask_fields(value: &mut serde_json::Value, masks: &[(&str, fn(&str) -> String)]) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                match (masks.iter().find(|(k, _)| k == key), inner.as_str()) {
+                    (Some((_, mask)), Some(text)) => *inner = mask(text).into(),
+                    _ => mask_fields(inner, masks),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_fields(v, masks)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> AuditEvent {
+        AuditEvent {
+            actor: Some("admin".into()),
+            action: "publish".into(),
+            target: "resource:101001/000001".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn hash_depends_on_every_field_and_the_previous_hash() {
+        let at = Utc::now();
+        let base = chain_hash(GENESIS_HASH, 1, at, &event());
+        assert_eq!(
+            base,
+            chain_hash(GENESIS_HASH, 1, at, &event()),
+            "deterministic"
+        );
+        assert_ne!(base, chain_hash(&"1".repeat(64), 1, at, &event()));
+        assert_ne!(base, chain_hash(GENESIS_HASH, 2, at, &event()));
+        let mut changed = event();
+        changed.target.push('x');
+        assert_ne!(base, chain_hash(GENESIS_HASH, 1, at, &changed));
+        let mut moved = event();
+        moved.detail = Some(String::new());
+        assert_ne!(
+            base,
+            chain_hash(GENESIS_HASH, 1, at, &moved),
+            "None differs from empty"
+        );
+    }
+
+    #[test]
+    fn nanoseconds_do_not_change_the_hash() {
+        let at = DateTime::parse_from_rfc3339("2026-11-27T01:02:03.123456789Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            chain_hash(GENESIS_HASH, 1, at, &event()),
+            chain_hash(GENESIS_HASH, 1, chain_time(at), &event())
+        );
+    }
+
+    #[test]
+    fn masks_named_fields_at_any_depth() {
+        let mut value = serde_json::json!({"display_name": "张三", "nested": [{"phone": "13800138000"}], "name": "x"});
+        mask_fields(
+            &mut value,
+            &[
+                ("display_name", crate::mask::name),
+                ("phone", crate::mask::mobile),
+            ],
+        );
+        assert_eq!(
+            value,
+            serde_json::json!({"display_name": "张*", "nested": [{"phone": "138****8000"}], "name": "x"})
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! The rules of datahall, as pure types and functions.
+//!
+//! Architecture invariant: this crate does no I/O, spawns nothing and knows nothing about
+//! HTTP or SQL. Every national identifier and code has a type whose `parse` is the only
+//! constructor, so an invalid value cannot exist past the edge.
+
+pub mod account;
+pub mod audit;
+pub mod catalogue;
+pub mod code;
+pub mod diff;
+pub mod error;
+pub mod ids;
+mod labelled;
+pub mod mask;
+pub mod search;
+pub mod workflow;
+
+pub use error::{FieldError, ValidationErrors};

@@ -1,0 +1,208 @@
+//! The catalogue entry workflow: draft → submitted (staff) → signed (chief) → published
+//! (bureau) → retired, with rejection back to the department at each review step.
+
+use serde::{Deserialize, Serialize};
+
+use crate::account::{Actor, Role};
+use crate::labelled::labelled_enum;
+
+labelled_enum! {
+    /// Where a catalogue entry stands. Labels are the UI's state tags (SPEC §6).
+    Status {
+        Draft => "draft", "草稿";
+        Submitted => "submitted", "待签发";
+        Signed => "signed", "待审核";
+        Published => "published", "已发布";
+        Returned => "returned", "已退回";
+        Retired => "retired", "已停用";
+    }
+}
+
+labelled_enum! {
+    /// What a person does to an entry.
+    Action {
+        Create => "create", "新建";
+        Edit => "edit", "修改";
+        Submit => "submit", "提交";
+        Sign => "sign", "签发";
+        Reject => "reject", "退回";
+        Publish => "publish", "发布";
+        Retire => "retire", "停用";
+    }
+}
+
+/// Why a step was refused: not this person's to take (403), or not from this state (409).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum WorkflowError {
+    #[error("无权执行“{action}”：{reason}")]
+    Forbidden {
+        action: &'static str,
+        reason: &'static str,
+    },
+    #[error("当前状态为“{status}”，不能执行“{action}”")]
+    WrongState {
+        action: &'static str,
+        status: &'static str,
+    },
+}
+
+/// Who may take an action, regardless of state.
+fn permitted(action: Action, actor: &Actor, owner_department: i64) -> Result<(), &'static str> {
+    let own = actor.works_for(owner_department);
+    let ok = match action {
+        Action::Create | Action::Edit | Action::Submit => own,
+        Action::Sign => own && actor.role == Role::Chief,
+        Action::Reject => (own && actor.role == Role::Chief) || actor.role == Role::Admin,
+        Action::Publish | Action::Retire => actor.role == Role::Admin,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(match action {
+        Action::Create | Action::Edit | Action::Submit => {
+            "只有提供方部门的工作人员或首席代表可以编制、修改和提交目录"
+        }
+        Action::Sign => "只有提供方部门的首席代表可以签发",
+        Action::Reject => "只有提供方部门的首席代表或数据资源管理方可以退回",
+        Action::Publish | Action::Retire => "只有数据资源管理方可以发布或停用目录",
+    })
+}
+
+/// The state an action leads to from `status`, or why it may not be taken.
+/// Permission is checked before state so that an outsider learns nothing about the entry.
+pub fn next_status(
+    status: Status,
+    action: Action,
+    actor: &Actor,
+    owner_department: i64,
+) -> Result<Status, WorkflowError> {
+    permitted(action, actor, owner_department).map_err(|reason| WorkflowError::Forbidden {
+        action: action.label(),
+        reason,
+    })?;
+    let next = match (action, status) {
+        (Action::Create, _) => Some(Status::Draft),
+        (Action::Edit, Status::Draft | Status::Returned | Status::Published) => Some(Status::Draft),
+        (Action::Submit, Status::Draft | Status::Returned) => Some(Status::Submitted),
+        (Action::Sign, Status::Submitted) => Some(Status::Signed),
+        (Action::Reject, Status::Submitted) if actor.role == Role::Chief => Some(Status::Returned),
+        (Action::Reject, Status::Signed) if actor.role == Role::Admin => Some(Status::Returned),
+        (Action::Publish, Status::Signed) => Some(Status::Published),
+        (Action::Retire, Status::Published) => Some(Status::Retired),
+        _ => None,
+    };
+    next.ok_or(WorkflowError::WrongState {
+        action: action.label(),
+        status: status.label(),
+    })
+}
+
+impl Status {
+    /// States in which consumers see the entry in the catalogue.
+    pub fn is_listed_for_consumers(self) -> bool {
+        self == Status::Published
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OWNER: i64 = 7;
+
+    fn actor(who: &str) -> Actor {
+        let (role, department_id) = match who {
+            "admin" => (Role::Admin, None),
+            "auditor" => (Role::Auditor, None),
+            "chief" => (Role::Chief, Some(OWNER)),
+            "staff" => (Role::Staff, Some(OWNER)),
+            "other-chief" => (Role::Chief, Some(OWNER + 1)),
+            "other-staff" => (Role::Staff, Some(OWNER + 1)),
+            _ => unreachable!(),
+        };
+        Actor {
+            user_id: 1,
+            username: who.into(),
+            role,
+            department_id,
+        }
+    }
+
+    /// Every (actor, action, from-state) that is allowed, with the state it leads to.
+    /// Anything not listed must be refused.
+    const ALLOWED: &[(&str, Action, Status, Status)] = {
+        use Action::*;
+        use Status::*;
+        &[
+            ("chief", Edit, Draft, Draft),
+            ("chief", Edit, Returned, Draft),
+            ("chief", Edit, Published, Draft),
+            ("staff", Edit, Draft, Draft),
+            ("staff", Edit, Returned, Draft),
+            ("staff", Edit, Published, Draft),
+            ("chief", Submit, Draft, Submitted),
+            ("chief", Submit, Returned, Submitted),
+            ("staff", Submit, Draft, Submitted),
+            ("staff", Submit, Returned, Submitted),
+            ("chief", Sign, Submitted, Signed),
+            ("chief", Reject, Submitted, Returned),
+            ("admin", Reject, Signed, Returned),
+            ("admin", Publish, Signed, Published),
+            ("admin", Retire, Published, Retired),
+        ]
+    };
+
+    #[test]
+    fn every_role_action_and_state_matches_the_table() {
+        let actors = [
+            "admin",
+            "auditor",
+            "chief",
+            "staff",
+            "other-chief",
+            "other-staff",
+        ];
+        let actions = [
+            Action::Edit,
+            Action::Submit,
+            Action::Sign,
+            Action::Reject,
+            Action::Publish,
+            Action::Retire,
+        ];
+        for who in actors {
+            for &action in &actions {
+                for &status in Status::ALL {
+                    let expected = ALLOWED
+                        .iter()
+                        .find(|(w, a, s, _)| *w == who && *a == action && *s == status)
+                        .map(|(_, _, _, next)| *next);
+                    let got = next_status(status, action, &actor(who), OWNER).ok();
+                    assert_eq!(got, expected, "{who} {action:?} from {status:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn outsiders_get_forbidden_not_wrong_state() {
+        let err =
+            next_status(Status::Retired, Action::Sign, &actor("other-chief"), OWNER).unwrap_err();
+        assert!(matches!(err, WorkflowError::Forbidden { .. }));
+        let err =
+            next_status(Status::Submitted, Action::Publish, &actor("chief"), OWNER).unwrap_err();
+        assert!(
+            matches!(err, WorkflowError::Forbidden { .. }),
+            "a chief cannot publish"
+        );
+        let err = next_status(Status::Published, Action::Sign, &actor("chief"), OWNER).unwrap_err();
+        assert!(matches!(err, WorkflowError::WrongState { .. }));
+    }
+
+    #[test]
+    fn only_the_owning_department_creates() {
+        assert!(next_status(Status::Draft, Action::Create, &actor("staff"), OWNER).is_ok());
+        assert!(next_status(Status::Draft, Action::Create, &actor("other-staff"), OWNER).is_err());
+        assert!(next_status(Status::Draft, Action::Create, &actor("admin"), OWNER).is_err());
+    }
+}
