@@ -1,0 +1,302 @@
+//! The append-only, hash-chained audit log. Writes happen inside the transaction of the
+//! change they record ([`append_audit!`]), so a change without its record cannot exist.
+
+use chrono::{DateTime, Utc};
+use domain::audit::{chain_hash, AuditEvent, Outcome, GENESIS_HASH};
+use serde::Serialize;
+
+use crate::{decode, on_pool, Store, StoreResult};
+
+/// Who is acting and from where; copied into every record of the request.
+#[derive(Clone, Debug, Default)]
+pub struct AuditContext {
+    pub actor: Option<String>,
+    pub role: Option<String>,
+    pub department: Option<String>,
+    pub request_id: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+impl AuditContext {
+    /// Changes made by the platform itself (migrations, the demo loader, the CLI).
+    pub fn system(actor: &str) -> Self {
+        Self {
+            actor: Some(actor.to_string()),
+            role: Some("system".into()),
+            ..Default::default()
+        }
+    }
+
+    /// A successful action on `target`.
+    pub fn event(&self, action: &str, target: impl Into<String>) -> AuditEvent {
+        AuditEvent {
+            actor: self.actor.clone(),
+            role: self.role.clone(),
+            department: self.department.clone(),
+            action: action.to_string(),
+            target: target.into(),
+            request_id: self.request_id.clone(),
+            source_ip: self.source_ip.clone(),
+            outcome: Some(Outcome::Success),
+            ..Default::default()
+        }
+    }
+
+    /// A refused or failed attempt.
+    pub fn failure(
+        &self,
+        action: &str,
+        target: impl Into<String>,
+        outcome: Outcome,
+        detail: impl Into<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            outcome: Some(outcome),
+            detail: Some(detail.into()),
+            ..self.event(action, target)
+        }
+    }
+}
+
+/// Serialises a snapshot for `before`/`after`.
+pub(crate) fn snapshot<T: Serialize>(value: &T) -> Option<String> {
+    serde_json::to_string(value).ok()
+}
+
+/// Appends one record inside the open transaction `$tx` and returns its sequence number.
+/// Bumping the single `audit_head` row first serialises appenders (a row lock on
+/// PostgreSQL, the write lock on SQLite), so the chain never forks.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! append_audit {
+    ($tx:expr, $event:expr) => {{
+        let event: domain::audit::AuditEvent = $event;
+        let (seq, prev): (i64, String) =
+            sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut *$tx)
+                .await?;
+        let at = $crate::now_for_audit();
+        let hash = domain::audit::chain_hash(&prev, seq, at, &event);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, role, department, action, target, before_state, after_state, \
+             request_id, source_ip, outcome, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(seq)
+        .bind(at)
+        .bind(&event.actor)
+        .bind(&event.role)
+        .bind(&event.department)
+        .bind(&event.action)
+        .bind(&event.target)
+        .bind(&event.before)
+        .bind(&event.after)
+        .bind(&event.request_id)
+        .bind(&event.source_ip)
+        .bind(event.outcome.map(|o| o.code()))
+        .bind(&event.detail)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut *$tx).await?;
+        seq
+    }};
+}
+
+#[doc(hidden)]
+pub fn now_for_audit() -> DateTime<Utc> {
+    crate::now()
+}
+
+/// One stored audit record.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: Option<String>,
+    pub role: Option<String>,
+    pub department: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub before_state: Option<String>,
+    pub after_state: Option<String>,
+    pub request_id: Option<String>,
+    pub source_ip: Option<String>,
+    pub outcome: Option<String>,
+    pub detail: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditRecord {
+    fn event(&self) -> StoreResult<AuditEvent> {
+        let outcome = match &self.outcome {
+            Some(code) => Some(decode(code, Outcome::parse)?),
+            None => None,
+        };
+        Ok(AuditEvent {
+            actor: self.actor.clone(),
+            role: self.role.clone(),
+            department: self.department.clone(),
+            action: self.action.clone(),
+            target: self.target.clone(),
+            before: self.before_state.clone(),
+            after: self.after_state.clone(),
+            request_id: self.request_id.clone(),
+            source_ip: self.source_ip.clone(),
+            outcome,
+            detail: self.detail.clone(),
+        })
+    }
+}
+
+/// Filters of the audit viewer; all optional and combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target_prefix: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Only records with a smaller sequence number (keyset paging, newest first).
+    pub before_seq: Option<i64>,
+}
+
+/// The result of recomputing the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ChainReport {
+    /// Records checked.
+    pub checked: i64,
+    /// True when every record's hash and link are intact.
+    pub intact: bool,
+    /// The first record that does not verify, if any.
+    pub first_broken_seq: Option<i64>,
+    pub reason: Option<String>,
+}
+
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor, role, department, action, target, before_state, after_state, \
+                             request_id, source_ip, outcome, detail, prev_hash, hash";
+
+impl Store {
+    /// Records an event on its own, e.g. a refused attempt whose change was rolled back.
+    pub async fn audit(&self, event: AuditEvent) -> StoreResult<i64> {
+        on_pool!(self, pool, dialect => {
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let seq = crate::append_audit!(tx, event);
+            tx.commit().await?;
+            Ok(seq)
+        })
+    }
+
+    /// Records newest first, `limit` at a time, and the total matching the filter.
+    pub async fn audit_list(
+        &self,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> StoreResult<(Vec<AuditRecord>, i64)> {
+        let mut conditions = vec!["1 = 1".to_string()];
+        let mut binds: Vec<String> = Vec::new();
+        let mut add = |condition: &str, value: String| {
+            binds.push(value);
+            conditions.push(condition.replace("?", &format!("${}", binds.len())));
+        };
+        if let Some(actor) = &filter.actor {
+            add("actor = ?", actor.clone());
+        }
+        if let Some(action) = &filter.action {
+            add("action = ?", action.clone());
+        }
+        if let Some(prefix) = &filter.target_prefix {
+            add(
+                "target LIKE ? ESCAPE '\\'",
+                format!("{}%", crate::resources::escape_like(prefix)),
+            );
+        }
+        if let Some(outcome) = filter.outcome {
+            add("outcome = ?", outcome.code().to_string());
+        }
+        let where_clause = conditions.join(" AND ");
+        let count_sql = format!("SELECT COUNT(*) FROM audit_log WHERE {where_clause}");
+        let before = filter.before_seq.unwrap_or(i64::MAX);
+        let list_sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE {where_clause} AND seq < ${} ORDER BY seq DESC LIMIT ${}",
+            binds.len() + 1,
+            binds.len() + 2
+        );
+        on_pool!(self, pool => {
+            let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+            let mut list = sqlx::query_as::<_, AuditRecord>(&list_sql);
+            for value in &binds {
+                count = count.bind(value);
+                list = list.bind(value);
+            }
+            let total = count.fetch_one(pool).await?;
+            let rows = list.bind(before).bind(limit).fetch_all(pool).await?;
+            Ok((rows, total))
+        })
+    }
+
+    /// Recomputes every hash in order and names the first record that does not verify.
+    pub async fn audit_verify(&self) -> StoreResult<ChainReport> {
+        const PAGE: i64 = 2000;
+        let sql =
+            format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let mut expected_seq = 1;
+        let mut prev_hash = GENESIS_HASH.to_string();
+        let broken = |seq: i64, reason: String, checked: i64| ChainReport {
+            checked,
+            intact: false,
+            first_broken_seq: Some(seq),
+            reason: Some(reason),
+        };
+        loop {
+            let rows: Vec<AuditRecord> = on_pool!(self, pool => {
+                sqlx::query_as(&sql).bind(expected_seq - 1).bind(PAGE).fetch_all(pool).await?
+            });
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                let checked = expected_seq - 1;
+                if row.seq != expected_seq {
+                    return Ok(broken(
+                        expected_seq,
+                        format!("第{expected_seq}条记录缺失"),
+                        checked,
+                    ));
+                }
+                if row.prev_hash != prev_hash {
+                    return Ok(broken(row.seq, "与前一条记录的链接不一致".into(), checked));
+                }
+                let recomputed = chain_hash(&prev_hash, row.seq, row.at, &row.event()?);
+                if recomputed != row.hash {
+                    return Ok(broken(
+                        row.seq,
+                        "记录内容与其哈希不一致（已被篡改）".into(),
+                        checked,
+                    ));
+                }
+                prev_hash = row.hash.clone();
+                expected_seq += 1;
+            }
+        }
+        let checked = expected_seq - 1;
+        let (head_seq, head_hash): (i64, String) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?
+        });
+        if head_seq != checked || head_hash != prev_hash {
+            return Ok(broken(
+                checked + 1,
+                format!("链头指向第{head_seq}条记录，但只找到{checked}条"),
+                checked,
+            ));
+        }
+        Ok(ChainReport {
+            checked,
+            intact: true,
+            first_broken_seq: None,
+            reason: None,
+        })
+    }
+}

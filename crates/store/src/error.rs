@@ -1,0 +1,43 @@
+use domain::workflow::WorkflowError;
+use domain::ValidationErrors;
+
+/// What went wrong in the store, in terms the HTTP edge can map to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}不存在")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Validation(#[from] ValidationErrors),
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    #[error("database URL not supported (use sqlite:// or postgres://): {0}")]
+    UnsupportedUrl(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::RowNotFound => StoreError::NotFound("记录".into()),
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(format!("与已有记录重复：{}", db.message()))
+            }
+            _ => StoreError::Database(error),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(error: serde_json::Error) -> Self {
+        StoreError::Corrupt(error.to_string())
+    }
+}

@@ -1,0 +1,654 @@
+//! Catalogue entries: codes, the workflow, published versions, search and 一数一源 flags.
+
+use chrono::{DateTime, Utc};
+use domain::account::{Actor, DepartmentKind, Role};
+use domain::catalogue::{ResourceBody, SecurityGrade, ShareType};
+use domain::code::{ClassKind, ResourceCode};
+use domain::search::{document_text, index_grams, SearchQuery};
+use domain::workflow::{next_status, Action, Status};
+use serde::Serialize;
+
+use crate::audit::snapshot;
+use crate::departments::Department;
+use crate::{decode, now, on_pool, AuditContext, Store, StoreError, StoreResult};
+
+/// The department that provides a resource, as shown with it (元数据 4 and 5).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Provider {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    /// 信息资源提供方代码: the department's 统一社会信用代码.
+    pub credit_code: String,
+    pub kind: DepartmentKind,
+}
+
+/// A catalogue entry with everything known about it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Resource {
+    pub id: i64,
+    /// 信息资源代码.
+    pub code: String,
+    pub status: Status,
+    /// The working version; published versions are kept under their numbers.
+    pub version: i64,
+    pub published_version: Option<i64>,
+    pub provider: Provider,
+    pub body: ResourceBody,
+    /// Why it was last returned, if it was.
+    pub return_reason: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// 发布日期.
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// One line of a catalogue listing.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct ResourceSummary {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub class_kind: String,
+    pub provider_id: i64,
+    pub provider_name: String,
+    pub share_type: String,
+    pub security_grade: String,
+    pub update_cycle: String,
+    pub status: String,
+    pub version: i64,
+    pub updated_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// A published version, kept for history and diffs.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ResourceVersion {
+    pub version: i64,
+    pub published_by: String,
+    pub published_at: DateTime<Utc>,
+    pub body: ResourceBody,
+}
+
+/// An item catalogued by a second department although another is its authoritative
+/// source (一数一源), for the bureau to resolve.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct SourceConflict {
+    pub id: i64,
+    pub resource_code: String,
+    pub resource_name: String,
+    pub department_name: String,
+    pub item_name: String,
+    pub authoritative_code: String,
+    pub authoritative_department: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Search and filters of the catalogue listing.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceQuery {
+    pub text: Option<String>,
+    pub class_kind: Option<ClassKind>,
+    pub provider_id: Option<i64>,
+    pub share_type: Option<ShareType>,
+    pub security_grade: Option<SecurityGrade>,
+    pub status: Option<Status>,
+    /// Listing continues after this code (keyset paging).
+    pub after_code: Option<String>,
+    pub limit: i64,
+}
+
+/// What a viewer may see: everything, or published entries plus their own department's.
+#[derive(Debug, Clone, Copy)]
+pub enum Visibility {
+    All,
+    PublishedAndDepartment(Option<i64>),
+}
+
+impl Visibility {
+    pub fn for_actor(actor: &Actor) -> Self {
+        match actor.role {
+            Role::Admin | Role::Auditor => Visibility::All,
+            Role::Chief | Role::Staff => Visibility::PublishedAndDepartment(actor.department_id),
+        }
+    }
+
+    fn allows(self, status: Status, provider_id: i64) -> bool {
+        match self {
+            Visibility::All => true,
+            Visibility::PublishedAndDepartment(dept) => {
+                matches!(status, Status::Published | Status::Retired) || dept == Some(provider_id)
+            }
+        }
+    }
+}
+
+/// A page of results: `next` is the cursor of the following page, if any.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub next: Option<String>,
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+#[derive(sqlx::FromRow)]
+struct ResourceRow {
+    id: i64,
+    code: String,
+    status: String,
+    version: i64,
+    published_version: Option<i64>,
+    body: String,
+    return_reason: Option<String>,
+    created_by: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    published_at: Option<DateTime<Utc>>,
+    provider_id: i64,
+    provider_code: String,
+    provider_name: String,
+    provider_credit_code: String,
+    provider_kind: String,
+}
+
+impl TryFrom<ResourceRow> for Resource {
+    type Error = StoreError;
+    fn try_from(row: ResourceRow) -> StoreResult<Self> {
+        Ok(Resource {
+            id: row.id,
+            code: row.code,
+            status: decode(&row.status, Status::parse)?,
+            version: row.version,
+            published_version: row.published_version,
+            provider: Provider {
+                id: row.provider_id,
+                code: row.provider_code,
+                name: row.provider_name,
+                credit_code: row.provider_credit_code,
+                kind: decode(&row.provider_kind, DepartmentKind::parse)?,
+            },
+            body: serde_json::from_str(&row.body)?,
+            return_reason: row.return_reason,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            published_at: row.published_at,
+        })
+    }
+}
+
+const RESOURCE_SELECT: &str = "SELECT r.id, r.code, r.status, r.version, r.published_version, r.body, r.return_reason, \
+     r.created_by, r.created_at, r.updated_at, r.published_at, d.id AS provider_id, d.code AS provider_code, \
+     d.name AS provider_name, d.credit_code AS provider_credit_code, d.kind AS provider_kind \
+     FROM resources r JOIN departments d ON d.id = r.provider_id";
+
+const SUMMARY_SELECT: &str = "SELECT r.id, r.code, r.name, r.class_kind, r.provider_id, d.name AS provider_name, \
+     r.share_type, r.security_grade, r.update_cycle, r.status, r.version, r.updated_at, r.published_at \
+     FROM resources r JOIN departments d ON d.id = r.provider_id";
+
+/// The text a resource is found by: name, abstract, item names and provider.
+fn search_text(body: &ResourceBody, provider_name: &str) -> String {
+    let items: Vec<&str> = body.items.iter().map(|i| i.name.as_str()).collect();
+    document_text(&[&body.name, &body.summary, &items.join(" "), provider_name])
+}
+
+fn workflow_target(code: &str) -> String {
+    format!("resource:{code}")
+}
+
+/// Rows of the per-resource indexes (grams, items) are written in chunks of this many.
+const CHUNK: usize = 200;
+
+/// Rewrites the search grams and item index of one resource and flags items whose
+/// authoritative source is another department. Expands inside an open transaction.
+macro_rules! reindex_resource {
+    ($tx:expr, $id:expr, $provider_id:expr, $body:expr, $text:expr) => {{
+        let (id, body): (i64, &ResourceBody) = ($id, $body);
+        sqlx::query("DELETE FROM resource_grams WHERE resource_id = $1").bind(id).execute(&mut *$tx).await?;
+        sqlx::query("DELETE FROM resource_items WHERE resource_id = $1").bind(id).execute(&mut *$tx).await?;
+        let grams: Vec<String> = index_grams($text).into_iter().collect();
+        for chunk in grams.chunks(CHUNK) {
+            let values: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, $1)", i + 2)).collect();
+            let sql = format!("INSERT INTO resource_grams (gram, resource_id) VALUES {}", values.join(", "));
+            let mut query = sqlx::query(&sql).bind(id);
+            for gram in chunk {
+                query = query.bind(gram);
+            }
+            query.execute(&mut *$tx).await?;
+        }
+        for item in &body.items {
+            sqlx::query("INSERT INTO resource_items (resource_id, identifier, name, authoritative) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(&item.identifier)
+                .bind(item.name.trim())
+                .bind(item.authoritative)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO source_conflicts (resource_id, item_name, authoritative_resource_id, created_at) \
+             SELECT $1, mine.name, theirs.resource_id, $3 FROM resource_items mine \
+             JOIN resource_items theirs ON theirs.name = mine.name AND theirs.authoritative \
+             JOIN resources other ON other.id = theirs.resource_id AND other.provider_id <> $2 AND other.status = 'published' \
+             WHERE mine.resource_id = $1 ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind($provider_id)
+        .bind(now())
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// Inserts a new draft inside an open transaction and returns its id and code. The
+/// sequence (后段码) is the next under the classification's prefix; the caller holds the
+/// write lock, so two inserts cannot take the same number.
+macro_rules! insert_resource {
+    ($tx:expr, $provider:expr, $body:expr, $created_by:expr) => {{
+        let (provider, body): (&Department, &ResourceBody) = ($provider, $body);
+        let prefix = body.class.prefix();
+        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM resources WHERE prefix = $1")
+            .bind(&prefix)
+            .fetch_one(&mut *$tx)
+            .await?;
+        let code = ResourceCode::new(&body.class, seq as u32).to_string();
+        let text = search_text(body, &provider.name);
+        let at = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO resources (code, prefix, seq, provider_id, name, class_kind, share_type, security_grade, \
+             update_cycle, status, version, body, search_text, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', 1, $10, $11, $12, $13, $13) RETURNING id",
+        )
+        .bind(&code)
+        .bind(&prefix)
+        .bind(seq)
+        .bind(provider.id)
+        .bind(body.name.trim())
+        .bind(body.class.kind.code())
+        .bind(body.share.share_type.code())
+        .bind(body.security_grade.code())
+        .bind(body.update_cycle.code())
+        .bind(serde_json::to_string(body)?)
+        .bind(&text)
+        .bind($created_by)
+        .bind(at)
+        .fetch_one(&mut *$tx)
+        .await?;
+        reindex_resource!($tx, id, provider.id, body, &text);
+        (id, code)
+    }};
+}
+
+impl Store {
+    /// Creates a draft entry for the actor's department.
+    pub async fn create_resource(
+        &self,
+        provider_id: i64,
+        body: &ResourceBody,
+        actor: &Actor,
+        ctx: &AuditContext,
+    ) -> StoreResult<Resource> {
+        let provider = self.department(provider_id).await?;
+        next_status(Status::Draft, Action::Create, actor, provider_id)?;
+        body.validate(provider.branch_no as u8)?;
+        let code = on_pool!(self, pool, dialect => {
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let (_, code) = insert_resource!(tx, &provider, body, &actor.username);
+            let mut event = ctx.event("resource.create", workflow_target(&code));
+            event.after = snapshot(body);
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+            code
+        });
+        self.resource(&code).await
+    }
+
+    /// Imports many drafts in one transaction: all are created or none is.
+    pub async fn import_resources(
+        &self,
+        entries: &[(Department, ResourceBody)],
+        actor_name: &str,
+        ctx: &AuditContext,
+    ) -> StoreResult<Vec<String>> {
+        for (i, (provider, body)) in entries.iter().enumerate() {
+            body.validate(provider.branch_no as u8).map_err(|e| {
+                domain::ValidationErrors(
+                    e.0.into_iter()
+                        .map(|f| domain::FieldError::new(format!("[{i}].{}", f.field), f.message))
+                        .collect(),
+                )
+            })?;
+        }
+        on_pool!(self, pool, dialect => {
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let mut codes = Vec::with_capacity(entries.len());
+            for (provider, body) in entries {
+                let (_, code) = insert_resource!(tx, provider, body, actor_name);
+                codes.push(code);
+            }
+            let mut event = ctx.event("resource.import", format!("resources:{}", entries.len()));
+            event.after = snapshot(&codes);
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+            Ok(codes)
+        })
+    }
+
+    /// Replaces the body of an entry. A published entry gets a new working version; its
+    /// code never changes once published, so neither may its classification.
+    pub async fn update_resource(
+        &self,
+        code: &str,
+        body: &ResourceBody,
+        actor: &Actor,
+        ctx: &AuditContext,
+    ) -> StoreResult<Resource> {
+        let current = self.resource(code).await?;
+        let next = next_status(current.status, Action::Edit, actor, current.provider.id)?;
+        let provider = self.department(current.provider.id).await?;
+        body.validate(provider.branch_no as u8)?;
+        if current.body.class.prefix() != body.class.prefix() {
+            return Err(domain::ValidationErrors::single(
+                "class",
+                "信息资源代码由分类生成，创建后不能修改分类；请新建目录",
+            )
+            .into());
+        }
+        let version = if current.status == Status::Published {
+            current.version + 1
+        } else {
+            current.version
+        };
+        let text = search_text(body, &provider.name);
+        on_pool!(self, pool, dialect => {
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let changed = sqlx::query(
+                "UPDATE resources SET name = $1, share_type = $2, security_grade = $3, update_cycle = $4, body = $5, \
+                 search_text = $6, status = $7, version = $8, updated_at = $9 WHERE id = $10 AND status = $11",
+            )
+            .bind(body.name.trim())
+            .bind(body.share.share_type.code())
+            .bind(body.security_grade.code())
+            .bind(body.update_cycle.code())
+            .bind(serde_json::to_string(body)?)
+            .bind(&text)
+            .bind(next.code())
+            .bind(version)
+            .bind(now())
+            .bind(current.id)
+            .bind(current.status.code())
+            .execute(&mut *tx)
+            .await?;
+            if changed.rows_affected() != 1 {
+                return Err(StoreError::Conflict("目录已被他人修改，请刷新后重试".into()));
+            }
+            reindex_resource!(tx, current.id, provider.id, body, &text);
+            let mut event = ctx.event("resource.edit", workflow_target(code));
+            event.before = snapshot(&current.body);
+            event.after = snapshot(body);
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+        });
+        self.resource(code).await
+    }
+
+    /// Moves an entry through the workflow. Rejections need a reason; publishing keeps the
+    /// version for history.
+    pub async fn transition(
+        &self,
+        code: &str,
+        action: Action,
+        reason: Option<&str>,
+        actor: &Actor,
+        ctx: &AuditContext,
+    ) -> StoreResult<Resource> {
+        let current = self.resource(code).await?;
+        let next = next_status(current.status, action, actor, current.provider.id)?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if action == Action::Reject && reason.is_none() {
+            return Err(domain::ValidationErrors::single("reason", "退回时必须说明理由").into());
+        }
+        let at = now();
+        on_pool!(self, pool, dialect => {
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let changed = sqlx::query(
+                "UPDATE resources SET status = $1, updated_at = $2, return_reason = $3, \
+                 published_version = CASE WHEN $1 = 'published' THEN version ELSE published_version END, \
+                 published_at = CASE WHEN $1 = 'published' THEN $2 ELSE published_at END \
+                 WHERE id = $4 AND status = $5",
+            )
+            .bind(next.code())
+            .bind(at)
+            .bind(if action == Action::Reject { reason } else { None })
+            .bind(current.id)
+            .bind(current.status.code())
+            .execute(&mut *tx)
+            .await?;
+            if changed.rows_affected() != 1 {
+                return Err(StoreError::Conflict("目录状态已被他人修改，请刷新后重试".into()));
+            }
+            if next == Status::Published {
+                sqlx::query("INSERT INTO resource_versions (resource_id, version, body, published_by, published_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(current.id)
+                    .bind(current.version)
+                    .bind(serde_json::to_string(&current.body)?)
+                    .bind(&actor.username)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let mut event = ctx.event(&format!("resource.{}", action.code()), workflow_target(code));
+            event.before = Some(current.status.code().to_string());
+            event.after = Some(next.code().to_string());
+            event.detail = reason.map(str::to_string);
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+        });
+        self.resource(code).await
+    }
+
+    pub async fn resource(&self, code: &str) -> StoreResult<Resource> {
+        let sql = format!("{RESOURCE_SELECT} WHERE r.code = $1");
+        let row: Option<ResourceRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(code).fetch_optional(pool).await?);
+        row.ok_or_else(|| StoreError::NotFound(format!("目录 {code}")))?
+            .try_into()
+    }
+
+    /// The entry if the viewer may see it; otherwise "not found", so that drafts of other
+    /// departments do not reveal that they exist.
+    pub async fn visible_resource(
+        &self,
+        code: &str,
+        visibility: Visibility,
+    ) -> StoreResult<Resource> {
+        let resource = self.resource(code).await?;
+        if visibility.allows(resource.status, resource.provider.id) {
+            Ok(resource)
+        } else {
+            Err(StoreError::NotFound(format!("目录 {code}")))
+        }
+    }
+
+    pub async fn resource_versions(&self, resource_id: i64) -> StoreResult<Vec<ResourceVersion>> {
+        let rows: Vec<(i64, String, DateTime<Utc>, String)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT version, published_by, published_at, body FROM resource_versions WHERE resource_id = $1 ORDER BY version DESC")
+                .bind(resource_id)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(version, published_by, published_at, body)| {
+                Ok(ResourceVersion {
+                    version,
+                    published_by,
+                    published_at,
+                    body: serde_json::from_str(&body)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Catalogue search with filters, in code order, `limit` at a time.
+    pub async fn search_resources(
+        &self,
+        query: &ResourceQuery,
+        visibility: Visibility,
+    ) -> StoreResult<Page<ResourceSummary>> {
+        let mut conditions: Vec<String> = vec!["1 = 1".into()];
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut add = |condition: String, values: Vec<Bind>| {
+            let mut condition = condition;
+            for value in values {
+                binds.push(value);
+                condition = condition.replacen('?', &format!("${}", binds.len()), 1);
+            }
+            conditions.push(condition);
+        };
+        if let Some(text) = query.text.as_deref() {
+            let parsed = SearchQuery::parse(text);
+            if !parsed.grams.is_empty() {
+                let marks = vec!["?"; parsed.grams.len()].join(", ");
+                let mut values: Vec<Bind> = parsed.grams.iter().cloned().map(Bind::Text).collect();
+                values.push(Bind::Int(parsed.grams.len() as i64));
+                add(
+                    format!("r.id IN (SELECT resource_id FROM resource_grams WHERE gram IN ({marks}) GROUP BY resource_id HAVING COUNT(*) = ?)"),
+                    values,
+                );
+            }
+            if parsed.is_empty() && !text.trim().is_empty() {
+                // Only punctuation: match it literally rather than listing everything.
+                add(
+                    "r.search_text LIKE ? ESCAPE '\\'".into(),
+                    vec![Bind::Text(format!(
+                        "%{}%",
+                        escape_like(&text.trim().to_lowercase())
+                    ))],
+                );
+            }
+            for term in &parsed.terms {
+                add(
+                    "r.search_text LIKE ? ESCAPE '\\'".into(),
+                    vec![Bind::Text(format!("%{}%", escape_like(term)))],
+                );
+            }
+        }
+        if let Some(kind) = query.class_kind {
+            add(
+                "r.class_kind = ?".into(),
+                vec![Bind::Text(kind.code().into())],
+            );
+        }
+        if let Some(provider) = query.provider_id {
+            add("r.provider_id = ?".into(), vec![Bind::Int(provider)]);
+        }
+        if let Some(share) = query.share_type {
+            add(
+                "r.share_type = ?".into(),
+                vec![Bind::Text(share.code().into())],
+            );
+        }
+        if let Some(grade) = query.security_grade {
+            add(
+                "r.security_grade = ?".into(),
+                vec![Bind::Text(grade.code().into())],
+            );
+        }
+        if let Some(status) = query.status {
+            add(
+                "r.status = ?".into(),
+                vec![Bind::Text(status.code().into())],
+            );
+        }
+        if let Visibility::PublishedAndDepartment(dept) = visibility {
+            add(
+                "(r.status IN ('published', 'retired') OR r.provider_id = ?)".into(),
+                vec![Bind::Int(dept.unwrap_or(-1))],
+            );
+        }
+        let where_clause = conditions.join(" AND ");
+        let count_sql = format!("SELECT COUNT(*) FROM resources r WHERE {where_clause}");
+        let n = binds.len();
+        let list_sql = format!(
+            "{SUMMARY_SELECT} WHERE {where_clause} AND r.code > ${} ORDER BY r.code LIMIT ${}",
+            n + 1,
+            n + 2
+        );
+        let limit = query.limit.clamp(1, 500);
+        let after = query.after_code.clone().unwrap_or_default();
+        let (total, mut items): (i64, Vec<ResourceSummary>) = on_pool!(self, pool => {
+            let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+            let mut list = sqlx::query_as::<_, ResourceSummary>(&list_sql);
+            for value in &binds {
+                match value {
+                    Bind::Text(text) => {
+                        count = count.bind(text);
+                        list = list.bind(text);
+                    }
+                    Bind::Int(int) => {
+                        count = count.bind(int);
+                        list = list.bind(int);
+                    }
+                }
+            }
+            let total = count.fetch_one(pool).await?;
+            (total, list.bind(after).bind(limit + 1).fetch_all(pool).await?)
+        });
+        let next = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|r| r.code.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, total, next })
+    }
+
+    /// Unresolved 一数一源 flags, newest first.
+    pub async fn source_conflicts(&self) -> StoreResult<Vec<SourceConflict>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT c.id, r.code AS resource_code, r.name AS resource_name, d.name AS department_name, c.item_name, \
+                 a.code AS authoritative_code, ad.name AS authoritative_department, c.created_at \
+                 FROM source_conflicts c JOIN resources r ON r.id = c.resource_id JOIN departments d ON d.id = r.provider_id \
+                 JOIN resources a ON a.id = c.authoritative_resource_id JOIN departments ad ON ad.id = a.provider_id \
+                 WHERE c.resolved_at IS NULL ORDER BY c.id DESC",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Counts of entries per status, for dashboards.
+    pub async fn resource_status_counts(
+        &self,
+        visibility: Visibility,
+    ) -> StoreResult<Vec<(Status, i64)>> {
+        let dept = match visibility {
+            Visibility::All => None,
+            Visibility::PublishedAndDepartment(dept) => Some(dept.unwrap_or(-1)),
+        };
+        let rows: Vec<(String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT status, COUNT(*) FROM resources WHERE ($1 IS NULL OR provider_id = $1) GROUP BY status")
+                .bind(dept)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(s, n)| Ok((decode(&s, Status::parse)?, n)))
+            .collect()
+    }
+}
+
+/// A value bound to a dynamically assembled query.
+enum Bind {
+    Text(String),
+    Int(i64),
+}

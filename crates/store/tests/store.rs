@@ -1,0 +1,521 @@
+//! Every store behaviour, on SQLite and (when configured) PostgreSQL.
+
+use datahall_store as store;
+
+use domain::account::Role;
+use domain::audit::Outcome;
+use domain::workflow::{Action, Status};
+use store::audit::AuditFilter;
+use store::resources::{ResourceQuery, Visibility};
+use store::{on_pool, AuditContext, StoreError};
+use testkit::{backends, fixtures::*};
+
+fn ctx() -> AuditContext {
+    AuditContext::system("test")
+}
+
+#[tokio::test]
+async fn duplicate_department_is_a_conflict_and_changes_nothing() {
+    for t in backends().await {
+        let first = department(&t.store, "gaj", 1).await;
+        assert_eq!(first.branch_no, 1, "{}", t.backend);
+        let mut again = store::departments::NewDepartment {
+            code: "gaj".into(),
+            name: "另一个部门".into(),
+            credit_code: credit_code(2),
+            region_code: domain::ids::RegionCode::parse("341000").unwrap(),
+            kind: domain::account::DepartmentKind::Social,
+        };
+        let err = t.store.create_department(&again, &ctx()).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict(_)),
+            "{}: {err}",
+            t.backend
+        );
+        again.code = "mzj".into();
+        let second = t.store.create_department(&again, &ctx()).await.unwrap();
+        assert_eq!(second.branch_no, 2, "{}", t.backend);
+        assert_eq!(
+            t.store.departments().await.unwrap().len(),
+            2,
+            "{}",
+            t.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_chief_per_department() {
+    for t in backends().await {
+        let dept = department(&t.store, "gaj", 1).await;
+        user(&t.store, "gaj-chief", Role::Chief, Some(dept.id)).await;
+        let staff = user(&t.store, "gaj-staff", Role::Staff, Some(dept.id)).await;
+        let err = t
+            .store
+            .set_role(&staff.username, Role::Chief, Some(dept.id), &ctx())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict(ref m) if m.contains("首席代表")),
+            "{}: {err}",
+            t.backend
+        );
+        let err = t
+            .store
+            .set_role(&staff.username, Role::Staff, None, &ctx())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Validation(_)), "{}", t.backend);
+        assert_eq!(
+            t.store.user_by_username("gaj-staff").await.unwrap().role,
+            Role::Staff
+        );
+    }
+}
+
+#[tokio::test]
+async fn workflow_publishes_and_keeps_versions() {
+    for t in backends().await {
+        let dept = department(&t.store, "gaj", 1).await;
+        let staff = actor(&user(&t.store, "gaj-staff", Role::Staff, Some(dept.id)).await);
+        let chief = actor(&user(&t.store, "gaj-chief", Role::Chief, Some(dept.id)).await);
+        let admin = actor(&user(&t.store, "admin", Role::Admin, None).await);
+        let created = t
+            .store
+            .create_resource(dept.id, &body("常住人口户籍信息"), &staff, &ctx())
+            .await
+            .unwrap();
+        assert_eq!(created.code, "101001/000001", "{}", t.backend);
+        assert_eq!(created.status, Status::Draft);
+        let code = created.code.clone();
+
+        let err = t
+            .store
+            .transition(&code, Action::Sign, None, &chief, &ctx())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Workflow(_)),
+            "cannot sign a draft"
+        );
+        t.store
+            .transition(&code, Action::Submit, None, &staff, &ctx())
+            .await
+            .unwrap();
+        let err = t
+            .store
+            .transition(&code, Action::Reject, Some(" "), &chief, &ctx())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Validation(_)),
+            "rejection needs a reason"
+        );
+        let returned = t
+            .store
+            .transition(&code, Action::Reject, Some("摘要不完整"), &chief, &ctx())
+            .await
+            .unwrap();
+        assert_eq!(
+            (returned.status, returned.return_reason.as_deref()),
+            (Status::Returned, Some("摘要不完整"))
+        );
+        t.store
+            .transition(&code, Action::Submit, None, &staff, &ctx())
+            .await
+            .unwrap();
+        t.store
+            .transition(&code, Action::Sign, None, &chief, &ctx())
+            .await
+            .unwrap();
+        let err = t
+            .store
+            .transition(&code, Action::Publish, None, &chief, &ctx())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Workflow(_)),
+            "a chief cannot publish"
+        );
+        let published = t
+            .store
+            .transition(&code, Action::Publish, None, &admin, &ctx())
+            .await
+            .unwrap();
+        assert_eq!(
+            (published.status, published.published_version),
+            (Status::Published, Some(1))
+        );
+        assert!(published.published_at.is_some());
+
+        let mut changed = published.body.clone();
+        changed.summary = "新的摘要".into();
+        let edited = t
+            .store
+            .update_resource(&code, &changed, &staff, &ctx())
+            .await
+            .unwrap();
+        assert_eq!(
+            (edited.status, edited.version, edited.code.as_str()),
+            (Status::Draft, 2, code.as_str())
+        );
+        let mut reclassified = changed.clone();
+        reclassified.class.subclass = 2;
+        let err = t
+            .store
+            .update_resource(&code, &reclassified, &staff, &ctx())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Validation(_)),
+            "codes never change"
+        );
+        for action in [Action::Submit, Action::Sign] {
+            let who = if action == Action::Submit {
+                &staff
+            } else {
+                &chief
+            };
+            t.store
+                .transition(&code, action, None, who, &ctx())
+                .await
+                .unwrap();
+        }
+        t.store
+            .transition(&code, Action::Publish, None, &admin, &ctx())
+            .await
+            .unwrap();
+        let versions = t.store.resource_versions(created.id).await.unwrap();
+        assert_eq!(
+            versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+            [2, 1],
+            "{}",
+            t.backend
+        );
+        let changes = domain::diff::diff(&versions[1].body, &versions[0].body);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].field, "abstract");
+    }
+}
+
+#[tokio::test]
+async fn other_department_cannot_edit_and_nothing_changes() {
+    for t in backends().await {
+        let gaj = department(&t.store, "gaj", 1).await;
+        let mzj = department(&t.store, "mzj", 2).await;
+        let owner = actor(&user(&t.store, "gaj-staff", Role::Staff, Some(gaj.id)).await);
+        let outsider = actor(&user(&t.store, "mzj-staff", Role::Staff, Some(mzj.id)).await);
+        let created = t
+            .store
+            .create_resource(gaj.id, &body("人口信息"), &owner, &ctx())
+            .await
+            .unwrap();
+        let mut changed = created.body.clone();
+        changed.name = "被篡改".into();
+        let err = t
+            .store
+            .update_resource(&created.code, &changed, &outsider, &ctx())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Workflow(_)), "{}", t.backend);
+        assert_eq!(
+            t.store.resource(&created.code).await.unwrap().body.name,
+            "人口信息"
+        );
+        let err = t
+            .store
+            .create_resource(gaj.id, &body("x信息"), &outsider, &ctx())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Workflow(_)));
+    }
+}
+
+#[tokio::test]
+async fn searches_chinese_with_filters_visibility_and_paging() {
+    for t in backends().await {
+        let gaj = department(&t.store, "gaj", 1).await;
+        let mzj = department(&t.store, "mzj", 2).await;
+        let staff = actor(&user(&t.store, "gaj-staff", Role::Staff, Some(gaj.id)).await);
+        for name in [
+            "常住人口户籍信息",
+            "流动人口登记信息",
+            "户籍迁移记录",
+            "机动车登记信息",
+        ] {
+            t.store
+                .create_resource(gaj.id, &body(name), &staff, &ctx())
+                .await
+                .unwrap();
+        }
+        let query = |text: &str| ResourceQuery {
+            text: Some(text.into()),
+            limit: 10,
+            ..Default::default()
+        };
+        let names = |page: store::resources::Page<store::resources::ResourceSummary>| {
+            page.items.into_iter().map(|r| r.name).collect::<Vec<_>>()
+        };
+        let found = t
+            .store
+            .search_resources(&query("户籍"), Visibility::All)
+            .await
+            .unwrap();
+        assert_eq!(found.total, 2, "{}", t.backend);
+        assert_eq!(names(found), ["常住人口户籍信息", "户籍迁移记录"]);
+        // Bigrams 人口 and 信息 are both in 常住人口户籍信息, but not as one substring.
+        assert_eq!(
+            names(
+                t.store
+                    .search_resources(&query("人口信息"), Visibility::All)
+                    .await
+                    .unwrap()
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            names(
+                t.store
+                    .search_resources(&query("机动车 登记"), Visibility::All)
+                    .await
+                    .unwrap()
+            ),
+            ["机动车登记信息"]
+        );
+        // Item names and the provider are searchable too; LIKE wildcards are literal.
+        assert_eq!(
+            t.store
+                .search_resources(&query("身份号码"), Visibility::All)
+                .await
+                .unwrap()
+                .total,
+            4
+        );
+        assert_eq!(
+            t.store
+                .search_resources(&query("测试部门gaj"), Visibility::All)
+                .await
+                .unwrap()
+                .total,
+            4
+        );
+        assert_eq!(
+            t.store
+                .search_resources(&query("%"), Visibility::All)
+                .await
+                .unwrap()
+                .total,
+            0
+        );
+        // Drafts of one department are invisible to another's staff.
+        let other = Visibility::PublishedAndDepartment(Some(mzj.id));
+        assert_eq!(
+            t.store
+                .search_resources(&query("户籍"), other)
+                .await
+                .unwrap()
+                .total,
+            0
+        );
+        let err = t
+            .store
+            .visible_resource("101001/000001", other)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)));
+        // Paging by cursor visits every entry once.
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = t
+                .store
+                .search_resources(
+                    &ResourceQuery {
+                        after_code: after.clone(),
+                        limit: 3,
+                        ..Default::default()
+                    },
+                    Visibility::All,
+                )
+                .await
+                .unwrap();
+            assert_eq!(page.total, 4);
+            seen.extend(page.items.into_iter().map(|r| r.code));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 4, "{}", t.backend);
+        let filtered = ResourceQuery {
+            status: Some(Status::Published),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            t.store
+                .search_resources(&filtered, Visibility::All)
+                .await
+                .unwrap()
+                .total,
+            0
+        );
+    }
+}
+
+#[tokio::test]
+async fn flags_items_whose_authoritative_source_is_another_department() {
+    for t in backends().await {
+        let gaj = department(&t.store, "gaj", 1).await;
+        let mzj = department(&t.store, "mzj", 2).await;
+        let gaj_staff = actor(&user(&t.store, "gaj-staff", Role::Staff, Some(gaj.id)).await);
+        let gaj_chief = actor(&user(&t.store, "gaj-chief", Role::Chief, Some(gaj.id)).await);
+        let admin = actor(&user(&t.store, "admin", Role::Admin, None).await);
+        let mzj_staff = actor(&user(&t.store, "mzj-staff", Role::Staff, Some(mzj.id)).await);
+        let mut source = body("人口基础信息");
+        source.items[0].authoritative = true;
+        let code = t
+            .store
+            .create_resource(gaj.id, &source, &gaj_staff, &ctx())
+            .await
+            .unwrap()
+            .code;
+        t.store
+            .transition(&code, Action::Submit, None, &gaj_staff, &ctx())
+            .await
+            .unwrap();
+        t.store
+            .transition(&code, Action::Sign, None, &gaj_chief, &ctx())
+            .await
+            .unwrap();
+        t.store
+            .transition(&code, Action::Publish, None, &admin, &ctx())
+            .await
+            .unwrap();
+        assert!(t.store.source_conflicts().await.unwrap().is_empty());
+        t.store
+            .create_resource(mzj.id, &body("低保对象信息"), &mzj_staff, &ctx())
+            .await
+            .unwrap();
+        let conflicts = t.store.source_conflicts().await.unwrap();
+        assert_eq!(conflicts.len(), 1, "{}", t.backend);
+        assert_eq!(conflicts[0].item_name, "公民身份号码");
+        assert_eq!(conflicts[0].authoritative_code, code);
+    }
+}
+
+#[tokio::test]
+async fn audit_chain_verifies_and_names_the_tampered_row() {
+    for t in backends().await {
+        let dept = department(&t.store, "gaj", 1).await;
+        let staff = actor(&user(&t.store, "gaj-staff", Role::Staff, Some(dept.id)).await);
+        t.store
+            .create_resource(dept.id, &body("人口信息"), &staff, &ctx())
+            .await
+            .unwrap();
+        t.store
+            .audit(ctx().failure("resource.publish", "resource:x", Outcome::Denied, "无权"))
+            .await
+            .unwrap();
+        let report = t.store.audit_verify().await.unwrap();
+        assert!(report.intact, "{}: {report:?}", t.backend);
+        assert_eq!(report.checked, 4);
+        let (rows, total) = t
+            .store
+            .audit_list(
+                &AuditFilter {
+                    outcome: Some(Outcome::Denied),
+                    ..Default::default()
+                },
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!((total, rows[0].seq), (1, 4));
+        // Personal data is masked in snapshots.
+        let (users, _) = t
+            .store
+            .audit_list(
+                &AuditFilter {
+                    action: Some("user.create".into()),
+                    ..Default::default()
+                },
+                10,
+            )
+            .await
+            .unwrap();
+        assert!(
+            users[0].after_state.as_deref().unwrap().contains("张*"),
+            "{:?}",
+            users[0].after_state
+        );
+
+        // The database refuses changes; an attacker who removes the guard is caught.
+        on_pool!(t.store, pool, dialect => {
+            let refused = sqlx::query("UPDATE audit_log SET target = 'x' WHERE seq = 2").execute(pool).await;
+            assert!(refused.is_err(), "append-only trigger");
+            let disable = match dialect {
+                store::Dialect::Sqlite => "DROP TRIGGER audit_log_no_update",
+                store::Dialect::Postgres => "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change",
+            };
+            sqlx::query(disable).execute(pool).await.unwrap();
+            sqlx::query("UPDATE audit_log SET target = 'department:forged' WHERE seq = 2").execute(pool).await.unwrap();
+        });
+        let report = t.store.audit_verify().await.unwrap();
+        assert!(!report.intact);
+        assert_eq!(
+            report.first_broken_seq,
+            Some(2),
+            "{}: {report:?}",
+            t.backend
+        );
+        assert_eq!(report.checked, 1);
+    }
+}
+
+#[tokio::test]
+async fn import_is_all_or_nothing() {
+    for t in backends().await {
+        let dept = department(&t.store, "gaj", 1).await;
+        let good = body("人口信息");
+        let mut bad = body("坏条目");
+        bad.share.share_type = domain::catalogue::ShareType::NotShared;
+        let err = t
+            .store
+            .import_resources(
+                &[(dept.clone(), good.clone()), (dept.clone(), bad)],
+                "gaj-staff",
+                &ctx(),
+            )
+            .await
+            .unwrap_err();
+        match err {
+            StoreError::Validation(e) => assert_eq!(e.0[0].field, "[1].share.legal_basis"),
+            other => panic!("{other}"),
+        }
+        let all = ResourceQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            t.store
+                .search_resources(&all, Visibility::All)
+                .await
+                .unwrap()
+                .total,
+            0,
+            "{}",
+            t.backend
+        );
+        let codes = t
+            .store
+            .import_resources(
+                &[(dept.clone(), good.clone()), (dept, good)],
+                "gaj-staff",
+                &ctx(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(codes, ["101001/000001", "101001/000002"]);
+    }
+}
