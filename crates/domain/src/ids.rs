@@ -203,6 +203,33 @@ impl CreditCode {
         Ok(Self(text))
     }
 
+    /// Completes 17 characters with their check character, e.g. to issue codes for
+    /// test and demo data. The organisation part's own check is not touched.
+    pub fn complete(first17: &str) -> Result<Self, IdError> {
+        let first17 = first17.trim().to_ascii_uppercase();
+        let mut sum = 0;
+        for (i, c) in first17.chars().enumerate().take(17) {
+            sum += uscc_value(c).ok_or(IdError::BadChar { position: i + 1, found: c })? * USCC_WEIGHTS[i];
+        }
+        let check = USCC_ALPHABET.as_bytes()[(31 - sum % 31) % 31] as char;
+        Self::parse(&format!("{first17}{check}"))
+    }
+
+    /// An organisation code (GB 11714) of 8 digits plus its check character.
+    pub fn organisation_code(first8: &str) -> Option<String> {
+        const WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
+        let mut sum = 0;
+        for (c, w) in first8.chars().zip(WEIGHTS) {
+            sum += c.to_digit(36)? * w;
+        }
+        let check = match 11 - sum % 11 {
+            10 => 'X',
+            11 => '0',
+            n => char::from_digit(n, 10)?,
+        };
+        Some(format!("{first8}{check}"))
+    }
+
     /// The embedded GB 11714 organisation code's own check (positions 9–17). A mismatch is
     /// only a warning: older registrations carry codes that fail it.
     pub fn organisation_code_warning(&self) -> Option<String> {
@@ -420,6 +447,15 @@ mod tests {
                 found: 'A'
             })
         );
+    }
+
+    #[test]
+    fn completes_codes_with_both_check_characters() {
+        let org = CreditCode::organisation_code("60003734").unwrap();
+        assert_eq!(org, "600037341");
+        let code = CreditCode::complete(&format!("91110000{org}")).unwrap();
+        assert_eq!(code.as_str(), "91110000600037341L");
+        assert_eq!(code.organisation_code_warning(), None);
     }
 
     #[test]

@@ -1,1 +1,83 @@
+//! The HTTP face of datahall: the JSON API under `/api/v1/` and the web UI (the online
+//! government data hall) in Simplified Chinese.
+//!
+//! Architecture invariant: handlers are thin. They authenticate, parse, call the store
+//! (which enforces the domain rules and writes the audit record in the same transaction)
+//! and render. No SQL here, no business rule that the store or domain does not also hold.
 
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use store::Store;
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod openapi;
+pub mod web;
+
+/// Largest JSON request body.
+pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// Largest uploaded catalogue file.
+pub const UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Settings of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The demo city is loaded: the login page lists demo accounts.
+    pub demo_mode: bool,
+    /// Shown in the top bar and titles.
+    pub platform_name: String,
+    /// Mark cookies `Secure` (off only for plain HTTP on loopback).
+    pub secure_cookies: bool,
+    /// Lifetime of web sessions and API login tokens, in hours.
+    pub session_hours: i64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            demo_mode: false,
+            platform_name: "黄山市政务数据归集共享平台 · 线上政务数据大厅".into(),
+            secure_cookies: true,
+            session_hours: 8,
+        }
+    }
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ServerConfig>,
+    pub throttle: Arc<auth::LoginThrottle>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ServerConfig) -> Self {
+        Self { store, config: Arc::new(config), throttle: Arc::default() }
+    }
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> (axum::http::StatusCode, &'static str) {
+    if state.store.ping().await {
+        (axum::http::StatusCode::OK, "ok")
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        .merge(api::routes())
+        .merge(web::routes())
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

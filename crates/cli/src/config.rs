@@ -1,0 +1,100 @@
+//! Configuration, layered: defaults → TOML file → `DATAHALL_*` environment → flags.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Every setting, with its default. See README.md for the list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://datahall.db` (embedded default) or `postgres://user:pass@host/db`.
+    pub database: String,
+    /// Address the web UI and API listen on.
+    pub listen: String,
+    /// Shown in the top bar and page titles.
+    pub platform_name: String,
+    /// `auto` (Secure unless listening on loopback), `always` or `never`.
+    pub secure_cookies: String,
+    /// Lifetime of a login, in hours.
+    pub session_hours: i64,
+    /// `pretty` for people, `json` for log collectors.
+    pub log_format: String,
+    /// A `tracing` filter, e.g. `info` or `datahall=debug,sqlx=warn`.
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database: "sqlite://datahall.db".into(),
+            listen: "127.0.0.1:8080".into(),
+            platform_name: server::ServerConfig::default().platform_name,
+            secure_cookies: "auto".into(),
+            session_hours: 8,
+            log_format: "pretty".into(),
+            log_level: "info,sqlx=warn".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `datahall.toml` (or the given file), then `DATAHALL_*` variables.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                anyhow::ensure!(path.exists(), "configuration file {} does not exist", path.display());
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("datahall.toml")),
+        }
+        Ok(figment.merge(Env::prefixed("DATAHALL_")).extract()?)
+    }
+
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen.parse().map_err(|e| anyhow::anyhow!("listen address {:?} is not host:port: {e}", self.listen))
+    }
+
+    pub fn secure_cookies(&self, listen: SocketAddr) -> anyhow::Result<bool> {
+        match self.secure_cookies.as_str() {
+            "auto" => Ok(!listen.ip().is_loopback()),
+            "always" => Ok(true),
+            "never" => Ok(false),
+            other => anyhow::bail!("secure_cookies must be auto, always or never, not {other:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("datahall.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nsession_hours = 4\n").unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DATAHALL_SESSION_HOURS", "2");
+            let config = Config::load(Some(&path)).unwrap();
+            assert_eq!(config.listen, "0.0.0.0:9000");
+            assert_eq!(config.session_hours, 2);
+            assert_eq!(config.database, "sqlite://datahall.db");
+            assert!(config.secure_cookies(config.listen_addr().unwrap()).unwrap(), "auto is Secure off loopback");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn rejects_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("datahall.toml");
+        std::fs::write(&path, "databse = \"x\"\n").unwrap();
+        let error = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(error.contains("databse"), "{error}");
+    }
+}

@@ -1,0 +1,111 @@
+//! JSON API under `/api/v1/`. Lists answer `{"items", "total", "next"}`.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::routing::{get, post, put};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+pub mod audit;
+pub mod catalogue;
+pub mod departments;
+pub mod resources;
+pub mod session;
+pub mod tokens;
+pub mod users;
+
+/// A list page.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    /// Cursor of the next page, or null on the last page.
+    pub next: Option<String>,
+}
+
+impl<T> List<T> {
+    pub fn all(items: Vec<T>) -> Self {
+        let total = items.len() as i64;
+        Self { items, total, next: None }
+    }
+}
+
+/// JSON body extractor whose rejections use the API's error shape: malformed JSON is 400,
+/// a well-formed body of the wrong shape (unknown field, wrong type) is 422, too large 413.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let text = rejection.body_text();
+    match rejection {
+        JsonRejection::JsonDataError(_) => ApiError::Unprocessable {
+            message: format!("请求内容不符合接口定义：{text}"),
+            details: vec![domain::FieldError::new("body", text)],
+        },
+        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("malformed_json", format!("JSON 格式错误：{text}")),
+        JsonRejection::MissingJsonContentType(_) => ApiError::bad_request("content_type", "请求头 Content-Type 应为 application/json"),
+        JsonRejection::BytesRejection(_) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge(format!("请求体超过上限 {} 字节", crate::JSON_BODY_LIMIT))
+        }
+        _ => ApiError::bad_request("bad_body", text),
+    }
+}
+
+/// Query-string extractor with the API's error shape.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e: QueryRejection| ApiError::bad_request("bad_query", format!("查询参数错误：{}", e.body_text())))
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/login", post(session::login))
+        .route("/api/v1/auth/logout", post(session::logout))
+        .route("/api/v1/me", get(session::me))
+        .route("/api/v1/departments", get(departments::list).post(departments::create))
+        .route("/api/v1/departments/{id}", get(departments::show))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/{username}/role", put(users::set_role))
+        .route("/api/v1/users/{username}/password", put(users::reset_password))
+        .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/api/v1/resources", get(resources::search).post(resources::create))
+        .route("/api/v1/resources/{code}", get(resources::show_encoded))
+        .route("/api/v1/resources/{prefix}/{seq}", get(resources::show).put(resources::update))
+        .route("/api/v1/resources/{prefix}/{seq}/versions", get(resources::versions))
+        .route("/api/v1/resources/{prefix}/{seq}/diff", get(resources::diff))
+        .route("/api/v1/resources/{prefix}/{seq}/workflow", post(resources::workflow))
+        .route("/api/v1/source-conflicts", get(resources::conflicts))
+        .route("/api/v1/catalogue/export", get(catalogue::export_json))
+        .route("/api/v1/catalogue/import", post(catalogue::import_json))
+        .route("/api/v1/catalogue/template.xlsx", get(catalogue::export_xlsx))
+        .route(
+            "/api/v1/catalogue/import.xlsx",
+            post(catalogue::import_xlsx).layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
+        )
+        .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/audit/verify", get(audit::verify))
+}

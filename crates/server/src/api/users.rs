@@ -1,0 +1,110 @@
+//! `/api/v1/users`: the bureau appoints chiefs and staff; the auditor only reads.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use domain::account::{check_password, Role};
+use serde::Deserialize;
+use store::users::{NewUser, User};
+
+use super::{Json, List, Query};
+use crate::auth::{audit_context, hash_password, Auth, Meta};
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub username: String,
+    pub display_name: String,
+    /// `admin`, `chief`, `staff` or `auditor`.
+    pub role: String,
+    pub department_id: Option<i64>,
+    /// At least 10 characters.
+    pub password: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRole {
+    pub role: String,
+    pub department_id: Option<i64>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPassword {
+    pub password: String,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct UserFilter {
+    pub department_id: Option<i64>,
+}
+
+fn parse_role(text: &str) -> ApiResult<Role> {
+    Role::parse(text).ok_or_else(|| ApiError::field("role", "角色应为 admin、chief、staff 或 auditor"))
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(UserFilter),
+    responses((status = 200, body = List<User>), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list(State(state): State<AppState>, Auth(principal): Auth, Query(filter): Query<UserFilter>) -> ApiResult<axum::Json<List<User>>> {
+    let department = match principal.role() {
+        Some(Role::Admin | Role::Auditor) => filter.department_id,
+        // A chief sees their own department's people.
+        Some(Role::Chief) => principal.department_id(),
+        _ => return Err(ApiError::Forbidden("只有管理方、审计员和首席代表可以查看人员".into())),
+    };
+    Ok(axum::Json(List::all(state.store.users(department).await?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUser,
+    responses((status = 201, body = User), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    Json(request): Json<CreateUser>,
+) -> ApiResult<(StatusCode, axum::Json<User>)> {
+    principal.require_role(&[Role::Admin])?;
+    let role = parse_role(&request.role)?;
+    check_password(&request.password, state.config.demo_mode).map_err(|e| ApiError::field("password", e.to_string()))?;
+    let new = NewUser {
+        username: request.username,
+        display_name: request.display_name,
+        role,
+        department_id: request.department_id,
+        password_hash: hash_password(&request.password)?,
+    };
+    let user = state.store.create_user(&new, &audit_context(Some(&principal), &meta)).await?;
+    Ok((StatusCode::CREATED, axum::Json(user)))
+}
+
+#[utoipa::path(put, path = "/api/v1/users/{username}/role", tag = "users", security(("bearer" = [])), request_body = SetRole,
+    params(("username" = String, Path)), responses((status = 200, body = User), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn set_role(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    Path(username): Path<String>,
+    Json(request): Json<SetRole>,
+) -> ApiResult<axum::Json<User>> {
+    principal.require_role(&[Role::Admin])?;
+    let role = parse_role(&request.role)?;
+    let user = state.store.set_role(&username, role, request.department_id, &audit_context(Some(&principal), &meta)).await?;
+    Ok(axum::Json(user))
+}
+
+#[utoipa::path(put, path = "/api/v1/users/{username}/password", tag = "users", security(("bearer" = [])), request_body = ResetPassword,
+    params(("username" = String, Path)), responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    Path(username): Path<String>,
+    Json(request): Json<ResetPassword>,
+) -> ApiResult<StatusCode> {
+    principal.require_role(&[Role::Admin])?;
+    check_password(&request.password, state.config.demo_mode).map_err(|e| ApiError::field("password", e.to_string()))?;
+    state.store.set_password(&username, &hash_password(&request.password)?, &audit_context(Some(&principal), &meta)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,60 @@
+//! The audit viewer: read-only, for the auditor and the bureau.
+
+use axum::extract::{Query, State};
+use domain::account::Role;
+use domain::audit::Outcome;
+use maud::html;
+
+use super::{beijing, layout, query_string, thousands, PageResult, WebUser};
+use crate::api::audit::{page as audit_page, AuditParams};
+use crate::AppState;
+
+pub async fn page(State(state): State<AppState>, user: WebUser, Query(params): Query<AuditParams>) -> PageResult {
+    user.0.require_role(&[Role::Admin, Role::Auditor])?;
+    let records = audit_page(&state, &params).await?;
+    let chain = state.store.audit_verify().await?;
+    let value = |v: &Option<String>| v.clone().unwrap_or_default();
+    let content = html! {
+        @if chain.intact {
+            div.notice.ok { "哈希链校验通过：共 " (thousands(chain.checked)) " 条记录，未发现篡改。" }
+        } @else {
+            div.notice.error { "哈希链校验失败：第 " (chain.first_broken_seq.unwrap_or_default()) " 条记录 — " (chain.reason.clone().unwrap_or_default()) }
+        }
+        form.filters method="get" action="/audit" {
+            label { "操作人" input type="text" name="actor" value=(value(&params.actor)); }
+            label { "操作" input type="text" name="action" value=(value(&params.action)) placeholder="resource.publish"; }
+            label { "对象前缀" input type="text" name="target" value=(value(&params.target)) placeholder="resource:"; }
+            label { "结果" select name="outcome" {
+                option value="" { "全部" }
+                @for o in Outcome::ALL { option value=(o.code()) selected[params.outcome.as_deref() == Some(o.code())] { (o.label()) } }
+            } }
+            button type="submit" { "查询" }
+        }
+        p.muted { "共 " (thousands(records.total)) " 条，按时间倒序。" }
+        table {
+            tr { th { "序号" } th { "时间" } th { "操作人" } th { "角色" } th { "操作" } th { "对象" } th { "结果" } th { "来源" } th { "说明" } }
+            @for r in &records.items {
+                tr {
+                    td.num { (r.seq) }
+                    td { (beijing(&r.at)) }
+                    td { (value(&r.actor)) }
+                    td { (value(&r.role)) }
+                    td.mono { (r.action) }
+                    td.mono { (r.target) }
+                    td { @if let Some(o) = r.outcome.as_deref() { span class={"tag " (o)} { (Outcome::parse(o).map_or(o, |o| o.label())) } } }
+                    td.mono { (value(&r.source_ip)) }
+                    td { (value(&r.detail)) }
+                }
+            }
+        }
+        @if let Some(next) = &records.next {
+            div.pager {
+                a href={"/audit?" (query_string(&[
+                    ("actor", &value(&params.actor)), ("action", &value(&params.action)),
+                    ("target", &value(&params.target)), ("outcome", &value(&params.outcome)), ("cursor", next),
+                ]))} { "下一页" }
+            }
+        }
+    };
+    Ok(layout(&state, &user, "/audit", &[("", "审计日志")], "审计日志", content))
+}

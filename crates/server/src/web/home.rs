@@ -1,0 +1,71 @@
+//! 我的待办: each person's queue, by role.
+
+use axum::extract::State;
+use domain::account::Role;
+use domain::workflow::Status;
+use maud::html;
+use store::resources::{ResourceQuery, ResourceSummary, Visibility};
+
+use super::{code_path, layout, status_tag, thousands, PageResult, WebUser};
+use crate::api::resources::visibility;
+use crate::AppState;
+
+/// The statuses that wait on this role.
+fn waiting_on(role: Role) -> &'static [(Status, &'static str)] {
+    match role {
+        Role::Staff => &[(Status::Returned, "被退回待修改"), (Status::Draft, "草稿待提交")],
+        Role::Chief => &[(Status::Submitted, "待签发"), (Status::Returned, "被退回待修改"), (Status::Draft, "草稿待提交")],
+        Role::Admin => &[(Status::Signed, "待审核发布")],
+        Role::Auditor => &[],
+    }
+}
+
+pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
+    let visible = visibility(&user.0);
+    let own_department = match visible {
+        Visibility::All => None,
+        Visibility::PublishedAndDepartment(dept) => dept,
+    };
+    let mut queues: Vec<(&str, i64, Vec<ResourceSummary>)> = Vec::new();
+    for (status, label) in waiting_on(user.role()) {
+        let query = ResourceQuery { status: Some(*status), provider_id: own_department, limit: 10, ..Default::default() };
+        let page = state.store.search_resources(&query, visible).await?;
+        queues.push((label, page.total, page.items));
+    }
+    let counts = state.store.resource_status_counts(visible).await?;
+    let count = |s: Status| counts.iter().find(|(status, _)| *status == s).map_or(0, |(_, n)| *n);
+    let conflicts = if user.role() == Role::Admin { state.store.source_conflicts().await?.len() } else { 0 };
+    let content = html! {
+        div.cards {
+            @for status in [Status::Published, Status::Submitted, Status::Signed, Status::Returned, Status::Draft] {
+                div.card { div.muted { (status.label()) } div.big.num { (thousands(count(status))) } }
+            }
+            @if user.role() == Role::Admin {
+                div.card { div.muted { "一数一源提示" } div.big.num { a href="/admin/conflicts" { (conflicts) } } }
+            }
+        }
+        @if user.role() == Role::Auditor {
+            div.card { p { "安全审计员可查阅审计日志并校验哈希链，不能修改任何数据。" } a.button href="/audit" { "查看审计日志" } }
+        }
+        @for (label, total, items) in &queues {
+            h2 { (label) " " span.muted { "（" (thousands(*total)) " 项）" } }
+            @if items.is_empty() {
+                p.muted { "暂无" }
+            } @else {
+                table {
+                    tr { th { "信息资源代码" } th { "名称" } th { "提供方" } th { "状态" } th { "更新时间" } }
+                    @for r in items {
+                        tr {
+                            td.mono { a href=(code_path(&r.code)) { (r.code) } }
+                            td { (r.name) }
+                            td { (r.provider_name) }
+                            td { (status_tag(&r.status)) }
+                            td { (super::beijing(&r.updated_at)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout(&state, &user, "/", &[("", "我的待办")], "我的待办", content))
+}

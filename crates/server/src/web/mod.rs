@@ -1,0 +1,250 @@
+//! The online government data hall: server-rendered pages in Simplified Chinese. Every
+//! page has a JSON twin under `/api/v1/`; both call the same store methods.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, FixedOffset, Utc};
+use domain::account::Role;
+use maud::{html, Markup, DOCTYPE};
+
+use crate::auth::Principal;
+use crate::error::{ApiError, DeniedReason};
+use crate::AppState;
+
+mod admin;
+mod audit;
+mod catalogue;
+mod editor;
+mod home;
+mod login;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/static/app.css", get(stylesheet))
+        .route("/login", get(login::page).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/", get(home::page))
+        .route("/catalogue", get(catalogue::list))
+        .route("/catalogue/new", get(editor::new_page).post(editor::create))
+        .route("/catalogue/import", get(catalogue::import_page).post(catalogue::import_submit))
+        .route("/catalogue/template.xlsx", get(catalogue::template))
+        .route("/catalogue/{prefix}/{seq}", get(catalogue::detail))
+        .route("/catalogue/{prefix}/{seq}/edit", get(editor::edit_page).post(editor::update))
+        .route("/catalogue/{prefix}/{seq}/workflow", post(catalogue::workflow))
+        .route("/catalogue/{prefix}/{seq}/diff", get(catalogue::diff))
+        .route("/review", get(catalogue::review))
+        .route("/admin/departments", get(admin::departments).post(admin::create_department))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/role", post(admin::set_role))
+        .route("/admin/conflicts", get(admin::conflicts))
+        .route("/audit", get(audit::page))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], include_str!("../../static/app.css"))
+}
+
+/// A page error: rendered as HTML with the same status an API call would get.
+pub struct PageError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for PageError {
+    fn from(error: E) -> Self {
+        PageError(error.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if let ApiError::Unauthorized(_) = self.0 {
+            return Redirect::to("/login").into_response();
+        }
+        if let ApiError::Internal(detail) = &self.0 {
+            tracing::error!(%detail, "internal error");
+        }
+        let status = self.0.status();
+        let message = self.0.message();
+        let body = bare_page(
+            "出错了",
+            html! {
+                div.login.card {
+                    h1 { "无法完成操作" }
+                    div.notice.error { (message) }
+                    p { a href="/" { "返回首页" } " · " a href="javascript:history.back()" { "返回上一页" } }
+                }
+            },
+        );
+        let mut response = (status, body).into_response();
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            response.extensions_mut().insert(DeniedReason(message));
+        }
+        response
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;
+
+/// Extractor: the signed-in person; anyone else is sent to the login page.
+pub struct WebUser(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for WebUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        match parts.extensions.get::<Principal>() {
+            Some(principal @ Principal::User { .. }) => Ok(WebUser(principal.clone())),
+            _ => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+impl WebUser {
+    pub fn csrf(&self) -> &str {
+        match &self.0 {
+            Principal::User { csrf_token, .. } => csrf_token,
+            Principal::Application(_) => "",
+        }
+    }
+
+    /// Every state-changing form carries the session's CSRF token.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), PageError> {
+        use sha2::Digest;
+        // Compare digests so that the comparison time does not leak the token.
+        let same = sha2::Sha256::digest(submitted.as_bytes()) == sha2::Sha256::digest(self.csrf().as_bytes());
+        if same && !submitted.is_empty() {
+            Ok(())
+        } else {
+            Err(PageError(ApiError::Forbidden("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试".into())))
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        self.0.role().unwrap_or(Role::Staff)
+    }
+}
+
+pub fn csrf_field(user: &WebUser) -> Markup {
+    html! { input type="hidden" name="_csrf" value=(user.csrf()); }
+}
+
+fn bare_page(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                link rel="stylesheet" href="/static/app.css";
+            }
+            body { (body) }
+        }
+    }
+}
+
+/// Navigation by role: what each person's work consists of.
+fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
+    let mut links = vec![("/", "我的待办"), ("/catalogue", "数据资源目录")];
+    match role {
+        Role::Staff => links.extend([("/catalogue/new", "编制目录"), ("/catalogue/import", "导入目录模板")]),
+        Role::Chief => links.extend([("/review", "待签发"), ("/catalogue/new", "编制目录"), ("/catalogue/import", "导入目录模板")]),
+        Role::Admin => links.extend([
+            ("/review", "待审核"),
+            ("/admin/conflicts", "一数一源提示"),
+            ("/admin/departments", "部门管理"),
+            ("/admin/users", "人员管理"),
+            ("/audit", "审计日志"),
+        ]),
+        Role::Auditor => links.push(("/audit", "审计日志")),
+    }
+    links
+}
+
+/// The layout every signed-in page shares: top bar, left navigation, breadcrumbs.
+pub fn layout(state: &AppState, user: &WebUser, active: &str, crumbs: &[(&str, &str)], title: &str, content: Markup) -> Response {
+    let Principal::User { user: person, .. } = &user.0 else { return StatusCode::FORBIDDEN.into_response() };
+    let body = html! {
+        header.top {
+            div.brand { (state.config.platform_name) }
+            div.who {
+                span { (person.display_name) " · " (person.department_name.as_deref().unwrap_or("市数据资源管理局")) " · " (person.role.label()) }
+                form method="post" action="/logout" { (csrf_field(user)) button type="submit" { "退出" } }
+            }
+        }
+        div.shell {
+            nav.side {
+                @for (href, label) in navigation(person.role) {
+                    a href=(href) class=[(href == active).then_some("active")] { (label) }
+                }
+            }
+            main {
+                div.crumbs {
+                    a href="/" { "首页" }
+                    @for (href, label) in crumbs { " / " @if href.is_empty() { (label) } @else { a href=(href) { (label) } } }
+                }
+                h1 { (title) }
+                (content)
+            }
+        }
+    };
+    bare_page(&format!("{title} - {}", state.config.platform_name), body).into_response()
+}
+
+/// Beijing time, 24-hour (SPEC §6).
+pub fn beijing(at: &DateTime<Utc>) -> String {
+    at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")).format("%Y-%m-%d %H:%M").to_string()
+}
+
+pub fn beijing_date(at: &DateTime<Utc>) -> String {
+    at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")).format("%Y-%m-%d").to_string()
+}
+
+/// 1234567 → 1,234,567.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// A state tag with the shared colours.
+pub fn status_tag(code: &str) -> Markup {
+    let label = domain::workflow::Status::parse(code).map(|s| s.label()).unwrap_or(code);
+    html! { span class={"tag " (code)} { (label) } }
+}
+
+/// Query-string encoding for links.
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    let pairs: Vec<(&str, &str)> = pairs.iter().filter(|(_, v)| !v.is_empty()).copied().collect();
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+pub fn code_path(code: &str) -> String {
+    format!("/catalogue/{code}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_counts_and_beijing_time() {
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(-1000), "-1,000");
+        let at = DateTime::parse_from_rfc3339("2026-11-26T17:30:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(beijing(&at), "2026-11-27 01:30");
+    }
+}
