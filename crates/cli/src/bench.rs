@@ -35,7 +35,8 @@ const WORDS: &[&str] = &[
 ];
 
 fn random_body(rng: &mut ChaCha8Rng, branch: u8) -> ResourceBody {
-    let words: Vec<&str> = WORDS.choose_multiple(rng, rng.gen_range(2..=3)).copied().collect();
+    let count = rng.gen_range(2..=3);
+    let words: Vec<&str> = WORDS.choose_multiple(rng, count).copied().collect();
     let name = format!("{}信息", words.concat());
     let mut items = Vec::new();
     for (i, word) in WORDS.choose_multiple(rng, 6).enumerate() {

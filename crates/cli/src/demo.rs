@@ -184,7 +184,7 @@ fn body(rng: &mut ChaCha8Rng, name: &str, class: ResourceClass, provider: &Depar
         format: ResourceFormat { kind: FormatKind::Database, detail: ["MySQL", "PostgreSQL", "达梦", "KingbaseES", "Oracle"][rng.gen_range(0..5)].into() },
         items,
         share,
-        open: OpenAttributes { open_to_public: !personal && rng.gen_bool(0.2), conditions: None },
+        open: OpenAttributes { open_to_public: !personal && share_type == ShareType::Unconditional && rng.gen_bool(0.3), conditions: None },
         update_cycle: *cycles.choose(rng).expect("non-empty"),
         related_codes: vec![],
         security_grade: if personal { SecurityGrade::Important } else { SecurityGrade::General },
@@ -215,7 +215,7 @@ pub async fn load(store: &Store) -> anyhow::Result<Summary> {
     // One hash for every demo account: they share the demo password anyway, and hashing
     // forty times would slow the start-up for nothing.
     let hash = server::auth::hash_password(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!(e.message()))?;
-    let mut name = |rng: &mut ChaCha8Rng| format!("{}{}", SURNAMES.choose(rng).expect("names"), GIVEN.choose(rng).expect("names"));
+    let name = |rng: &mut ChaCha8Rng| format!("{}{}", SURNAMES.choose(rng).expect("names"), GIVEN.choose(rng).expect("names"));
     let person = |username: &str, display_name: String, role: Role, department_id: Option<i64>| NewUser {
         username: username.into(),
         display_name,

@@ -25,7 +25,7 @@ pub(super) trait Column: Copy + 'static {
 }
 
 macro_rules! columns {
-    ($(#[$meta:meta])* $name:ident on $sheet:expr {
+    ($(#[$meta:meta])* $name:ident on $sheet:ident {
         $($variant:ident => $header:literal, $width:literal;)+
     }) => {
         $(#[$meta])*
@@ -75,7 +75,7 @@ columns! {
         LegalBasis => "不予共享依据", 24;
         ShareMode => "共享方式", 14;
         ModeReason => "非平台方式理由", 20;
-        OpenToPublic => "是否向社会开放", 14;
+        OpenToPublic => "是否向社会开放", 16;
         OpenConditions => "开放条件", 20;
         UpdateCycle => "更新周期", 10;
         SecurityGrade => "安全级别", 10;
@@ -97,9 +97,9 @@ columns! {
         CodeTable => "代码表", 16;
         Rule => "校验规则", 20;
         SecurityGrade => "安全级别", 10;
-        Personal => "是否个人信息", 12;
+        Personal => "是否个人信息", 14;
         ShareType => "共享类型", 12;
-        Authoritative => "是否权威来源", 12;
+        Authoritative => "是否权威来源", 14;
     }
 }
 

@@ -89,3 +89,19 @@ pub enum TemplateError {
     #[error("生成模板失败：{0}")]
     Write(#[from] rust_xlsxwriter::XlsxError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Callers propagate template errors with `?` into `anyhow` and across tasks.
+    #[test]
+    fn template_error_is_a_thread_safe_error() {
+        fn check<T: std::error::Error + Send + Sync + 'static>() {}
+        check::<TemplateError>();
+        assert_eq!(
+            TemplateError::MissingSheet("信息项".into()).to_string(),
+            "缺少工作表“信息项”"
+        );
+    }
+}

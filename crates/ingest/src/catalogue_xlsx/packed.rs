@@ -57,12 +57,12 @@ pub(super) fn split_pairs(text: &str) -> Vec<Result<(String, String), String>> {
     pieces(text)
         .iter()
         .filter(|piece| !plain(piece).is_empty())
-        .map(|piece| {
-            match piece.iter().position(|&(c, escaped)| !escaped && c == '=') {
+        .map(
+            |piece| match piece.iter().position(|&(c, escaped)| !escaped && c == '=') {
                 Some(at) => Ok((plain(&piece[..at]), plain(&piece[at + 1..]))),
                 None => Err(plain(piece)),
-            }
-        })
+            },
+        )
         .collect()
 }
 
@@ -128,6 +128,9 @@ mod tests {
 
     #[test]
     fn a_backslash_before_ordinary_text_is_kept() {
-        assert_eq!(split_pairs(r"path=C:\data"), [Ok(("path".into(), r"C:\data".into()))]);
+        assert_eq!(
+            split_pairs(r"path=C:\data"),
+            [Ok(("path".into(), r"C:\data".into()))]
+        );
     }
 }

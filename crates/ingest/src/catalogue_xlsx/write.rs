@@ -120,9 +120,9 @@ fn entry_value(col: EntryCol, serial: usize, entry: &TemplateEntry) -> Value {
         EntryCol::OpenConditions => Value::optional(body.open.conditions.as_deref()),
         EntryCol::UpdateCycle => Value::text(body.update_cycle.label()),
         EntryCol::SecurityGrade => Value::text(body.security_grade.label()),
-        EntryCol::RelatedCodes => {
-            Value::text(packed::join_list(body.related_codes.iter().map(|c| c.as_str())))
-        }
+        EntryCol::RelatedCodes => Value::text(packed::join_list(
+            body.related_codes.iter().map(|c| c.as_str()),
+        )),
         EntryCol::Extensions => Value::text(packed::join_pairs(&body.extensions)),
     }
 }
@@ -167,7 +167,12 @@ fn item_value(col: ItemCol, serial: usize, item: &Item) -> Value {
         ItemCol::Required => Value::flag(item.required),
         ItemCol::Key => Value::flag(item.key),
         ItemCol::CodeTable => Value::optional(item.code_table.as_deref()),
-        ItemCol::Rule => Value::text(item.rule.as_ref().map(|r| r.to_string()).unwrap_or_default()),
+        ItemCol::Rule => Value::text(
+            item.rule
+                .as_ref()
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+        ),
         ItemCol::SecurityGrade => Value::text(item.security_grade.label()),
         ItemCol::Personal => Value::flag(item.personal),
         ItemCol::ShareType => Value::optional(item.share_type.map(|s| s.label())),
@@ -206,7 +211,12 @@ fn write_value(sheet: &mut Worksheet, row: u32, col: u16, value: Value) -> Resul
 }
 
 /// A drop-down on rows 2..=last_row+1 taking its values from the 枚举 sheet.
-fn add_drop_down(sheet: &mut Worksheet, col: u16, list: List, last_row: u32) -> Result<(), XlsxError> {
+fn add_drop_down(
+    sheet: &mut Worksheet,
+    col: u16,
+    list: List,
+    last_row: u32,
+) -> Result<(), XlsxError> {
     let mut validation = DataValidation::new()
         .allow_list_formula(Formula::new(list.range_formula()))
         .set_error_title("无效的值")?
@@ -218,7 +228,9 @@ fn add_drop_down(sheet: &mut Worksheet, col: u16, list: List, last_row: u32) -> 
         // The standard's one-letter codes (C, N, D…) are accepted too, so only warn.
         validation = validation
             .set_error_style(DataValidationErrorStyle::Warning)
-            .set_error_message("请从下拉列表中选择数据类型，也可填写代码 C、N、Y、D、T、L、M、G、B、I、F。")?;
+            .set_error_message(
+                "请从下拉列表中选择数据类型，也可填写代码 C、N、Y、D、T、L、M、G、B、I、F。",
+            )?;
     }
     sheet.add_data_validation(1, col, last_row, col, &validation)?;
     Ok(())

@@ -91,7 +91,22 @@ pub struct ImportReport {
     pub imported: Vec<String>,
     /// Entries left out because they had problems (only with `partial=true`).
     pub skipped: usize,
-    pub problems: Vec<ingest::CellProblem>,
+    pub problems: Vec<CellProblem>,
+}
+
+/// One problem in an uploaded template, at its sheet, row and column.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CellProblem {
+    pub sheet: String,
+    pub row: u32,
+    pub column: String,
+    pub message: String,
+}
+
+impl From<&ingest::CellProblem> for CellProblem {
+    fn from(p: &ingest::CellProblem) -> Self {
+        CellProblem { sheet: p.sheet.clone(), row: p.row, column: p.column.clone(), message: p.message.clone() }
+    }
 }
 
 /// Pairs each entry with its provider. The bureau imports for any department named by
@@ -206,7 +221,7 @@ pub async fn import_template(state: &AppState, principal: &Principal, meta: &cra
         state.store.import_resources(&entries, &principal.name(), &audit_context(Some(principal), meta)).await?
     };
     let skipped_rows: std::collections::BTreeSet<(String, u32)> = parsed.problems.iter().map(|p| (p.sheet.clone(), p.row)).collect();
-    Ok(ImportReport { imported, skipped: skipped_rows.len(), problems: parsed.problems })
+    Ok(ImportReport { imported, skipped: skipped_rows.len(), problems: parsed.problems.iter().map(CellProblem::from).collect() })
 }
 
 #[utoipa::path(post, path = "/api/v1/catalogue/import.xlsx", tag = "catalogue", security(("bearer" = [])), params(ImportParams),
