@@ -41,6 +41,8 @@ impl Default for Config {
     }
 }
 
+const KEYS: [&str; 7] = ["database", "listen", "platform_name", "secure_cookies", "session_hours", "log_format", "log_level"];
+
 impl Config {
     /// Defaults, then `datahall.toml` (or the given file), then `DATAHALL_*` variables.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
@@ -52,7 +54,9 @@ impl Config {
             }
             None => figment = figment.merge(Toml::file("datahall.toml")),
         }
-        Ok(figment.merge(Env::prefixed("DATAHALL_")).extract()?)
+        // Only the keys of this struct: other DATAHALL_* variables (test settings, the
+        // password of `user add`) are not configuration.
+        Ok(figment.merge(Env::prefixed("DATAHALL_").only(&KEYS)).extract()?)
     }
 
     pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -80,6 +84,7 @@ mod tests {
         std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nsession_hours = 4\n").unwrap();
         figment::Jail::expect_with(|jail| {
             jail.set_env("DATAHALL_SESSION_HOURS", "2");
+            jail.set_env("DATAHALL_TEST_POSTGRES_URL", "postgres://ignored");
             let config = Config::load(Some(&path)).unwrap();
             assert_eq!(config.listen, "0.0.0.0:9000");
             assert_eq!(config.session_hours, 2);

@@ -104,8 +104,15 @@ async fn signs_in_searches_and_opens_an_entry() {
         let search = browser.find(Locator::Css("input[name=q]")).await?;
         search.send_keys("户籍").await?;
         browser.find(Locator::Css("form.filters button[type=submit]")).await?.click().await?;
-        let link = browser.wait().for_element(Locator::LinkText("常住人口户籍信息")).await?;
-        let results = browser.find(Locator::Id("results")).await?.text().await?;
+        // The unfiltered list also links the entry: wait for the search's own page.
+        for _ in 0..100 {
+            if browser.current_url().await?.query().is_some_and(|q| q.contains("q=")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let results = browser.wait().for_element(Locator::Id("results")).await?.text().await?;
+        let link = browser.find(Locator::LinkText("常住人口户籍信息")).await?;
         assert!(!results.contains("机动车登记信息"), "the search narrows the list: {results}");
         link.click().await?;
         browser.wait().for_element(Locator::XPath("//h1[text()='常住人口户籍信息']")).await?;
@@ -119,6 +126,14 @@ async fn signs_in_searches_and_opens_an_entry() {
         Ok::<_, fantoccini::error::CmdError>(())
     }
     .await;
+    if result.is_err() {
+        if let Ok(png) = browser.screenshot().await {
+            let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-failure.png");
+            std::fs::write(&path, png).ok();
+            eprintln!("screenshot of the failure: {}", path.display());
+        }
+        eprintln!("page: {}", browser.source().await.unwrap_or_default());
+    }
     let _ = browser.close().await;
     result.expect("browser steps");
 }

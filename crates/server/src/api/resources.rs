@@ -19,14 +19,13 @@ use crate::AppState;
 
 /// Search text and filters; every filter takes the code or the Chinese label.
 #[derive(Deserialize, Default, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// Words to find in name, abstract, item names and provider (Chinese or ASCII).
     pub q: Option<String>,
     /// basic / thematic / departmental (基础 / 主题 / 部门).
     pub class: Option<String>,
     /// Provider department id.
-    pub provider: Option<i64>,
+    pub provider: Option<String>,
     /// unconditional / conditional / not_shared.
     pub share_type: Option<String>,
     /// general / important / core.
@@ -55,7 +54,10 @@ impl SearchParams {
         Ok(ResourceQuery {
             text: self.q.clone().filter(|q| !q.trim().is_empty()),
             class_kind: parse_filter("class", &self.class, ClassKind::parse, &codes(ClassKind::ALL, ClassKind::code))?,
-            provider_id: self.provider,
+            provider_id: match self.provider.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                None => None,
+                Some(id) => Some(id.parse().map_err(|_| ApiError::field("provider", "提供方应为部门编号"))?),
+            },
             share_type: parse_filter("share_type", &self.share_type, ShareType::parse, &codes(ShareType::ALL, ShareType::code))?,
             security_grade: parse_filter("grade", &self.grade, SecurityGrade::parse, &codes(SecurityGrade::ALL, SecurityGrade::code))?,
             status: parse_filter("status", &self.status, Status::parse, &codes(Status::ALL, Status::code))?,

@@ -29,7 +29,8 @@ fn select<T: Copy>(name: &str, label: &str, all: &[T], code: fn(T) -> &'static s
     }
 }
 
-pub async fn list(State(state): State<AppState>, user: WebUser, Query(params): Query<SearchParams>) -> PageResult {
+pub async fn list(State(state): State<AppState>, user: WebUser, params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>) -> PageResult {
+    let Query(params) = params.map_err(|e| ApiError::bad_request("bad_query", format!("查询参数错误：{}", e.body_text())))?;
     let query = params.to_query()?;
     let page = state.store.search_resources(&query, visibility(&user.0)).await?;
     let departments = state.store.departments().await?;
@@ -40,7 +41,7 @@ pub async fn list(State(state): State<AppState>, user: WebUser, Query(params): Q
         ("grade", params.grade.as_deref().unwrap_or("")),
         ("status", params.status.as_deref().unwrap_or("")),
     ];
-    let provider = params.provider.map(|p| p.to_string()).unwrap_or_default();
+    let provider = params.provider.clone().unwrap_or_default();
     let content = html! {
         form.filters method="get" action="/catalogue" {
             label { "关键词" input type="text" name="q" value=(params.q.as_deref().unwrap_or("")) placeholder="名称、摘要、信息项、提供方" style="width:240px"; }
@@ -48,7 +49,7 @@ pub async fn list(State(state): State<AppState>, user: WebUser, Query(params): Q
             label { "提供方"
                 select name="provider" {
                     option value="" { "全部" }
-                    @for d in &departments { option value=(d.id) selected[params.provider == Some(d.id)] { (d.name) } }
+                    @for d in &departments { option value=(d.id) selected[query.provider_id == Some(d.id)] { (d.name) } }
                 }
             }
             (select("share_type", "共享类型", ShareType::ALL, ShareType::code, ShareType::label, params.share_type.as_deref()))
