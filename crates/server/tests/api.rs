@@ -194,11 +194,18 @@ async fn catalogue_workflow_through_the_api() {
         assert_eq!(versions.json["total"], 1);
         let diff = app.get(&format!("/api/v1/resources/{code}/diff?from=1"), &staff).await;
         assert_eq!(diff.json[0]["field"], "abstract");
-        // Drafts of another department are invisible, even by code.
-        error_of(&app.get(&format!("/api/v1/resources/{code}"), &other).await, StatusCode::NOT_FOUND);
+        // Others keep seeing the published version while the provider revises it.
+        let consumer_view = app.get(&format!("/api/v1/resources/{code}"), &other).await;
+        assert_eq!((consumer_view.json["status"].as_str(), consumer_view.json["version"].as_i64()), (Some("published"), Some(1)));
+        assert_eq!(consumer_view.json["body"]["abstract"], "常住人口户籍信息的摘要");
+        // Drafts never published are invisible to other departments, even by code.
+        let draft = app.post("/api/v1/resources", &staff, serde_json::to_value(fixtures::body("户籍迁移记录")).unwrap()).await;
+        let draft_code = draft.json["code"].as_str().unwrap();
+        error_of(&app.get(&format!("/api/v1/resources/{draft_code}"), &other).await, StatusCode::NOT_FOUND);
+        assert_eq!(app.get("/api/v1/resources?q=%E8%BF%81%E7%A7%BB", &other).await.json["total"], 0);
 
         let search = app.get("/api/v1/resources?q=%E6%88%B7%E7%B1%8D&limit=5", &staff).await;
-        assert_eq!(search.json["total"], 1, "{}", search.json);
+        assert_eq!(search.json["total"], 2, "{}", search.json);
         assert_eq!(search.json["items"][0]["code"], code);
         let bad_filter = app.get("/api/v1/resources?share_type=maybe", &staff).await;
         assert_eq!(error_of(&bad_filter, StatusCode::BAD_REQUEST)["details"][0]["field"], "share_type");

@@ -114,12 +114,11 @@ impl Visibility {
         }
     }
 
-    fn allows(self, status: Status, provider_id: i64) -> bool {
+    /// Sees the working copy (not only the published version) of this provider's entries.
+    fn sees_working_copy(self, provider_id: i64) -> bool {
         match self {
             Visibility::All => true,
-            Visibility::PublishedAndDepartment(dept) => {
-                matches!(status, Status::Published | Status::Retired) || dept == Some(provider_id)
-            }
+            Visibility::PublishedAndDepartment(dept) => dept == Some(provider_id),
         }
     }
 }
@@ -463,19 +462,25 @@ impl Store {
             .try_into()
     }
 
-    /// The entry if the viewer may see it; otherwise "not found", so that drafts of other
-    /// departments do not reveal that they exist.
-    pub async fn visible_resource(
-        &self,
-        code: &str,
-        visibility: Visibility,
-    ) -> StoreResult<Resource> {
-        let resource = self.resource(code).await?;
-        if visibility.allows(resource.status, resource.provider.id) {
-            Ok(resource)
-        } else {
-            Err(StoreError::NotFound(format!("目录 {code}")))
+    /// The entry as the viewer may see it: the working copy for its department and the
+    /// bureau; for everyone else the last published version (a provider's unpublished
+    /// revision stays private). Otherwise "not found", so that drafts of other departments
+    /// do not reveal that they exist.
+    pub async fn visible_resource(&self, code: &str, visibility: Visibility) -> StoreResult<Resource> {
+        let mut resource = self.resource(code).await?;
+        if visibility.sees_working_copy(resource.provider.id) || matches!(resource.status, Status::Published | Status::Retired) {
+            return Ok(resource);
         }
+        let Some(published) = resource.published_version else {
+            return Err(StoreError::NotFound(format!("目录 {code}")));
+        };
+        let version = self.resource_versions(resource.id).await?.into_iter().find(|v| v.version == published);
+        let version = version.ok_or_else(|| StoreError::Corrupt(format!("published version {published} of {code} is missing")))?;
+        resource.body = version.body;
+        resource.version = published;
+        resource.status = Status::Published;
+        resource.return_reason = None;
+        Ok(resource)
     }
 
     pub async fn resource_versions(&self, resource_id: i64) -> StoreResult<Vec<ResourceVersion>> {
