@@ -29,9 +29,56 @@ pub enum BenchCommand {
 }
 
 const WORDS: &[&str] = &[
-    "常住", "流动", "户籍", "人口", "企业", "法人", "登记", "许可", "信用", "医疗", "保险", "教育", "学籍", "交通", "车辆", "环境", "水质", "旅游",
-    "景区", "税务", "发票", "住房", "公积金", "社保", "就业", "救助", "婚姻", "殡葬", "食品", "药品", "特种设备", "排污", "地质", "灾害", "森林",
-    "防火", "供电", "供水", "燃气", "通信", "基站", "贷款", "涉农", "小微", "预算", "采购", "工单", "证照", "出生", "接种",
+    "常住",
+    "流动",
+    "户籍",
+    "人口",
+    "企业",
+    "法人",
+    "登记",
+    "许可",
+    "信用",
+    "医疗",
+    "保险",
+    "教育",
+    "学籍",
+    "交通",
+    "车辆",
+    "环境",
+    "水质",
+    "旅游",
+    "景区",
+    "税务",
+    "发票",
+    "住房",
+    "公积金",
+    "社保",
+    "就业",
+    "救助",
+    "婚姻",
+    "殡葬",
+    "食品",
+    "药品",
+    "特种设备",
+    "排污",
+    "地质",
+    "灾害",
+    "森林",
+    "防火",
+    "供电",
+    "供水",
+    "燃气",
+    "通信",
+    "基站",
+    "贷款",
+    "涉农",
+    "小微",
+    "预算",
+    "采购",
+    "工单",
+    "证照",
+    "出生",
+    "接种",
 ];
 
 fn random_body(rng: &mut ChaCha8Rng, branch: u8) -> ResourceBody {
@@ -55,13 +102,23 @@ fn random_body(rng: &mut ChaCha8Rng, branch: u8) -> ResourceBody {
             authoritative: false,
         });
     }
-    let share_type = *[ShareType::Unconditional, ShareType::Conditional].choose(rng).expect("non-empty");
+    let share_type = *[ShareType::Unconditional, ShareType::Conditional]
+        .choose(rng)
+        .expect("non-empty");
     ResourceBody {
         summary: format!("{name}，包括{}等内容。", words.join("、")),
         name,
-        class: ResourceClass { kind: ClassKind::Departmental, subclass: branch, category: rng.gen_range(1..=20), detail: String::new() },
+        class: ResourceClass {
+            kind: ClassKind::Departmental,
+            subclass: branch,
+            category: rng.gen_range(1..=20),
+            detail: String::new(),
+        },
         provider_unit: None,
-        format: ResourceFormat { kind: FormatKind::Database, detail: "MySQL".into() },
+        format: ResourceFormat {
+            kind: FormatKind::Database,
+            detail: "MySQL".into(),
+        },
         items,
         share: ShareAttributes {
             share_type,
@@ -109,7 +166,10 @@ async fn fill(store: &Store, entries: usize, rng: &mut ChaCha8Rng) -> anyhow::Re
         store.import_resources(&batch, "bench", &ctx).await?;
         done += batch.len();
         if done % 10_000 == 0 {
-            eprintln!("  {done} entries ({:.0}/s)", done as f64 / started.elapsed().as_secs_f64());
+            eprintln!(
+                "  {done} entries ({:.0}/s)",
+                done as f64 / started.elapsed().as_secs_f64()
+            );
         }
     }
     Ok(())
@@ -122,9 +182,15 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     let url = database.unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()));
     let store = Store::connect(&url).await?;
     store.migrate().await?;
-    anyhow::ensure!(store.is_empty().await?, "bench search needs an empty database");
+    anyhow::ensure!(
+        store.is_empty().await?,
+        "bench search needs an empty database"
+    );
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    eprintln!("filling {} with {entries} entries…", store::redact_url(&url));
+    eprintln!(
+        "filling {} with {entries} entries…",
+        store::redact_url(&url)
+    );
     let fill_started = Instant::now();
     fill(&store, entries, &mut rng).await?;
     eprintln!("filled in {:.1} s", fill_started.elapsed().as_secs_f64());
@@ -132,7 +198,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     let mut hits = 0i64;
     for i in 0..queries {
         let word = WORDS.choose(&mut rng).expect("words");
-        let text = if i % 3 == 0 { format!("{word}{}", WORDS.choose(&mut rng).expect("words")) } else { (*word).to_string() };
+        let text = if i % 3 == 0 {
+            format!("{word}{}", WORDS.choose(&mut rng).expect("words"))
+        } else {
+            (*word).to_string()
+        };
         let query = ResourceQuery {
             text: Some(text),
             share_type: (i % 4 == 0).then_some(ShareType::Conditional),

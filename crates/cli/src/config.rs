@@ -41,7 +41,15 @@ impl Default for Config {
     }
 }
 
-const KEYS: [&str; 7] = ["database", "listen", "platform_name", "secure_cookies", "session_hours", "log_format", "log_level"];
+const KEYS: [&str; 7] = [
+    "database",
+    "listen",
+    "platform_name",
+    "secure_cookies",
+    "session_hours",
+    "log_format",
+    "log_level",
+];
 
 impl Config {
     /// Defaults, then `datahall.toml` (or the given file), then `DATAHALL_*` variables.
@@ -49,18 +57,26 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) => {
-                anyhow::ensure!(path.exists(), "configuration file {} does not exist", path.display());
+                anyhow::ensure!(
+                    path.exists(),
+                    "configuration file {} does not exist",
+                    path.display()
+                );
                 figment = figment.merge(Toml::file(path));
             }
             None => figment = figment.merge(Toml::file("datahall.toml")),
         }
         // Only the keys of this struct: other DATAHALL_* variables (test settings, the
         // password of `user add`) are not configuration.
-        Ok(figment.merge(Env::prefixed("DATAHALL_").only(&KEYS)).extract()?)
+        Ok(figment
+            .merge(Env::prefixed("DATAHALL_").only(&KEYS))
+            .extract()?)
     }
 
     pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.listen.parse().map_err(|e| anyhow::anyhow!("listen address {:?} is not host:port: {e}", self.listen))
+        self.listen
+            .parse()
+            .map_err(|e| anyhow::anyhow!("listen address {:?} is not host:port: {e}", self.listen))
     }
 
     pub fn secure_cookies(&self, listen: SocketAddr) -> anyhow::Result<bool> {
@@ -78,6 +94,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
     fn file_then_environment_override_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("datahall.toml");
@@ -89,7 +106,12 @@ mod tests {
             assert_eq!(config.listen, "0.0.0.0:9000");
             assert_eq!(config.session_hours, 2);
             assert_eq!(config.database, "sqlite://datahall.db");
-            assert!(config.secure_cookies(config.listen_addr().unwrap()).unwrap(), "auto is Secure off loopback");
+            assert!(
+                config
+                    .secure_cookies(config.listen_addr().unwrap())
+                    .unwrap(),
+                "auto is Secure off loopback"
+            );
             Ok(())
         });
     }

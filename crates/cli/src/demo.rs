@@ -20,28 +20,218 @@ pub const SEED: u64 = 341000;
 
 /// (short code, name, kind, resources it catalogues as 部门 class)
 const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
-    ("gaj", "市公安局", DepartmentKind::Government, &["居民户籍登记信息", "机动车登记信息", "驾驶人信息", "出入境证件信息", "流动人口居住登记信息", "暂住证办理信息"]),
-    ("mzj", "市民政局", DepartmentKind::Government, &["最低生活保障对象信息", "婚姻登记信息", "社会组织登记信息", "特困人员救助供养信息", "殡葬服务信息"]),
-    ("rsj", "市人力资源和社会保障局", DepartmentKind::Government, &["社会保险参保信息", "就业登记信息", "职业资格证书信息", "养老保险待遇发放信息", "劳动合同备案信息"]),
-    ("zrzyj", "市自然资源和规划局", DepartmentKind::Government, &["不动产登记信息", "国有建设用地使用权出让信息", "建设工程规划许可信息", "地质灾害隐患点信息"]),
-    ("scjgj", "市市场监督管理局", DepartmentKind::Government, &["市场主体登记信息", "行政处罚信息", "食品经营许可信息", "特种设备登记信息", "企业年报信息"]),
-    ("wjw", "市卫生健康委员会", DepartmentKind::Government, &["出生医学证明信息", "医疗机构执业登记信息", "医师执业注册信息", "预防接种信息", "死亡医学证明信息"]),
-    ("jyj", "市教育局", DepartmentKind::Government, &["中小学学籍信息", "教师资格认定信息", "学前教育资助信息", "民办学校办学许可信息"]),
-    ("zjj", "市住房和城乡建设局", DepartmentKind::Government, &["商品房预售许可信息", "住房公积金缴存信息", "建筑施工企业资质信息", "保障性住房分配信息"]),
-    ("jtj", "市交通运输局", DepartmentKind::Government, &["道路运输经营许可信息", "出租汽车驾驶员信息", "公交线路站点信息", "旅游客运车辆信息"]),
-    ("sthjj", "市生态环境局", DepartmentKind::Government, &["排污许可信息", "环境空气质量监测信息", "建设项目环评审批信息", "新安江水质监测信息"]),
-    ("swj", "国家税务总局黄山市税务局", DepartmentKind::Government, &["纳税人登记信息", "纳税信用等级信息", "欠税公告信息", "发票领用信息"]),
-    ("ybj", "市医疗保障局", DepartmentKind::Government, &["医疗保险参保信息", "医保定点医药机构信息", "医疗费用结算信息", "医疗救助信息"]),
-    ("wlj", "市文化和旅游局", DepartmentKind::Government, &["A级旅游景区信息", "旅行社经营许可信息", "导游证信息", "文物保护单位信息"]),
-    ("yjj", "市应急管理局", DepartmentKind::Government, &["安全生产许可信息", "危险化学品经营许可信息", "应急避难场所信息", "森林防火监测信息"]),
-    ("czj", "市财政局", DepartmentKind::Government, &["财政预算执行信息", "政府采购项目信息", "非税收入缴款信息"]),
-    ("sjj", "市数据资源管理局", DepartmentKind::Government, &["政务服务事项办件信息", "电子证照目录信息", "12345热线工单信息"]),
-    ("gdgs", "国网黄山供电公司", DepartmentKind::Social, &["居民用电户信息", "企业用电量信息", "停电计划信息"]),
-    ("gsjt", "黄山市供水集团有限公司", DepartmentKind::Social, &["供水用户信息", "用水量信息", "水质公告信息"]),
-    ("rqgs", "黄山市燃气有限公司", DepartmentKind::Social, &["燃气用户信息", "燃气安全检查信息"]),
-    ("dxgs", "中国电信黄山分公司", DepartmentKind::Social, &["通信基站分布信息", "固定电话用户信息"]),
-    ("ydgs", "中国移动黄山分公司", DepartmentKind::Social, &["手机信令人口流动统计信息", "通信基站分布信息"]),
-    ("nsyh", "黄山农村商业银行", DepartmentKind::Social, &["小微企业贷款信息", "涉农贷款信息"]),
+    (
+        "gaj",
+        "市公安局",
+        DepartmentKind::Government,
+        &[
+            "居民户籍登记信息",
+            "机动车登记信息",
+            "驾驶人信息",
+            "出入境证件信息",
+            "流动人口居住登记信息",
+            "暂住证办理信息",
+        ],
+    ),
+    (
+        "mzj",
+        "市民政局",
+        DepartmentKind::Government,
+        &[
+            "最低生活保障对象信息",
+            "婚姻登记信息",
+            "社会组织登记信息",
+            "特困人员救助供养信息",
+            "殡葬服务信息",
+        ],
+    ),
+    (
+        "rsj",
+        "市人力资源和社会保障局",
+        DepartmentKind::Government,
+        &[
+            "社会保险参保信息",
+            "就业登记信息",
+            "职业资格证书信息",
+            "养老保险待遇发放信息",
+            "劳动合同备案信息",
+        ],
+    ),
+    (
+        "zrzyj",
+        "市自然资源和规划局",
+        DepartmentKind::Government,
+        &[
+            "不动产登记信息",
+            "国有建设用地使用权出让信息",
+            "建设工程规划许可信息",
+            "地质灾害隐患点信息",
+        ],
+    ),
+    (
+        "scjgj",
+        "市市场监督管理局",
+        DepartmentKind::Government,
+        &[
+            "市场主体登记信息",
+            "行政处罚信息",
+            "食品经营许可信息",
+            "特种设备登记信息",
+            "企业年报信息",
+        ],
+    ),
+    (
+        "wjw",
+        "市卫生健康委员会",
+        DepartmentKind::Government,
+        &[
+            "出生医学证明信息",
+            "医疗机构执业登记信息",
+            "医师执业注册信息",
+            "预防接种信息",
+            "死亡医学证明信息",
+        ],
+    ),
+    (
+        "jyj",
+        "市教育局",
+        DepartmentKind::Government,
+        &[
+            "中小学学籍信息",
+            "教师资格认定信息",
+            "学前教育资助信息",
+            "民办学校办学许可信息",
+        ],
+    ),
+    (
+        "zjj",
+        "市住房和城乡建设局",
+        DepartmentKind::Government,
+        &[
+            "商品房预售许可信息",
+            "住房公积金缴存信息",
+            "建筑施工企业资质信息",
+            "保障性住房分配信息",
+        ],
+    ),
+    (
+        "jtj",
+        "市交通运输局",
+        DepartmentKind::Government,
+        &[
+            "道路运输经营许可信息",
+            "出租汽车驾驶员信息",
+            "公交线路站点信息",
+            "旅游客运车辆信息",
+        ],
+    ),
+    (
+        "sthjj",
+        "市生态环境局",
+        DepartmentKind::Government,
+        &[
+            "排污许可信息",
+            "环境空气质量监测信息",
+            "建设项目环评审批信息",
+            "新安江水质监测信息",
+        ],
+    ),
+    (
+        "swj",
+        "国家税务总局黄山市税务局",
+        DepartmentKind::Government,
+        &[
+            "纳税人登记信息",
+            "纳税信用等级信息",
+            "欠税公告信息",
+            "发票领用信息",
+        ],
+    ),
+    (
+        "ybj",
+        "市医疗保障局",
+        DepartmentKind::Government,
+        &[
+            "医疗保险参保信息",
+            "医保定点医药机构信息",
+            "医疗费用结算信息",
+            "医疗救助信息",
+        ],
+    ),
+    (
+        "wlj",
+        "市文化和旅游局",
+        DepartmentKind::Government,
+        &[
+            "A级旅游景区信息",
+            "旅行社经营许可信息",
+            "导游证信息",
+            "文物保护单位信息",
+        ],
+    ),
+    (
+        "yjj",
+        "市应急管理局",
+        DepartmentKind::Government,
+        &[
+            "安全生产许可信息",
+            "危险化学品经营许可信息",
+            "应急避难场所信息",
+            "森林防火监测信息",
+        ],
+    ),
+    (
+        "czj",
+        "市财政局",
+        DepartmentKind::Government,
+        &["财政预算执行信息", "政府采购项目信息", "非税收入缴款信息"],
+    ),
+    (
+        "sjj",
+        "市数据资源管理局",
+        DepartmentKind::Government,
+        &[
+            "政务服务事项办件信息",
+            "电子证照目录信息",
+            "12345热线工单信息",
+        ],
+    ),
+    (
+        "gdgs",
+        "国网黄山供电公司",
+        DepartmentKind::Social,
+        &["居民用电户信息", "企业用电量信息", "停电计划信息"],
+    ),
+    (
+        "gsjt",
+        "黄山市供水集团有限公司",
+        DepartmentKind::Social,
+        &["供水用户信息", "用水量信息", "水质公告信息"],
+    ),
+    (
+        "rqgs",
+        "黄山市燃气有限公司",
+        DepartmentKind::Social,
+        &["燃气用户信息", "燃气安全检查信息"],
+    ),
+    (
+        "dxgs",
+        "中国电信黄山分公司",
+        DepartmentKind::Social,
+        &["通信基站分布信息", "固定电话用户信息"],
+    ),
+    (
+        "ydgs",
+        "中国移动黄山分公司",
+        DepartmentKind::Social,
+        &["手机信令人口流动统计信息", "通信基站分布信息"],
+    ),
+    (
+        "nsyh",
+        "黄山农村商业银行",
+        DepartmentKind::Social,
+        &["小微企业贷款信息", "涉农贷款信息"],
+    ),
 ];
 
 /// Basic-class entries: (provider, sub-class 项, name).
@@ -74,35 +264,145 @@ const THEMATIC: &[(&str, u8, &str)] = &[
     ("yjj", 12, "应急物资储备信息"),
 ];
 
-const SURNAMES: &[&str] = &["汪", "程", "胡", "吴", "方", "王", "李", "张", "许", "黄", "江", "叶", "余", "孙", "郑", "洪"];
-const GIVEN: &[&str] = &["晓明", "丽华", "建国", "海燕", "志强", "秀英", "文杰", "雅琴", "国平", "欣怡", "徽", "新安", "立新", "梅", "鹏", "婷"];
+const SURNAMES: &[&str] = &[
+    "汪", "程", "胡", "吴", "方", "王", "李", "张", "许", "黄", "江", "叶", "余", "孙", "郑", "洪",
+];
+const GIVEN: &[&str] = &[
+    "晓明", "丽华", "建国", "海燕", "志强", "秀英", "文杰", "雅琴", "国平", "欣怡", "徽", "新安",
+    "立新", "梅", "鹏", "婷",
+];
 
 /// An item template: (name, identifier, type, length, rule, personal).
-type ItemSpec = (&'static str, &'static str, DataType, Option<u32>, Option<&'static str>, bool);
+type ItemSpec = (
+    &'static str,
+    &'static str,
+    DataType,
+    Option<u32>,
+    Option<&'static str>,
+    bool,
+);
 
 const KEY_ITEMS: &[ItemSpec] = &[
-    ("公民身份号码", "id_number", DataType::Char, Some(18), Some("id_card"), true),
-    ("统一社会信用代码", "credit_code", DataType::Char, Some(18), Some("uscc"), false),
-    ("业务编号", "record_no", DataType::Char, Some(32), None, false),
+    (
+        "公民身份号码",
+        "id_number",
+        DataType::Char,
+        Some(18),
+        Some("id_card"),
+        true,
+    ),
+    (
+        "统一社会信用代码",
+        "credit_code",
+        DataType::Char,
+        Some(18),
+        Some("uscc"),
+        false,
+    ),
+    (
+        "业务编号",
+        "record_no",
+        DataType::Char,
+        Some(32),
+        None,
+        false,
+    ),
 ];
 
 const COMMON_ITEMS: &[ItemSpec] = &[
     ("姓名", "full_name", DataType::Char, Some(50), None, true),
-    ("联系电话", "mobile", DataType::Char, Some(11), Some("mobile"), true),
-    ("行政区划代码", "region_code", DataType::Char, Some(6), Some("region_code"), false),
-    ("单位名称", "org_name", DataType::Char, Some(200), None, false),
+    (
+        "联系电话",
+        "mobile",
+        DataType::Char,
+        Some(11),
+        Some("mobile"),
+        true,
+    ),
+    (
+        "行政区划代码",
+        "region_code",
+        DataType::Char,
+        Some(6),
+        Some("region_code"),
+        false,
+    ),
+    (
+        "单位名称",
+        "org_name",
+        DataType::Char,
+        Some(200),
+        None,
+        false,
+    ),
     ("地址", "address", DataType::Char, Some(200), None, true),
-    ("登记日期", "registered_on", DataType::Date, None, Some("date"), false),
-    ("有效期至", "valid_until", DataType::Date, None, Some("date"), false),
+    (
+        "登记日期",
+        "registered_on",
+        DataType::Date,
+        None,
+        Some("date"),
+        false,
+    ),
+    (
+        "有效期至",
+        "valid_until",
+        DataType::Date,
+        None,
+        Some("date"),
+        false,
+    ),
     ("状态", "status", DataType::Char, Some(2), None, false),
-    ("金额（元）", "amount", DataType::Currency, Some(16), Some("range:0..100000000"), false),
-    ("数量", "quantity", DataType::Integer, None, Some("range:0..1000000"), false),
-    ("经办机构", "handling_org", DataType::Char, Some(100), None, false),
-    ("更新时间", "updated_time", DataType::DateTime, None, None, false),
+    (
+        "金额（元）",
+        "amount",
+        DataType::Currency,
+        Some(16),
+        Some("range:0..100000000"),
+        false,
+    ),
+    (
+        "数量",
+        "quantity",
+        DataType::Integer,
+        None,
+        Some("range:0..1000000"),
+        false,
+    ),
+    (
+        "经办机构",
+        "handling_org",
+        DataType::Char,
+        Some(100),
+        None,
+        false,
+    ),
+    (
+        "更新时间",
+        "updated_time",
+        DataType::DateTime,
+        None,
+        None,
+        false,
+    ),
     ("备注", "remarks", DataType::Memo, None, None, false),
     ("是否有效", "is_valid", DataType::Logical, None, None, false),
-    ("经度", "longitude", DataType::Double, None, Some("range:-180..180"), false),
-    ("纬度", "latitude", DataType::Double, None, Some("range:-90..90"), false),
+    (
+        "经度",
+        "longitude",
+        DataType::Double,
+        None,
+        Some("range:-180..180"),
+        false,
+    ),
+    (
+        "纬度",
+        "latitude",
+        DataType::Double,
+        None,
+        Some("range:-90..90"),
+        false,
+    ),
 ];
 
 fn item(spec: &ItemSpec) -> Item {
@@ -116,7 +416,11 @@ fn item(spec: &ItemSpec) -> Item {
         key: false,
         code_table: (identifier == "region_code").then(|| "GB/T 2260".to_string()),
         rule: rule.map(|r| r.parse().expect("demo rules are valid")),
-        security_grade: if personal { SecurityGrade::Important } else { SecurityGrade::General },
+        security_grade: if personal {
+            SecurityGrade::Important
+        } else {
+            SecurityGrade::General
+        },
         personal,
         share_type: None,
         authoritative: false,
@@ -125,10 +429,44 @@ fn item(spec: &ItemSpec) -> Item {
 
 /// Chooses the key item from the entry's name: people, organisations, or a record number.
 fn key_item(name: &str, social: bool) -> Item {
-    let is_person = ["人口", "户籍", "居民", "驾驶人", "婚姻", "低保", "救助", "参保", "就业", "学籍", "医师", "出生", "死亡", "接种", "证照", "健康", "社会保障", "导游", "出租汽车"]
-        .iter()
-        .any(|k| name.contains(k));
-    let is_org = ["法人", "企业", "市场主体", "纳税", "社会组织", "许可", "资质", "单位", "机构", "旅行社", "信用"].iter().any(|k| name.contains(k));
+    let is_person = [
+        "人口",
+        "户籍",
+        "居民",
+        "驾驶人",
+        "婚姻",
+        "低保",
+        "救助",
+        "参保",
+        "就业",
+        "学籍",
+        "医师",
+        "出生",
+        "死亡",
+        "接种",
+        "证照",
+        "健康",
+        "社会保障",
+        "导游",
+        "出租汽车",
+    ]
+    .iter()
+    .any(|k| name.contains(k));
+    let is_org = [
+        "法人",
+        "企业",
+        "市场主体",
+        "纳税",
+        "社会组织",
+        "许可",
+        "资质",
+        "单位",
+        "机构",
+        "旅行社",
+        "信用",
+    ]
+    .iter()
+    .any(|k| name.contains(k));
     let spec = if is_person && !social {
         &KEY_ITEMS[0]
     } else if is_org {
@@ -147,12 +485,21 @@ fn summary(name: &str, provider: &str) -> String {
     format!("{provider}在履行职责过程中产生和采集的{subject}数据，包括基本登记事项、变更记录和办理状态，用于跨部门业务协同和政务服务。")
 }
 
-fn body(rng: &mut ChaCha8Rng, name: &str, class: ResourceClass, provider: &Department, authoritative: bool) -> ResourceBody {
+fn body(
+    rng: &mut ChaCha8Rng,
+    name: &str,
+    class: ResourceClass,
+    provider: &Department,
+    authoritative: bool,
+) -> ResourceBody {
     let social = provider.kind == DepartmentKind::Social;
     let mut key = key_item(name, social);
     key.authoritative = authoritative && key.identifier != "record_no";
     let mut items = vec![key];
-    let mut pool: Vec<&ItemSpec> = COMMON_ITEMS.iter().filter(|spec| !items.iter().any(|i| i.identifier == spec.1)).collect();
+    let mut pool: Vec<&ItemSpec> = COMMON_ITEMS
+        .iter()
+        .filter(|spec| !items.iter().any(|i| i.identifier == spec.1))
+        .collect();
     pool.shuffle(rng);
     let count = rng.gen_range(4..=9);
     items.extend(pool.into_iter().take(count).map(item));
@@ -164,8 +511,11 @@ fn body(rng: &mut ChaCha8Rng, name: &str, class: ResourceClass, provider: &Depar
     let personal = items.iter().any(|i| i.personal);
     let share = ShareAttributes {
         share_type,
-        conditions: (share_type == ShareType::Conditional).then(|| "仅限履行法定职责需要，经提供方审核同意后使用；不得向第三方提供".to_string()),
-        legal_basis: (share_type == ShareType::NotShared).then(|| "《中华人民共和国个人信息保护法》第十三条、《政务数据共享条例》第十二条".to_string()),
+        conditions: (share_type == ShareType::Conditional)
+            .then(|| "仅限履行法定职责需要，经提供方审核同意后使用；不得向第三方提供".to_string()),
+        legal_basis: (share_type == ShareType::NotShared).then(|| {
+            "《中华人民共和国个人信息保护法》第十三条、《政务数据共享条例》第十二条".to_string()
+        }),
         mode: (share_type != ShareType::NotShared).then_some(ShareMode::Platform),
         mode_reason: None,
     };
@@ -175,20 +525,46 @@ fn body(rng: &mut ChaCha8Rng, name: &str, class: ResourceClass, provider: &Depar
             item.share_type = Some(ShareType::Conditional);
         }
     }
-    let cycles = [UpdateCycle::RealTime, UpdateCycle::Daily, UpdateCycle::Weekly, UpdateCycle::Monthly, UpdateCycle::Quarterly, UpdateCycle::Yearly, UpdateCycle::Irregular];
+    let cycles = [
+        UpdateCycle::RealTime,
+        UpdateCycle::Daily,
+        UpdateCycle::Weekly,
+        UpdateCycle::Monthly,
+        UpdateCycle::Quarterly,
+        UpdateCycle::Yearly,
+        UpdateCycle::Irregular,
+    ];
     ResourceBody {
         name: name.into(),
         class,
         provider_unit: None,
         summary: summary(name, &provider.name),
-        format: ResourceFormat { kind: FormatKind::Database, detail: ["MySQL", "PostgreSQL", "达梦", "KingbaseES", "Oracle"][rng.gen_range(0..5)].into() },
+        format: ResourceFormat {
+            kind: FormatKind::Database,
+            detail: ["MySQL", "PostgreSQL", "达梦", "KingbaseES", "Oracle"][rng.gen_range(0..5)]
+                .into(),
+        },
         items,
         share,
-        open: OpenAttributes { open_to_public: !personal && share_type == ShareType::Unconditional && rng.gen_bool(0.3), conditions: None },
+        open: OpenAttributes {
+            open_to_public: !personal
+                && share_type == ShareType::Unconditional
+                && rng.gen_bool(0.3),
+            conditions: None,
+        },
         update_cycle: *cycles.choose(rng).expect("non-empty"),
         related_codes: vec![],
-        security_grade: if personal { SecurityGrade::Important } else { SecurityGrade::General },
-        extensions: [("数据量级".to_string(), format!("约{}万条", rng.gen_range(1..500)))].into_iter().collect(),
+        security_grade: if personal {
+            SecurityGrade::Important
+        } else {
+            SecurityGrade::General
+        },
+        extensions: [(
+            "数据量级".to_string(),
+            format!("约{}万条", rng.gen_range(1..500)),
+        )]
+        .into_iter()
+        .collect(),
     }
 }
 
@@ -199,7 +575,8 @@ fn credit_code(kind: DepartmentKind, n: usize) -> anyhow::Result<CreditCode> {
         DepartmentKind::Government => "11",
         DepartmentKind::Social => "91",
     };
-    let org = CreditCode::organisation_code(&format!("{:08}", 3410_0000 + n * 37)).context("organisation code")?;
+    let org = CreditCode::organisation_code(&format!("{:08}", 3410_0000 + n * 37))
+        .context("organisation code")?;
     Ok(CreditCode::complete(&format!("{prefix}341000{org}"))?)
 }
 
@@ -214,17 +591,32 @@ pub async fn load(store: &Store) -> anyhow::Result<Summary> {
     let ctx = AuditContext::system("demo");
     // One hash for every demo account: they share the demo password anyway, and hashing
     // forty times would slow the start-up for nothing.
-    let hash = server::auth::hash_password(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!(e.message()))?;
-    let name = |rng: &mut ChaCha8Rng| format!("{}{}", SURNAMES.choose(rng).expect("names"), GIVEN.choose(rng).expect("names"));
-    let person = |username: &str, display_name: String, role: Role, department_id: Option<i64>| NewUser {
-        username: username.into(),
-        display_name,
-        role,
-        department_id,
-        password_hash: hash.clone(),
+    let hash =
+        server::auth::hash_password(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!(e.message()))?;
+    let name = |rng: &mut ChaCha8Rng| {
+        format!(
+            "{}{}",
+            SURNAMES.choose(rng).expect("names"),
+            GIVEN.choose(rng).expect("names")
+        )
     };
-    store.create_user(&person("admin", name(&mut rng), Role::Admin, None), &ctx).await?;
-    store.create_user(&person("auditor", name(&mut rng), Role::Auditor, None), &ctx).await?;
+    let person =
+        |username: &str, display_name: String, role: Role, department_id: Option<i64>| NewUser {
+            username: username.into(),
+            display_name,
+            role,
+            department_id,
+            password_hash: hash.clone(),
+        };
+    store
+        .create_user(&person("admin", name(&mut rng), Role::Admin, None), &ctx)
+        .await?;
+    store
+        .create_user(
+            &person("auditor", name(&mut rng), Role::Auditor, None),
+            &ctx,
+        )
+        .await?;
 
     let mut departments = Vec::new();
     for (n, (code, title, kind, _)) in DEPARTMENTS.iter().enumerate() {
@@ -238,33 +630,71 @@ pub async fn load(store: &Store) -> anyhow::Result<Summary> {
         let department = store.create_department(&new, &ctx).await?;
         for role in [Role::Chief, Role::Staff] {
             let username = format!("{code}-{}", role.code());
-            store.create_user(&person(&username, name(&mut rng), role, Some(department.id)), &ctx).await?;
+            store
+                .create_user(
+                    &person(&username, name(&mut rng), role, Some(department.id)),
+                    &ctx,
+                )
+                .await?;
         }
         departments.push(department);
     }
-    let by_code = |code: &str| departments.iter().find(|d| d.code == code).expect("demo department").clone();
+    let by_code = |code: &str| {
+        departments
+            .iter()
+            .find(|d| d.code == code)
+            .expect("demo department")
+            .clone()
+    };
 
     let mut planned: Vec<(Department, ResourceBody)> = Vec::new();
     for (code, subclass, title) in BASIC {
-        let class = ResourceClass { kind: ClassKind::Basic, subclass: *subclass, category: 1, detail: String::new() };
+        let class = ResourceClass {
+            kind: ClassKind::Basic,
+            subclass: *subclass,
+            category: 1,
+            detail: String::new(),
+        };
         let provider = by_code(code);
-        planned.push((provider.clone(), body(&mut rng, title, class, &provider, true)));
+        planned.push((
+            provider.clone(),
+            body(&mut rng, title, class, &provider, true),
+        ));
     }
     for (code, subclass, title) in THEMATIC {
-        let class = ResourceClass { kind: ClassKind::Thematic, subclass: *subclass, category: 1, detail: String::new() };
+        let class = ResourceClass {
+            kind: ClassKind::Thematic,
+            subclass: *subclass,
+            category: 1,
+            detail: String::new(),
+        };
         let provider = by_code(code);
-        planned.push((provider.clone(), body(&mut rng, title, class, &provider, false)));
+        planned.push((
+            provider.clone(),
+            body(&mut rng, title, class, &provider, false),
+        ));
     }
     for (code, _, _, names) in DEPARTMENTS {
         let provider = by_code(code);
         for (i, title) in names.iter().enumerate() {
-            let class = ResourceClass { kind: ClassKind::Departmental, subclass: provider.branch_no as u8, category: 1 + (i as u16 % 3), detail: String::new() };
-            planned.push((provider.clone(), body(&mut rng, title, class, &provider, false)));
+            let class = ResourceClass {
+                kind: ClassKind::Departmental,
+                subclass: provider.branch_no as u8,
+                category: 1 + (i as u16 % 3),
+                detail: String::new(),
+            };
+            planned.push((
+                provider.clone(),
+                body(&mut rng, title, class, &provider, false),
+            ));
         }
     }
     let total = planned.len();
     walk_workflows(store, planned, &ctx).await?;
-    Ok(Summary { departments: departments.len(), resources: total })
+    Ok(Summary {
+        departments: departments.len(),
+        resources: total,
+    })
 }
 
 /// Where each demo entry ends up. Most are published; a few sit at every other step.
@@ -291,19 +721,40 @@ fn fate(i: usize) -> Fate {
     }
 }
 
-async fn walk_workflows(store: &Store, planned: Vec<(Department, ResourceBody)>, ctx: &AuditContext) -> anyhow::Result<()> {
+async fn walk_workflows(
+    store: &Store,
+    planned: Vec<(Department, ResourceBody)>,
+    ctx: &AuditContext,
+) -> anyhow::Result<()> {
     let admin = store.user_by_username("admin").await?.actor();
     for (i, (provider, body)) in planned.into_iter().enumerate() {
-        let staff = store.user_by_username(&format!("{}-staff", provider.code)).await?.actor();
-        let chief = store.user_by_username(&format!("{}-chief", provider.code)).await?.actor();
-        let code = store.create_resource(provider.id, &body, &staff, ctx).await?.code;
+        let staff = store
+            .user_by_username(&format!("{}-staff", provider.code))
+            .await?
+            .actor();
+        let chief = store
+            .user_by_username(&format!("{}-chief", provider.code))
+            .await?
+            .actor();
+        let code = store
+            .create_resource(provider.id, &body, &staff, ctx)
+            .await?
+            .code;
         let fate = fate(i);
         let steps: &[(Action, bool)] = match fate {
             Fate::Draft => &[],
             Fate::Submitted => &[(Action::Submit, false)],
             Fate::Signed => &[(Action::Submit, false), (Action::Sign, true)],
-            Fate::Returned => &[(Action::Submit, false), (Action::Sign, true), (Action::Reject, true)],
-            _ => &[(Action::Submit, false), (Action::Sign, true), (Action::Publish, true)],
+            Fate::Returned => &[
+                (Action::Submit, false),
+                (Action::Sign, true),
+                (Action::Reject, true),
+            ],
+            _ => &[
+                (Action::Submit, false),
+                (Action::Sign, true),
+                (Action::Publish, true),
+            ],
         };
         for (action, elevated) in steps {
             let actor = match (action, elevated) {
@@ -311,21 +762,37 @@ async fn walk_workflows(store: &Store, planned: Vec<(Department, ResourceBody)>,
                 (Action::Sign, _) => &chief,
                 _ => &admin,
             };
-            let reason = (*action == Action::Reject).then_some("共享条件表述不清，请补充使用范围后重新提交");
+            let reason =
+                (*action == Action::Reject).then_some("共享条件表述不清，请补充使用范围后重新提交");
             store.transition(&code, *action, reason, actor, ctx).await?;
         }
         match fate {
             Fate::Republished => {
                 let mut revised = store.resource(&code).await?.body;
                 revised.summary.push_str("2026年起增加变更记录字段。");
-                revised.items.push(item(&("变更原因", "change_reason", DataType::Char, Some(200), None, false)));
+                revised.items.push(item(&(
+                    "变更原因",
+                    "change_reason",
+                    DataType::Char,
+                    Some(200),
+                    None,
+                    false,
+                )));
                 store.update_resource(&code, &revised, &staff, ctx).await?;
-                store.transition(&code, Action::Submit, None, &staff, ctx).await?;
-                store.transition(&code, Action::Sign, None, &chief, ctx).await?;
-                store.transition(&code, Action::Publish, None, &admin, ctx).await?;
+                store
+                    .transition(&code, Action::Submit, None, &staff, ctx)
+                    .await?;
+                store
+                    .transition(&code, Action::Sign, None, &chief, ctx)
+                    .await?;
+                store
+                    .transition(&code, Action::Publish, None, &admin, ctx)
+                    .await?;
             }
             Fate::Retired => {
-                store.transition(&code, Action::Retire, None, &admin, ctx).await?;
+                store
+                    .transition(&code, Action::Retire, None, &admin, ctx)
+                    .await?;
             }
             _ => {}
         }

@@ -179,8 +179,11 @@ enum AuditCommand {
 }
 
 fn init_tracing(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DATAHALL_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DATAHALL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.log_format == "json" {
         builder.json().init();
     } else {
@@ -189,8 +192,16 @@ fn init_tracing(config: &Config) {
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let store = Store::connect(&config.database).await.with_context(|| format!("cannot open database {}", store::redact_url(&config.database)))?;
-    store.migrate().await.context("cannot migrate the database")?;
+    let store = Store::connect(&config.database).await.with_context(|| {
+        format!(
+            "cannot open database {}",
+            store::redact_url(&config.database)
+        )
+    })?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
     Ok(store)
 }
 
@@ -205,7 +216,10 @@ fn read_password() -> anyhow::Result<String> {
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text)?;
     let password = text.lines().next().unwrap_or("").to_string();
-    anyhow::ensure!(!password.is_empty(), "no password given: set DATAHALL_PASSWORD or pipe it to standard input");
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password given: set DATAHALL_PASSWORD or pipe it to standard input"
+    );
     Ok(password)
 }
 
@@ -224,14 +238,20 @@ async fn department_id(store: &Store, code: Option<&str>) -> anyhow::Result<Opti
 async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let listen: std::net::SocketAddr = match &args.listen {
-        Some(listen) => listen.parse().with_context(|| format!("--listen {listen:?} is not host:port"))?,
+        Some(listen) => listen
+            .parse()
+            .with_context(|| format!("--listen {listen:?} is not host:port"))?,
         None => config.listen_addr()?,
     };
     let store = open_store(&config).await?;
     if args.demo {
         if store.is_empty().await? {
             let summary = demo::load(&store).await?;
-            tracing::info!(departments = summary.departments, resources = summary.resources, "demo city loaded");
+            tracing::info!(
+                departments = summary.departments,
+                resources = summary.resources,
+                "demo city loaded"
+            );
         } else {
             tracing::info!("database is not empty; demo mode without reloading the demo city");
         }
@@ -243,21 +263,39 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         session_hours: config.session_hours,
     };
     let app = server::router(server::AppState::new(store, server_config));
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(url = %format!("http://{listen}"), startup_ms = started.elapsed().as_millis() as u64, "datahall is serving");
-    eprintln!("datahall: serving http://{listen} (ready in {} ms){}", started.elapsed().as_millis(), if args.demo { " — demo mode, password demo-password" } else { "" });
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    eprintln!(
+        "datahall: serving http://{listen} (ready in {} ms){}",
+        started.elapsed().as_millis(),
+        if args.demo {
+            " — demo mode, password demo-password"
+        } else {
+            ""
+        }
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }
 
 async fn user_command(config: Config, command: UserCommand) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     match command {
-        UserCommand::Add { username, display_name, role, department } => {
+        UserCommand::Add {
+            username,
+            display_name,
+            role,
+            department,
+        } => {
             let password = read_password()?;
             check_password(&password, false)?;
             let new = store::users::NewUser {
@@ -265,26 +303,40 @@ async fn user_command(config: Config, command: UserCommand) -> anyhow::Result<()
                 display_name,
                 role: role.into(),
                 department_id: department_id(&store, department.as_deref()).await?,
-                password_hash: server::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e.message()))?,
+                password_hash: server::auth::hash_password(&password)
+                    .map_err(|e| anyhow::anyhow!(e.message()))?,
             };
             let user = store.create_user(&new, &cli_context()).await?;
             println!("added {} ({})", user.username, user.role.label());
         }
-        UserCommand::SetRole { username, role, department } => {
+        UserCommand::SetRole {
+            username,
+            role,
+            department,
+        } => {
             let department = department_id(&store, department.as_deref()).await?;
-            let user = store.set_role(&username, role.into(), department, &cli_context()).await?;
+            let user = store
+                .set_role(&username, role.into(), department, &cli_context())
+                .await?;
             println!("{} is now {}", user.username, user.role.label());
         }
         UserCommand::ResetPassword { username } => {
             let password = read_password()?;
             check_password(&password, false)?;
-            let hash = server::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e.message()))?;
+            let hash =
+                server::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e.message()))?;
             store.set_password(&username, &hash, &cli_context()).await?;
             println!("password of {username} reset; their sessions have ended");
         }
         UserCommand::List => {
             for user in store.users(None).await? {
-                println!("{}\t{}\t{}\t{}", user.username, user.role.code(), user.department_name.unwrap_or_default(), user.display_name);
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    user.username,
+                    user.role.code(),
+                    user.department_name.unwrap_or_default(),
+                    user.display_name
+                );
             }
         }
     }
@@ -294,15 +346,32 @@ async fn user_command(config: Config, command: UserCommand) -> anyhow::Result<()
 async fn token_command(config: Config, command: TokenCommand) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     match command {
-        TokenCommand::Create { department, application, expires } => {
+        TokenCommand::Create {
+            department,
+            application,
+            expires,
+        } => {
             let department = store.department_by_code(&department).await?;
             let (secret, hash, prefix) = server::api::tokens::new_app_token();
             let expires_at = expires.map(|d| {
-                let end_of_day = d.and_hms_opt(23, 59, 59).expect("valid time") - chrono::Duration::hours(8);
+                let end_of_day =
+                    d.and_hms_opt(23, 59, 59).expect("valid time") - chrono::Duration::hours(8);
                 end_of_day.and_utc()
             });
-            let token = store.create_api_token(department.id, &application, &hash, &prefix, expires_at, &cli_context()).await?;
-            println!("token {} for {} / {}:", token.id, department.name, token.application);
+            let token = store
+                .create_api_token(
+                    department.id,
+                    &application,
+                    &hash,
+                    &prefix,
+                    expires_at,
+                    &cli_context(),
+                )
+                .await?;
+            println!(
+                "token {} for {} / {}:",
+                token.id, department.name, token.application
+            );
             println!("{secret}");
             eprintln!("(shown once; only its hash is stored)");
         }
@@ -313,8 +382,15 @@ async fn token_command(config: Config, command: TokenCommand) -> anyhow::Result<
         TokenCommand::List { department } => {
             let department = department_id(&store, department.as_deref()).await?;
             for t in store.api_tokens(department).await? {
-                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
-                println!("{}\t{}\t{}\t{}…\t{}", t.id, t.department_id, t.application, t.token_prefix, state);
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\t{}…\t{}",
+                    t.id, t.department_id, t.application, t.token_prefix, state
+                );
             }
         }
     }
@@ -327,13 +403,24 @@ async fn catalogue_command(config: Config, command: CatalogueCommand) -> anyhow:
     let everyone = store::resources::Visibility::All;
     match command {
         CatalogueCommand::Export { xlsx, json, blank } => {
-            let resources = if blank { vec![] } else { server::api::catalogue::visible_entries(&state, everyone).await.map_err(|e| anyhow::anyhow!(e.message()))? };
+            let resources = if blank {
+                vec![]
+            } else {
+                server::api::catalogue::visible_entries(&state, everyone)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message()))?
+            };
             let count = resources.len();
             match (xlsx, json) {
                 (Some(path), None) => {
                     let rows: Vec<ingest::TemplateEntry> = resources
                         .into_iter()
-                        .map(|r| ingest::TemplateEntry { code: Some(r.code), provider_name: r.provider.name, status_label: r.status.label().into(), body: r.body })
+                        .map(|r| ingest::TemplateEntry {
+                            code: Some(r.code),
+                            provider_name: r.provider.name,
+                            status_label: r.status.label().into(),
+                            body: r.body,
+                        })
                         .collect();
                     std::fs::write(&path, ingest::write_template(&rows)?)?;
                     println!("wrote {count} entries to {}", path.display());
@@ -346,12 +433,20 @@ async fn catalogue_command(config: Config, command: CatalogueCommand) -> anyhow:
                 _ => bail!("give --xlsx FILE or --json FILE"),
             }
         }
-        CatalogueCommand::Import { xlsx, json, department, partial } => {
+        CatalogueCommand::Import {
+            xlsx,
+            json,
+            department,
+            partial,
+        } => {
             let ctx = cli_context();
             let imported = match (xlsx, json) {
                 (Some(path), None) => {
-                    let department = store.department_by_code(department.as_deref().unwrap_or_default()).await?;
-                    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                    let department = store
+                        .department_by_code(department.as_deref().unwrap_or_default())
+                        .await?;
+                    let bytes = std::fs::read(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
                     let parsed = ingest::read_template(&bytes, department.branch_no as u8)?;
                     for p in &parsed.problems {
                         eprintln!("{} 第{}行 {}: {}", p.sheet, p.row, p.column, p.message);
@@ -359,15 +454,30 @@ async fn catalogue_command(config: Config, command: CatalogueCommand) -> anyhow:
                     if !parsed.problems.is_empty() && !partial {
                         bail!("{} problems; nothing imported (use --partial to import the valid entries)", parsed.problems.len());
                     }
-                    let entries: Vec<_> = parsed.entries.into_iter().map(|e| (department.clone(), e.body)).collect();
+                    let entries: Vec<_> = parsed
+                        .entries
+                        .into_iter()
+                        .map(|e| (department.clone(), e.body))
+                        .collect();
                     store.import_resources(&entries, "cli", &ctx).await?
                 }
                 (None, Some(path)) => {
-                    let file: server::api::catalogue::CatalogueFile = serde_json::from_slice(&std::fs::read(&path)?).with_context(|| format!("{} is not a catalogue file", path.display()))?;
+                    let file: server::api::catalogue::CatalogueFile =
+                        serde_json::from_slice(&std::fs::read(&path)?).with_context(|| {
+                            format!("{} is not a catalogue file", path.display())
+                        })?;
                     let departments = store.departments().await?;
                     let mut entries = Vec::new();
                     for (i, entry) in file.entries.into_iter().enumerate() {
-                        let provider = departments.iter().find(|d| d.credit_code == entry.provider_code).with_context(|| format!("entry {i}: no department with credit code {}", entry.provider_code))?;
+                        let provider = departments
+                            .iter()
+                            .find(|d| d.credit_code == entry.provider_code)
+                            .with_context(|| {
+                                format!(
+                                    "entry {i}: no department with credit code {}",
+                                    entry.provider_code
+                                )
+                            })?;
                         entries.push((provider.clone(), entry.body));
                     }
                     store.import_resources(&entries, "cli", &ctx).await?
@@ -392,7 +502,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve(config, args).await,
         Command::Migrate => {
             open_store(&config).await?;
-            println!("database {} is up to date", store::redact_url(&config.database));
+            println!(
+                "database {} is up to date",
+                store::redact_url(&config.database)
+            );
             Ok(())
         }
         Command::User(command) => user_command(config, command).await,
@@ -405,7 +518,11 @@ async fn main() -> anyhow::Result<()> {
                 println!("audit chain intact: {} records", report.checked);
                 Ok(())
             } else {
-                println!("audit chain BROKEN at record {}: {}", report.first_broken_seq.unwrap_or_default(), report.reason.unwrap_or_default());
+                println!(
+                    "audit chain BROKEN at record {}: {}",
+                    report.first_broken_seq.unwrap_or_default(),
+                    report.reason.unwrap_or_default()
+                );
                 std::process::exit(1);
             }
         }

@@ -20,27 +20,42 @@ impl Drop for Killed {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn find(program: &str, candidates: &[&str]) -> Option<String> {
-    candidates.iter().find(|p| std::path::Path::new(p).exists()).map(|p| p.to_string()).or_else(|| {
-        let output = Command::new("which").arg(program).output().ok()?;
-        output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
-    })
+    candidates
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|p| p.to_string())
+        .or_else(|| {
+            let output = Command::new("which").arg(program).output().ok()?;
+            output
+                .status
+                .success()
+                .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+        })
 }
 
 async fn wait_for(url: &str, limit: Duration) -> Duration {
     let started = Instant::now();
     let client: hyper_util::client::legacy::Client<_, String> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
     loop {
         if let Ok(response) = client.get(url.parse().unwrap()).await {
             if response.status().is_success() {
                 return started.elapsed();
             }
         }
-        assert!(started.elapsed() < limit, "{url} did not answer within {limit:?}");
+        assert!(
+            started.elapsed() < limit,
+            "{url} did not answer within {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -51,7 +66,10 @@ async fn signs_in_searches_and_opens_an_entry() {
     let chromium = find("chromium", &["/usr/bin/chromium"]);
     let driver = find("chromedriver", &["/usr/bin/chromedriver"]);
     let (Some(chromium), Some(driver)) = (chromium, driver) else {
-        assert!(!required, "DATAHALL_TEST_BROWSER=required but chromium/chromedriver are not installed");
+        assert!(
+            !required,
+            "DATAHALL_TEST_BROWSER=required but chromium/chromedriver are not installed"
+        );
         testkit::announce("SKIPPED browser test: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)");
         return;
     };
@@ -71,11 +89,25 @@ async fn signs_in_searches_and_opens_an_entry() {
             .expect("datahall starts"),
     );
     wait_for(&format!("{base}/login"), Duration::from_secs(120)).await;
-    testkit::announce(&format!("datahall serve --demo: first page served {} ms after start", started.elapsed().as_millis()));
+    testkit::announce(&format!(
+        "datahall serve --demo: first page served {} ms after start",
+        started.elapsed().as_millis()
+    ));
 
     let driver_port = free_port();
-    let _driver = Killed(Command::new(&driver).arg(format!("--port={driver_port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("chromedriver starts"));
-    wait_for(&format!("http://127.0.0.1:{driver_port}/status"), Duration::from_secs(30)).await;
+    let _driver = Killed(
+        Command::new(&driver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    wait_for(
+        &format!("http://127.0.0.1:{driver_port}/status"),
+        Duration::from_secs(30),
+    )
+    .await;
 
     let mut capabilities = serde_json::Map::new();
     let profile = dir.path().join("chromium-profile");
@@ -89,37 +121,88 @@ async fn signs_in_searches_and_opens_an_entry() {
         }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let browser = ClientBuilder::new(connector).capabilities(capabilities).connect(&format!("http://127.0.0.1:{driver_port}")).await.expect("WebDriver session");
+    let browser = ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("WebDriver session");
 
     let result = async {
         browser.goto(&format!("{base}/")).await?;
-        assert!(browser.current_url().await?.path().ends_with("/login"), "signed-out visitors land on the login page");
-        assert!(browser.source().await?.contains("gaj-chief"), "demo mode lists the demo accounts");
-        browser.find(Locator::Id("username")).await?.send_keys("admin").await?;
-        browser.find(Locator::Id("password")).await?.send_keys("demo-password").await?;
-        browser.find(Locator::Css("form button[type=submit]")).await?.click().await?;
-        browser.wait().for_element(Locator::XPath("//h1[text()='我的待办']")).await?;
+        assert!(
+            browser.current_url().await?.path().ends_with("/login"),
+            "signed-out visitors land on the login page"
+        );
+        assert!(
+            browser.source().await?.contains("gaj-chief"),
+            "demo mode lists the demo accounts"
+        );
+        browser
+            .find(Locator::Id("username"))
+            .await?
+            .send_keys("admin")
+            .await?;
+        browser
+            .find(Locator::Id("password"))
+            .await?
+            .send_keys("demo-password")
+            .await?;
+        browser
+            .find(Locator::Css("form button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::XPath("//h1[text()='我的待办']"))
+            .await?;
 
         browser.goto(&format!("{base}/catalogue")).await?;
         let search = browser.find(Locator::Css("input[name=q]")).await?;
         search.send_keys("户籍").await?;
-        browser.find(Locator::Css("form.filters button[type=submit]")).await?.click().await?;
+        browser
+            .find(Locator::Css("form.filters button[type=submit]"))
+            .await?
+            .click()
+            .await?;
         // The unfiltered list also links the entry: wait for the search's own page.
         for _ in 0..100 {
-            if browser.current_url().await?.query().is_some_and(|q| q.contains("q=")) {
+            if browser
+                .current_url()
+                .await?
+                .query()
+                .is_some_and(|q| q.contains("q="))
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let results = browser.wait().for_element(Locator::Id("results")).await?.text().await?;
+        let results = browser
+            .wait()
+            .for_element(Locator::Id("results"))
+            .await?
+            .text()
+            .await?;
         let link = browser.find(Locator::LinkText("常住人口户籍信息")).await?;
-        assert!(!results.contains("机动车登记信息"), "the search narrows the list: {results}");
+        assert!(
+            !results.contains("机动车登记信息"),
+            "the search narrows the list: {results}"
+        );
         link.click().await?;
-        browser.wait().for_element(Locator::XPath("//h1[text()='常住人口户籍信息']")).await?;
+        browser
+            .wait()
+            .for_element(Locator::XPath("//h1[text()='常住人口户籍信息']"))
+            .await?;
         let items = browser.find(Locator::Id("items")).await?.text().await?;
-        assert!(items.contains("公民身份号码") && items.contains("id_number"), "the entry shows its items: {items}");
+        assert!(
+            items.contains("公民身份号码") && items.contains("id_number"),
+            "the entry shows its items: {items}"
+        );
         let page = browser.source().await?;
-        assert!(page.contains("信息资源提供方代码") || page.contains("提供方代码"), "core metadata shown");
+        assert!(
+            page.contains("信息资源提供方代码") || page.contains("提供方代码"),
+            "core metadata shown"
+        );
         let screenshot = browser.screenshot().await?;
         let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-entry.png");
         std::fs::write(&path, screenshot).ok();
@@ -128,7 +211,8 @@ async fn signs_in_searches_and_opens_an_entry() {
     .await;
     if result.is_err() {
         if let Ok(png) = browser.screenshot().await {
-            let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-failure.png");
+            let path =
+                std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-failure.png");
             std::fs::write(&path, png).ok();
             eprintln!("screenshot of the failure: {}", path.display());
         }

@@ -78,9 +78,12 @@ pub fn chain_hash(prev_hash: &str, seq: i64, at: DateTime<Utc>, event: &AuditEve
     hex::encode(hasher.finalize())
 }
 
+/// A masking function from `crate::mask`.
+pub type Mask = fn(&str) -> String;
+
 /// Replaces the named keys of a JSON object (at any depth) by their masked form, so that
 /// snapshots of people can be audited without their personal data.
-pub fn mask_fields(value: &mut serde_json::Value, masks: &[(&str, fn(&str) -> String)]) {
+pub fn mask_fields(value: &mut serde_json::Value, masks: &[(&str, Mask)]) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, inner) in map.iter_mut() {

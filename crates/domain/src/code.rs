@@ -145,8 +145,7 @@ impl ResourceCode {
             .split_once([CODE_SEPARATOR, '-'])
             .ok_or(CodeError::Shape)?;
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !(digits(prefix) && digits(sequence))
-            || !(6..=12).contains(&prefix.len())
+        if !(digits(prefix) && digits(sequence) && (6..=12).contains(&prefix.len()))
             || sequence.len() > 9
         {
             return Err(CodeError::Shape);

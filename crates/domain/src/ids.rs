@@ -209,7 +209,10 @@ impl CreditCode {
         let first17 = first17.trim().to_ascii_uppercase();
         let mut sum = 0;
         for (i, c) in first17.chars().enumerate().take(17) {
-            sum += uscc_value(c).ok_or(IdError::BadChar { position: i + 1, found: c })? * USCC_WEIGHTS[i];
+            sum += uscc_value(c).ok_or(IdError::BadChar {
+                position: i + 1,
+                found: c,
+            })? * USCC_WEIGHTS[i];
         }
         let check = USCC_ALPHABET.as_bytes()[(31 - sum % 31) % 31] as char;
         Self::parse(&format!("{first17}{check}"))

@@ -17,10 +17,8 @@ fn segments(text: &str) -> Vec<String> {
     for c in text.chars().flat_map(char::to_lowercase) {
         let cjk = is_cjk(c);
         let word = cjk || c.is_ascii_alphanumeric();
-        if !word || (cjk != current_cjk && !current.is_empty()) {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
-            }
+        if (!word || cjk != current_cjk) && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
         }
         if word {
             current.push(c);

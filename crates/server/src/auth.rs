@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -39,7 +41,11 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// 32 random bytes, URL-safe.
@@ -97,7 +103,11 @@ impl Principal {
             Some(role) if roles.contains(&role) => Ok(()),
             _ => Err(ApiError::Forbidden(format!(
                 "此操作仅限{}",
-                roles.iter().map(|r| r.label()).collect::<Vec<_>>().join("、")
+                roles
+                    .iter()
+                    .map(|r| r.label())
+                    .collect::<Vec<_>>()
+                    .join("、")
             ))),
         }
     }
@@ -119,14 +129,23 @@ pub fn audit_context(principal: Option<&Principal>, meta: &RequestMeta) -> Audit
             Some(Principal::Application(_)) => "application".to_string(),
             _ => a.role.code().to_string(),
         }),
-        department: actor.as_ref().and_then(|a| a.department_id).map(|d| d.to_string()),
+        department: actor
+            .as_ref()
+            .and_then(|a| a.department_id)
+            .map(|d| d.to_string()),
         request_id: Some(meta.request_id.clone()),
         source_ip: meta.source_ip.clone(),
     }
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
 }
 
 /// Resolves the caller: API paths accept only bearer tokens (no cookies, so no CSRF
@@ -136,18 +155,27 @@ async fn resolve(state: &AppState, parts: &Parts) -> Result<Option<Principal>, A
     let token = if is_api {
         bearer(parts).map(str::to_string)
     } else {
-        CookieJar::from_headers(&parts.headers).get(SESSION_COOKIE).map(|c| c.value().to_string())
+        CookieJar::from_headers(&parts.headers)
+            .get(SESSION_COOKIE)
+            .map(|c| c.value().to_string())
     };
     let Some(token) = token else { return Ok(None) };
     let hash = token_hash(&token);
     if is_api && token.starts_with(APP_TOKEN_PREFIX) {
-        return Ok(state.store.api_token_by_hash(&hash).await?.map(Principal::Application));
+        return Ok(state
+            .store
+            .api_token_by_hash(&hash)
+            .await?
+            .map(Principal::Application));
     }
     let session = state.store.session(&hash).await?;
     let expected_kind = if is_api { "api" } else { "web" };
     Ok(session
         .filter(|s| s.kind == expected_kind)
-        .map(|s| Principal::User { user: s.user, csrf_token: s.csrf_token }))
+        .map(|s| Principal::User {
+            user: s.user,
+            csrf_token: s.csrf_token,
+        }))
 }
 
 /// Middleware: request id, caller, and an audit record for every refused request.
@@ -155,7 +183,10 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     let (mut parts, body) = request.into_parts();
     let meta = RequestMeta {
         request_id: uuid::Uuid::new_v4().to_string(),
-        source_ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+        source_ip: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string()),
     };
     let principal = match resolve(&state, &parts).await {
         Ok(principal) => principal,
@@ -175,9 +206,22 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     };
     let status = response.status();
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-        let reason = response.extensions_mut().remove::<DeniedReason>().map(|r| r.0).unwrap_or_default();
-        let detail = if presented_credentials && principal.is_none() { format!("无效或过期的令牌；{reason}") } else { reason };
-        let event = audit_context(principal.as_ref(), &meta).failure(&format!("http.{}", method.as_str().to_lowercase()), path, Outcome::Denied, detail);
+        let reason = response
+            .extensions_mut()
+            .remove::<DeniedReason>()
+            .map(|r| r.0)
+            .unwrap_or_default();
+        let detail = if presented_credentials && principal.is_none() {
+            format!("无效或过期的令牌；{reason}")
+        } else {
+            reason
+        };
+        let event = audit_context(principal.as_ref(), &meta).failure(
+            &format!("http.{}", method.as_str().to_lowercase()),
+            path,
+            Outcome::Denied,
+            detail,
+        );
         if let Err(error) = state.store.audit(event).await {
             tracing::error!(%error, "could not audit a refused request");
         }
@@ -211,7 +255,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        Ok(Meta(parts.extensions.get::<RequestMeta>().cloned().unwrap_or(RequestMeta { request_id: "-".into(), source_ip: None })))
+        Ok(Meta(
+            parts
+                .extensions
+                .get::<RequestMeta>()
+                .cloned()
+                .unwrap_or(RequestMeta {
+                    request_id: "-".into(),
+                    source_ip: None,
+                }),
+        ))
     }
 }
 
@@ -239,7 +292,9 @@ impl LoginThrottle {
 
     pub fn failed(&self, username: &str) {
         let mut failures = self.failures.lock().expect("throttle lock");
-        let entry = failures.entry(username.to_string()).or_insert((0, Instant::now()));
+        let entry = failures
+            .entry(username.to_string())
+            .or_insert((0, Instant::now()));
         if entry.1.elapsed() >= LOCKOUT {
             *entry = (0, Instant::now());
         }
@@ -248,7 +303,10 @@ impl LoginThrottle {
     }
 
     pub fn succeeded(&self, username: &str) {
-        self.failures.lock().expect("throttle lock").remove(username);
+        self.failures
+            .lock()
+            .expect("throttle lock")
+            .remove(username);
     }
 }
 

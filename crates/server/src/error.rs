@@ -10,7 +10,11 @@ use store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String, details: Vec<FieldError> },
+    BadRequest {
+        code: &'static str,
+        message: String,
+        details: Vec<FieldError>,
+    },
     #[error("请先登录")]
     Unauthorized(String),
     #[error("{0}")]
@@ -22,7 +26,10 @@ pub enum ApiError {
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{message}")]
-    Unprocessable { message: String, details: Vec<FieldError> },
+    Unprocessable {
+        message: String,
+        details: Vec<FieldError>,
+    },
     #[error("请求过于频繁，请{retry_after_secs}秒后再试")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("服务器内部错误")]
@@ -51,12 +58,24 @@ pub struct DeniedReason(pub String);
 
 impl ApiError {
     pub fn validation(details: Vec<FieldError>) -> Self {
-        let message = details.iter().map(|d| format!("{}：{}", d.field, d.message)).collect::<Vec<_>>().join("；");
-        ApiError::BadRequest { code: "validation_failed", message, details }
+        let message = details
+            .iter()
+            .map(|d| format!("{}：{}", d.field, d.message))
+            .collect::<Vec<_>>()
+            .join("；");
+        ApiError::BadRequest {
+            code: "validation_failed",
+            message,
+            details,
+        }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code, message: message.into(), details: vec![] }
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+            details: vec![],
+        }
     }
 
     pub fn field(field: &str, message: impl Into<String>) -> Self {
@@ -93,7 +112,9 @@ impl ApiError {
 
     fn details(&self) -> Vec<FieldError> {
         match self {
-            ApiError::BadRequest { details, .. } | ApiError::Unprocessable { details, .. } => details.clone(),
+            ApiError::BadRequest { details, .. } | ApiError::Unprocessable { details, .. } => {
+                details.clone()
+            }
             _ => vec![],
         }
     }
@@ -113,13 +134,23 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "internal error");
         }
         let status = self.status();
-        let body = ErrorBody { error: ErrorDetail { code: self.code().into(), message: self.message(), details: self.details() } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().into(),
+                message: self.message(),
+                details: self.details(),
+            },
+        };
         let mut response = (status, axum::Json(body)).into_response();
         if let ApiError::TooManyRequests { retry_after_secs } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
-            response.extensions_mut().insert(DeniedReason(self.message()));
+            response
+                .extensions_mut()
+                .insert(DeniedReason(self.message()));
         }
         response
     }
@@ -131,7 +162,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what}不存在")),
             StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::Validation(errors) => ApiError::validation(errors.0),
-            StoreError::Workflow(e @ domain::workflow::WorkflowError::Forbidden { .. }) => ApiError::Forbidden(e.to_string()),
+            StoreError::Workflow(e @ domain::workflow::WorkflowError::Forbidden { .. }) => {
+                ApiError::Forbidden(e.to_string())
+            }
             StoreError::Workflow(e) => ApiError::Conflict(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }

@@ -48,32 +48,74 @@ async fn health_and_openapi_cover_every_endpoint() {
     ];
     let paths = spec.json["paths"].as_object().unwrap();
     for (method, path) in endpoints {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "OpenAPI lacks {method} {path}");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "OpenAPI lacks {method} {path}"
+        );
         // And the router serves it: without credentials, a served API route answers 401, not 404/405.
-        let uri = path.replace("{id}", "1").replace("{username}", "admin").replace("{code}", "101001-000001").replace("{prefix}", "101001").replace("{seq}", "000001");
+        let uri = path
+            .replace("{id}", "1")
+            .replace("{username}", "admin")
+            .replace("{code}", "101001-000001")
+            .replace("{prefix}", "101001")
+            .replace("{seq}", "000001");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let response = app.call(method.clone(), &uri, None, Some(json!({}))).await;
-        assert!(![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&response.status), "{method} {uri} → {}", response.status);
+        assert!(
+            ![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&response.status),
+            "{method} {uri} → {}",
+            response.status
+        );
     }
     let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-    assert_eq!(documented, endpoints.len(), "every documented endpoint is listed in this test");
+    assert_eq!(
+        documented,
+        endpoints.len(),
+        "every documented endpoint is listed in this test"
+    );
 }
 
 #[tokio::test]
 async fn login_refuses_wrong_passwords_then_throttles() {
     for app in TestApp::all(false).await {
-        let wrong = app.call(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "admin", "password": "nope"}))).await;
-        assert_eq!(error_of(&wrong, StatusCode::UNAUTHORIZED)["code"], "unauthorized");
+        let wrong = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "admin", "password": "nope"})),
+            )
+            .await;
+        assert_eq!(
+            error_of(&wrong, StatusCode::UNAUTHORIZED)["code"],
+            "unauthorized"
+        );
         for _ in 0..4 {
-            app.call(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "admin", "password": "nope"}))).await;
+            app.call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "admin", "password": "nope"})),
+            )
+            .await;
         }
-        let locked = app.call(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "admin", "password": PASSWORD}))).await;
+        let locked = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "admin", "password": PASSWORD})),
+            )
+            .await;
         error_of(&locked, StatusCode::TOO_MANY_REQUESTS);
         assert!(locked.headers.get("retry-after").is_some());
         // Another account is unaffected, and its token identifies it.
         let token = app.login("gaj-staff").await;
         let me = app.get("/api/v1/me", &token).await;
-        assert_eq!((me.json["name"].as_str(), me.json["role"].as_str()), (Some("gaj-staff"), Some("staff")));
+        assert_eq!(
+            (me.json["name"].as_str(), me.json["role"].as_str()),
+            (Some("gaj-staff"), Some("staff"))
+        );
     }
 }
 
@@ -82,10 +124,28 @@ async fn demo_password_is_refused_outside_demo_mode() {
     for demo_mode in [false, true] {
         let app = TestApp::new(testkit::sqlite().await, demo_mode).await;
         let hash = datahall_server::auth::hash_password(domain::account::DEMO_PASSWORD).unwrap();
-        app.store.set_password("admin", &hash, &store::AuditContext::system("test")).await.unwrap();
-        let response = app.call(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "admin", "password": "demo-password"}))).await;
-        let expected = if demo_mode { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
-        assert_eq!(response.status, expected, "demo_mode={demo_mode}: {}", response.json);
+        app.store
+            .set_password("admin", &hash, &store::AuditContext::system("test"))
+            .await
+            .unwrap();
+        let response = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "admin", "password": "demo-password"})),
+            )
+            .await;
+        let expected = if demo_mode {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(
+            response.status, expected,
+            "demo_mode={demo_mode}: {}",
+            response.json
+        );
     }
 }
 
@@ -94,14 +154,32 @@ async fn forged_and_missing_tokens_are_refused_and_audited() {
     for app in TestApp::all(false).await {
         let forged = app.get("/api/v1/resources", "dhapp_forged-token").await;
         error_of(&forged, StatusCode::UNAUTHORIZED);
-        let none = app.call(Method::GET, "/api/v1/departments", None, None).await;
+        let none = app
+            .call(Method::GET, "/api/v1/departments", None, None)
+            .await;
         error_of(&none, StatusCode::UNAUTHORIZED);
         let auditor = app.login("auditor").await;
         let denied = app.get("/api/v1/audit?outcome=denied", &auditor).await;
         assert_eq!(denied.status, StatusCode::OK);
-        let targets: Vec<&str> = denied.json["items"].as_array().unwrap().iter().map(|r| r["target"].as_str().unwrap()).collect();
-        assert!(targets.contains(&"/api/v1/resources") && targets.contains(&"/api/v1/departments"), "{}: {targets:?}", app.backend);
-        assert!(denied.json["items"][1]["detail"].as_str().unwrap().contains("无效"), "{}", denied.json);
+        let targets: Vec<&str> = denied.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["target"].as_str().unwrap())
+            .collect();
+        assert!(
+            targets.contains(&"/api/v1/resources") && targets.contains(&"/api/v1/departments"),
+            "{}: {targets:?}",
+            app.backend
+        );
+        assert!(
+            denied.json["items"][1]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("无效"),
+            "{}",
+            denied.json
+        );
     }
 }
 
@@ -111,9 +189,22 @@ async fn departments_validate_identifiers_and_roles() {
         let admin = app.login("admin").await;
         let bad = app.post("/api/v1/departments", &admin, json!({"name": "市税务局", "credit_code": "91110000600037341K", "region_code": "991000", "kind": "bank"})).await;
         let error = error_of(&bad, StatusCode::BAD_REQUEST);
-        let fields: Vec<&str> = error["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
-        assert_eq!(fields, ["credit_code", "region_code", "kind"], "{}", app.backend);
-        assert!(error["details"][0]["message"].as_str().unwrap().contains("校验位"));
+        let fields: Vec<&str> = error["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            ["credit_code", "region_code", "kind"],
+            "{}",
+            app.backend
+        );
+        assert!(error["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("校验位"));
 
         let code = fixtures::credit_code(99).to_string();
         let ok = app.post("/api/v1/departments", &admin, json!({"name": "市税务局", "credit_code": code, "region_code": "341000", "kind": "government"})).await;
@@ -126,7 +217,10 @@ async fn departments_validate_identifiers_and_roles() {
         let forbidden = app.post("/api/v1/departments", &staff, json!({"name": "x", "credit_code": code, "region_code": "341000", "kind": "government"})).await;
         error_of(&forbidden, StatusCode::FORBIDDEN);
         let list = app.get("/api/v1/departments", &staff).await;
-        assert_eq!((list.json["total"].as_i64(), list.json["next"].is_null()), (Some(3), true));
+        assert_eq!(
+            (list.json["total"].as_i64(), list.json["next"].is_null()),
+            (Some(3), true)
+        );
     }
 }
 
@@ -144,12 +238,29 @@ async fn malformed_unknown_and_oversized_bodies_get_precise_errors() {
             .unwrap()
     };
     let malformed = app.send(request("{\"name\": ".into())).await;
-    assert_eq!(error_of(&malformed, StatusCode::BAD_REQUEST)["code"], "malformed_json");
+    assert_eq!(
+        error_of(&malformed, StatusCode::BAD_REQUEST)["code"],
+        "malformed_json"
+    );
     let unknown = app.send(request(json!({"name": "x", "credit_code": "x", "region_code": "x", "kind": "x", "colour": "red"}).to_string())).await;
-    assert!(error_of(&unknown, StatusCode::UNPROCESSABLE_ENTITY)["message"].as_str().unwrap().contains("colour"));
-    let huge = app.send(request(format!("{{\"name\": \"{}\"}}", "x".repeat(3 * 1024 * 1024)))).await;
+    assert!(
+        error_of(&unknown, StatusCode::UNPROCESSABLE_ENTITY)["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour")
+    );
+    let huge = app
+        .send(request(format!(
+            "{{\"name\": \"{}\"}}",
+            "x".repeat(3 * 1024 * 1024)
+        )))
+        .await;
     error_of(&huge, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(app.store.departments().await.unwrap().len(), 2, "nothing was created");
+    assert_eq!(
+        app.store.departments().await.unwrap().len(),
+        2,
+        "nothing was created"
+    );
 }
 
 #[tokio::test]
@@ -164,18 +275,42 @@ async fn catalogue_workflow_through_the_api() {
         invalid["share"]["share_type"] = json!("not_shared");
         invalid["share"]["mode"] = json!(null);
         let refused = app.post("/api/v1/resources", &staff, invalid).await;
-        assert_eq!(error_of(&refused, StatusCode::BAD_REQUEST)["details"][0]["field"], "share.legal_basis");
+        assert_eq!(
+            error_of(&refused, StatusCode::BAD_REQUEST)["details"][0]["field"],
+            "share.legal_basis"
+        );
         let mut bad_enum = serde_json::to_value(fixtures::body("户籍人口信息")).unwrap();
         bad_enum["update_cycle"] = json!("每两天");
-        error_of(&app.post("/api/v1/resources", &staff, bad_enum).await, StatusCode::UNPROCESSABLE_ENTITY);
-        let admin_create = app.post("/api/v1/resources", &admin, serde_json::to_value(fixtures::body("x信息")).unwrap()).await;
+        error_of(
+            &app.post("/api/v1/resources", &staff, bad_enum).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+        let admin_create = app
+            .post(
+                "/api/v1/resources",
+                &admin,
+                serde_json::to_value(fixtures::body("x信息")).unwrap(),
+            )
+            .await;
         error_of(&admin_create, StatusCode::FORBIDDEN);
 
         let code = app.published_entry("常住人口户籍信息").await;
         assert_eq!(code, "101001/000001", "{}", app.backend);
-        let chief_publish = app.post(&format!("/api/v1/resources/{code}/workflow"), &chief, json!({"action": "retire"})).await;
+        let chief_publish = app
+            .post(
+                &format!("/api/v1/resources/{code}/workflow"),
+                &chief,
+                json!({"action": "retire"}),
+            )
+            .await;
         error_of(&chief_publish, StatusCode::FORBIDDEN);
-        let wrong_state = app.post(&format!("/api/v1/resources/{code}/workflow"), &chief, json!({"action": "sign"})).await;
+        let wrong_state = app
+            .post(
+                &format!("/api/v1/resources/{code}/workflow"),
+                &chief,
+                json!({"action": "sign"}),
+            )
+            .await;
         error_of(&wrong_state, StatusCode::CONFLICT);
 
         // Another department sees the published entry but cannot change it.
@@ -184,31 +319,93 @@ async fn catalogue_workflow_through_the_api() {
         assert_eq!(seen.json["provider"]["credit_code"], app.gaj.credit_code);
         let mut edit = seen.json["body"].clone();
         edit["abstract"] = json!("篡改");
-        error_of(&app.call(Method::PUT, &format!("/api/v1/resources/{code}"), Some(&other), Some(edit.clone())).await, StatusCode::FORBIDDEN);
-        assert_eq!(app.get("/api/v1/resources/101001-000001", &other).await.json["body"]["abstract"], "常住人口户籍信息的摘要");
+        error_of(
+            &app.call(
+                Method::PUT,
+                &format!("/api/v1/resources/{code}"),
+                Some(&other),
+                Some(edit.clone()),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+        );
+        assert_eq!(
+            app.get("/api/v1/resources/101001-000001", &other)
+                .await
+                .json["body"]["abstract"],
+            "常住人口户籍信息的摘要"
+        );
 
         // The owner edits: a new working version; the published one is kept and diffable.
-        let edited = app.call(Method::PUT, &format!("/api/v1/resources/{code}"), Some(&staff), Some(edit)).await;
-        assert_eq!((edited.json["status"].as_str(), edited.json["version"].as_i64()), (Some("draft"), Some(2)), "{}", edited.json);
-        let versions = app.get(&format!("/api/v1/resources/{code}/versions"), &other).await;
+        let edited = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/resources/{code}"),
+                Some(&staff),
+                Some(edit),
+            )
+            .await;
+        assert_eq!(
+            (
+                edited.json["status"].as_str(),
+                edited.json["version"].as_i64()
+            ),
+            (Some("draft"), Some(2)),
+            "{}",
+            edited.json
+        );
+        let versions = app
+            .get(&format!("/api/v1/resources/{code}/versions"), &other)
+            .await;
         assert_eq!(versions.json["total"], 1);
-        let diff = app.get(&format!("/api/v1/resources/{code}/diff?from=1"), &staff).await;
+        let diff = app
+            .get(&format!("/api/v1/resources/{code}/diff?from=1"), &staff)
+            .await;
         assert_eq!(diff.json[0]["field"], "abstract");
         // Others keep seeing the published version while the provider revises it.
         let consumer_view = app.get(&format!("/api/v1/resources/{code}"), &other).await;
-        assert_eq!((consumer_view.json["status"].as_str(), consumer_view.json["version"].as_i64()), (Some("published"), Some(1)));
-        assert_eq!(consumer_view.json["body"]["abstract"], "常住人口户籍信息的摘要");
+        assert_eq!(
+            (
+                consumer_view.json["status"].as_str(),
+                consumer_view.json["version"].as_i64()
+            ),
+            (Some("published"), Some(1))
+        );
+        assert_eq!(
+            consumer_view.json["body"]["abstract"],
+            "常住人口户籍信息的摘要"
+        );
         // Drafts never published are invisible to other departments, even by code.
-        let draft = app.post("/api/v1/resources", &staff, serde_json::to_value(fixtures::body("户籍迁移记录")).unwrap()).await;
+        let draft = app
+            .post(
+                "/api/v1/resources",
+                &staff,
+                serde_json::to_value(fixtures::body("户籍迁移记录")).unwrap(),
+            )
+            .await;
         let draft_code = draft.json["code"].as_str().unwrap();
-        error_of(&app.get(&format!("/api/v1/resources/{draft_code}"), &other).await, StatusCode::NOT_FOUND);
-        assert_eq!(app.get("/api/v1/resources?q=%E8%BF%81%E7%A7%BB", &other).await.json["total"], 0);
+        error_of(
+            &app.get(&format!("/api/v1/resources/{draft_code}"), &other)
+                .await,
+            StatusCode::NOT_FOUND,
+        );
+        assert_eq!(
+            app.get("/api/v1/resources?q=%E8%BF%81%E7%A7%BB", &other)
+                .await
+                .json["total"],
+            0
+        );
 
-        let search = app.get("/api/v1/resources?q=%E6%88%B7%E7%B1%8D&limit=5", &staff).await;
+        let search = app
+            .get("/api/v1/resources?q=%E6%88%B7%E7%B1%8D&limit=5", &staff)
+            .await;
         assert_eq!(search.json["total"], 2, "{}", search.json);
         assert_eq!(search.json["items"][0]["code"], code);
         let bad_filter = app.get("/api/v1/resources?share_type=maybe", &staff).await;
-        assert_eq!(error_of(&bad_filter, StatusCode::BAD_REQUEST)["details"][0]["field"], "share_type");
+        assert_eq!(
+            error_of(&bad_filter, StatusCode::BAD_REQUEST)["details"][0]["field"],
+            "share_type"
+        );
     }
 }
 
@@ -218,25 +415,82 @@ async fn application_tokens_are_scoped_and_revocable() {
         let code = app.published_entry("常住人口户籍信息").await;
         let gaj_chief = app.login("gaj-chief").await;
         let mzj_chief = app.login("mzj-chief").await;
-        let cross = app.post("/api/v1/tokens", &mzj_chief, json!({"application": "低保系统", "department_id": app.gaj.id})).await;
+        let cross = app
+            .post(
+                "/api/v1/tokens",
+                &mzj_chief,
+                json!({"application": "低保系统", "department_id": app.gaj.id}),
+            )
+            .await;
         error_of(&cross, StatusCode::FORBIDDEN);
-        let created = app.post("/api/v1/tokens", &mzj_chief, json!({"application": "低保审批系统"})).await;
+        let created = app
+            .post(
+                "/api/v1/tokens",
+                &mzj_chief,
+                json!({"application": "低保审批系统"}),
+            )
+            .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
         let secret = created.json["token"].as_str().unwrap().to_string();
         assert!(secret.starts_with("dhapp_"));
         let listed = app.get("/api/v1/tokens", &mzj_chief).await;
-        assert!(!listed.bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "secrets are never listed");
+        assert!(
+            !listed
+                .bytes
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes()),
+            "secrets are never listed"
+        );
 
         // The application reads the catalogue but cannot touch another department's entry.
-        assert_eq!(app.get(&format!("/api/v1/resources/{code}"), &secret).await.status, StatusCode::OK);
+        assert_eq!(
+            app.get(&format!("/api/v1/resources/{code}"), &secret)
+                .await
+                .status,
+            StatusCode::OK
+        );
         let body = serde_json::to_value(fixtures::body("改名")).unwrap();
-        error_of(&app.call(Method::PUT, &format!("/api/v1/resources/{code}"), Some(&secret), Some(body)).await, StatusCode::FORBIDDEN);
-        error_of(&app.get("/api/v1/audit", &secret).await, StatusCode::FORBIDDEN);
+        error_of(
+            &app.call(
+                Method::PUT,
+                &format!("/api/v1/resources/{code}"),
+                Some(&secret),
+                Some(body),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+        );
+        error_of(
+            &app.get("/api/v1/audit", &secret).await,
+            StatusCode::FORBIDDEN,
+        );
 
         let id = created.json["id"].as_i64().unwrap();
-        error_of(&app.call(Method::DELETE, &format!("/api/v1/tokens/{id}"), Some(&gaj_chief), None).await, StatusCode::NOT_FOUND);
-        assert_eq!(app.call(Method::DELETE, &format!("/api/v1/tokens/{id}"), Some(&mzj_chief), None).await.status, StatusCode::OK);
-        error_of(&app.get(&format!("/api/v1/resources/{code}"), &secret).await, StatusCode::UNAUTHORIZED);
+        error_of(
+            &app.call(
+                Method::DELETE,
+                &format!("/api/v1/tokens/{id}"),
+                Some(&gaj_chief),
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+        );
+        assert_eq!(
+            app.call(
+                Method::DELETE,
+                &format!("/api/v1/tokens/{id}"),
+                Some(&mzj_chief),
+                None
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
+        error_of(
+            &app.get(&format!("/api/v1/resources/{code}"), &secret).await,
+            StatusCode::UNAUTHORIZED,
+        );
     }
 }
 
@@ -245,22 +499,42 @@ async fn audit_is_for_auditors_and_admins_and_verifies() {
     for app in TestApp::all(false).await {
         app.published_entry("人口信息").await;
         let staff = app.login("gaj-staff").await;
-        error_of(&app.get("/api/v1/audit", &staff).await, StatusCode::FORBIDDEN);
-        error_of(&app.get("/api/v1/audit/verify", &staff).await, StatusCode::FORBIDDEN);
+        error_of(
+            &app.get("/api/v1/audit", &staff).await,
+            StatusCode::FORBIDDEN,
+        );
+        error_of(
+            &app.get("/api/v1/audit/verify", &staff).await,
+            StatusCode::FORBIDDEN,
+        );
         let auditor = app.login("auditor").await;
         let verify = app.get("/api/v1/audit/verify", &auditor).await;
         assert_eq!(verify.json["intact"], true, "{}", verify.json);
-        let page = app.get("/api/v1/audit?action=resource.publish", &auditor).await;
+        let page = app
+            .get("/api/v1/audit?action=resource.publish", &auditor)
+            .await;
         assert_eq!(page.json["total"], 1);
         let record = &page.json["items"][0];
-        assert_eq!((record["actor"].as_str(), record["role"].as_str(), record["outcome"].as_str()), (Some("admin"), Some("admin"), Some("success")));
+        assert_eq!(
+            (
+                record["actor"].as_str(),
+                record["role"].as_str(),
+                record["outcome"].as_str()
+            ),
+            (Some("admin"), Some("admin"), Some("success"))
+        );
         assert!(record["request_id"].as_str().unwrap().len() >= 32);
         // The auditor changes nothing.
         let body = serde_json::to_value(fixtures::body("审计员编目")).unwrap();
-        error_of(&app.post("/api/v1/resources", &auditor, body).await, StatusCode::FORBIDDEN);
+        error_of(
+            &app.post("/api/v1/resources", &auditor, body).await,
+            StatusCode::FORBIDDEN,
+        );
         let paged = app.get("/api/v1/audit?limit=2", &auditor).await;
         let next = paged.json["next"].as_str().unwrap().to_string();
-        let second = app.get(&format!("/api/v1/audit?limit=2&cursor={next}"), &auditor).await;
+        let second = app
+            .get(&format!("/api/v1/audit?limit=2&cursor={next}"), &auditor)
+            .await;
         assert!(second.json["items"][0]["seq"].as_i64() < paged.json["items"][1]["seq"].as_i64());
     }
 }
@@ -273,9 +547,18 @@ async fn json_catalogue_round_trip() {
         let export = app.get("/api/v1/catalogue/export", &admin).await;
         assert_eq!(export.json["entries"].as_array().unwrap().len(), 1);
         let mzj_staff = app.login("mzj-staff").await;
-        let refused = app.post("/api/v1/catalogue/import", &mzj_staff, export.json.clone()).await;
-        assert!(error_of(&refused, StatusCode::BAD_REQUEST)["details"][0]["message"].as_str().unwrap().contains("本部门"));
-        let imported = app.post("/api/v1/catalogue/import", &admin, export.json.clone()).await;
+        let refused = app
+            .post("/api/v1/catalogue/import", &mzj_staff, export.json.clone())
+            .await;
+        assert!(
+            error_of(&refused, StatusCode::BAD_REQUEST)["details"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("本部门")
+        );
+        let imported = app
+            .post("/api/v1/catalogue/import", &admin, export.json.clone())
+            .await;
         assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.json);
         let code = imported.json["imported"][0].as_str().unwrap();
         assert_eq!(code, "101001/000002");

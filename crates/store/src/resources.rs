@@ -466,16 +466,30 @@ impl Store {
     /// bureau; for everyone else the last published version (a provider's unpublished
     /// revision stays private). Otherwise "not found", so that drafts of other departments
     /// do not reveal that they exist.
-    pub async fn visible_resource(&self, code: &str, visibility: Visibility) -> StoreResult<Resource> {
+    pub async fn visible_resource(
+        &self,
+        code: &str,
+        visibility: Visibility,
+    ) -> StoreResult<Resource> {
         let mut resource = self.resource(code).await?;
-        if visibility.sees_working_copy(resource.provider.id) || matches!(resource.status, Status::Published | Status::Retired) {
+        if visibility.sees_working_copy(resource.provider.id)
+            || matches!(resource.status, Status::Published | Status::Retired)
+        {
             return Ok(resource);
         }
         let Some(published) = resource.published_version else {
             return Err(StoreError::NotFound(format!("目录 {code}")));
         };
-        let version = self.resource_versions(resource.id).await?.into_iter().find(|v| v.version == published);
-        let version = version.ok_or_else(|| StoreError::Corrupt(format!("published version {published} of {code} is missing")))?;
+        let version = self
+            .resource_versions(resource.id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == published);
+        let version = version.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "published version {published} of {code} is missing"
+            ))
+        })?;
         resource.body = version.body;
         resource.version = published;
         resource.status = Status::Published;

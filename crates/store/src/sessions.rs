@@ -60,11 +60,9 @@ impl Store {
 
     /// The live session for a token hash, with its active user.
     pub async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
-        let sql = format!(
-            "SELECT s.kind, s.csrf_token, s.expires_at, u.id FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active"
-        );
-        let row: Option<(String, String, DateTime<Utc>, i64)> = on_pool!(self, pool => sqlx::query_as(&sql).bind(token_hash).bind(now()).fetch_optional(pool).await?);
+        let sql = "SELECT s.kind, s.csrf_token, s.expires_at, u.id FROM sessions s JOIN users u ON u.id = s.user_id \
+                   WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active";
+        let row: Option<(String, String, DateTime<Utc>, i64)> = on_pool!(self, pool => sqlx::query_as(sql).bind(token_hash).bind(now()).fetch_optional(pool).await?);
         let Some((kind, csrf_token, expires_at, user_id)) = row else {
             return Ok(None);
         };

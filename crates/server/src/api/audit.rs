@@ -30,13 +30,24 @@ impl AuditParams {
         let blank = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
         let outcome = match blank(&self.outcome) {
             None => None,
-            Some(text) => Some(Outcome::parse(&text).ok_or_else(|| ApiError::field("outcome", "结果应为 success、failure 或 denied"))?),
+            Some(text) => Some(Outcome::parse(&text).ok_or_else(|| {
+                ApiError::field("outcome", "结果应为 success、failure 或 denied")
+            })?),
         };
         let before_seq = match blank(&self.cursor) {
             None => None,
-            Some(text) => Some(text.parse().map_err(|_| ApiError::field("cursor", "分页游标无效"))?),
+            Some(text) => Some(
+                text.parse()
+                    .map_err(|_| ApiError::field("cursor", "分页游标无效"))?,
+            ),
         };
-        Ok(AuditFilter { actor: blank(&self.actor), action: blank(&self.action), target_prefix: blank(&self.target), outcome, before_seq })
+        Ok(AuditFilter {
+            actor: blank(&self.actor),
+            action: blank(&self.action),
+            target_prefix: blank(&self.target),
+            outcome,
+            before_seq,
+        })
     }
 }
 
@@ -44,20 +55,29 @@ impl AuditParams {
 pub async fn page(state: &AppState, params: &AuditParams) -> ApiResult<List<AuditRecord>> {
     let limit = params.limit.unwrap_or(50).clamp(1, 500);
     let (items, total) = state.store.audit_list(&params.filter()?, limit).await?;
-    let next = (items.len() as i64 == limit).then(|| items.last().map(|r| r.seq.to_string())).flatten();
+    let next = (items.len() as i64 == limit)
+        .then(|| items.last().map(|r| r.seq.to_string()))
+        .flatten();
     Ok(List { items, total, next })
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(AuditParams),
     responses((status = 200, body = List<AuditRecord>), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, Auth(principal): Auth, Query(params): Query<AuditParams>) -> ApiResult<axum::Json<List<AuditRecord>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Query(params): Query<AuditParams>,
+) -> ApiResult<axum::Json<List<AuditRecord>>> {
     principal.require_role(&[Role::Admin, Role::Auditor])?;
     Ok(axum::Json(page(&state, &params).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])),
     responses((status = 200, body = ChainReport), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn verify(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<axum::Json<ChainReport>> {
+pub async fn verify(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> ApiResult<axum::Json<ChainReport>> {
     principal.require_role(&[Role::Admin, Role::Auditor])?;
     Ok(axum::Json(state.store.audit_verify().await?))
 }

@@ -48,7 +48,10 @@ pub struct CatalogueEntry {
 /// Every entry the viewer may see, in code order.
 pub async fn visible_entries(state: &AppState, visibility: Visibility) -> ApiResult<Vec<Resource>> {
     let mut resources = Vec::new();
-    let mut query = ResourceQuery { limit: 500, ..Default::default() };
+    let mut query = ResourceQuery {
+        limit: 500,
+        ..Default::default()
+    };
     loop {
         let page = state.store.search_resources(&query, visibility).await?;
         for summary in page.items {
@@ -80,8 +83,13 @@ pub fn catalogue_file(resources: Vec<Resource>) -> CatalogueFile {
 
 #[utoipa::path(get, path = "/api/v1/catalogue/export", tag = "catalogue", security(("bearer" = [])),
     responses((status = 200, body = CatalogueFile)))]
-pub async fn export_json(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<axum::Json<CatalogueFile>> {
-    Ok(axum::Json(catalogue_file(visible_entries(&state, visibility(&principal)).await?)))
+pub async fn export_json(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> ApiResult<axum::Json<CatalogueFile>> {
+    Ok(axum::Json(catalogue_file(
+        visible_entries(&state, visibility(&principal)).await?,
+    )))
 }
 
 /// What an import did.
@@ -105,15 +113,27 @@ pub struct CellProblem {
 
 impl From<&ingest::CellProblem> for CellProblem {
     fn from(p: &ingest::CellProblem) -> Self {
-        CellProblem { sheet: p.sheet.clone(), row: p.row, column: p.column.clone(), message: p.message.clone() }
+        CellProblem {
+            sheet: p.sheet.clone(),
+            row: p.row,
+            column: p.column.clone(),
+            message: p.message.clone(),
+        }
     }
 }
 
 /// Pairs each entry with its provider. The bureau imports for any department named by
 /// credit code; a department imports only its own entries.
-async fn providers_for(state: &AppState, principal: &Principal, file: &CatalogueFile) -> ApiResult<Vec<(Department, ResourceBody)>> {
+async fn providers_for(
+    state: &AppState,
+    principal: &Principal,
+    file: &CatalogueFile,
+) -> ApiResult<Vec<(Department, ResourceBody)>> {
     if file.format != CATALOGUE_FORMAT {
-        return Err(ApiError::field("format", format!("文件格式应为 {CATALOGUE_FORMAT}")));
+        return Err(ApiError::field(
+            "format",
+            format!("文件格式应为 {CATALOGUE_FORMAT}"),
+        ));
     }
     let departments = state.store.departments().await?;
     let own = principal.department_id();
@@ -121,17 +141,25 @@ async fn providers_for(state: &AppState, principal: &Principal, file: &Catalogue
     let mut errors = Vec::new();
     let mut entries = Vec::new();
     for (i, entry) in file.entries.iter().enumerate() {
-        let provider = departments.iter().find(|d| d.credit_code == entry.provider_code.trim());
+        let provider = departments
+            .iter()
+            .find(|d| d.credit_code == entry.provider_code.trim());
         match provider {
-            None => errors.push(FieldError::new(format!("entries[{i}].provider_code"), format!("没有统一社会信用代码为 {} 的部门", entry.provider_code))),
-            Some(d) if !is_admin && own != Some(d.id) => {
-                errors.push(FieldError::new(format!("entries[{i}].provider_code"), "只能导入本部门的目录"))
-            }
+            None => errors.push(FieldError::new(
+                format!("entries[{i}].provider_code"),
+                format!("没有统一社会信用代码为 {} 的部门", entry.provider_code),
+            )),
+            Some(d) if !is_admin && own != Some(d.id) => errors.push(FieldError::new(
+                format!("entries[{i}].provider_code"),
+                "只能导入本部门的目录",
+            )),
             Some(d) => entries.push((d.clone(), entry.body.clone())),
         }
     }
     if !is_admin && own.is_none() {
-        return Err(ApiError::Forbidden("只有管理方或部门人员可以导入目录".into()));
+        return Err(ApiError::Forbidden(
+            "只有管理方或部门人员可以导入目录".into(),
+        ));
     }
     if errors.is_empty() {
         Ok(entries)
@@ -148,10 +176,28 @@ pub async fn import_json(
     Meta(meta): Meta,
     Json(file): Json<CatalogueFile>,
 ) -> ApiResult<(StatusCode, axum::Json<ImportReport>)> {
-    principal.require_role(&[domain::account::Role::Admin, domain::account::Role::Chief, domain::account::Role::Staff])?;
+    principal.require_role(&[
+        domain::account::Role::Admin,
+        domain::account::Role::Chief,
+        domain::account::Role::Staff,
+    ])?;
     let entries = providers_for(&state, &principal, &file).await?;
-    let imported = state.store.import_resources(&entries, &principal.name(), &audit_context(Some(&principal), &meta)).await?;
-    Ok((StatusCode::CREATED, axum::Json(ImportReport { imported, skipped: 0, problems: vec![] })))
+    let imported = state
+        .store
+        .import_resources(
+            &entries,
+            &principal.name(),
+            &audit_context(Some(&principal), &meta),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ImportReport {
+            imported,
+            skipped: 0,
+            problems: vec![],
+        }),
+    ))
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -164,11 +210,24 @@ pub struct TemplateParams {
 pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// The template, filled with the entries the viewer may see unless `blank`.
-pub async fn template_bytes(state: &AppState, principal: &Principal, blank: bool) -> ApiResult<Vec<u8>> {
-    let entries = if blank { vec![] } else { visible_entries(state, visibility(principal)).await? };
+pub async fn template_bytes(
+    state: &AppState,
+    principal: &Principal,
+    blank: bool,
+) -> ApiResult<Vec<u8>> {
+    let entries = if blank {
+        vec![]
+    } else {
+        visible_entries(state, visibility(principal)).await?
+    };
     let rows: Vec<ingest::TemplateEntry> = entries
         .into_iter()
-        .map(|r| ingest::TemplateEntry { code: Some(r.code), provider_name: r.provider.name, status_label: r.status.label().into(), body: r.body })
+        .map(|r| ingest::TemplateEntry {
+            code: Some(r.code),
+            provider_name: r.provider.name,
+            status_label: r.status.label().into(),
+            body: r.body,
+        })
         .collect();
     ingest::write_template(&rows).map_err(|e| ApiError::Internal(e.to_string()))
 }
@@ -177,7 +236,10 @@ pub fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, XLSX_TYPE.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
         ],
         bytes,
     )
@@ -186,8 +248,15 @@ pub fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
 
 #[utoipa::path(get, path = "/api/v1/catalogue/template.xlsx", tag = "catalogue", security(("bearer" = [])), params(TemplateParams),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
-pub async fn export_xlsx(State(state): State<AppState>, Auth(principal): Auth, Query(params): Query<TemplateParams>) -> ApiResult<Response> {
-    Ok(xlsx_response(template_bytes(&state, &principal, params.blank).await?, "catalogue.xlsx"))
+pub async fn export_xlsx(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Query(params): Query<TemplateParams>,
+) -> ApiResult<Response> {
+    Ok(xlsx_response(
+        template_bytes(&state, &principal, params.blank).await?,
+        "catalogue.xlsx",
+    ))
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -198,15 +267,29 @@ pub struct ImportParams {
 }
 
 /// Reads a filled template into drafts of the caller's department.
-pub async fn import_template(state: &AppState, principal: &Principal, meta: &crate::auth::RequestMeta, bytes: &[u8], partial: bool) -> ApiResult<ImportReport> {
-    let department_id = principal.department_id().ok_or_else(|| ApiError::Forbidden("只有部门的工作人员或首席代表可以导入本部门目录".into()))?;
+pub async fn import_template(
+    state: &AppState,
+    principal: &Principal,
+    meta: &crate::auth::RequestMeta,
+    bytes: &[u8],
+    partial: bool,
+) -> ApiResult<ImportReport> {
+    let department_id = principal.department_id().ok_or_else(|| {
+        ApiError::Forbidden("只有部门的工作人员或首席代表可以导入本部门目录".into())
+    })?;
     let department = state.store.department(department_id).await?;
-    let parsed = ingest::read_template(bytes, department.branch_no as u8).map_err(|e| ApiError::bad_request("bad_template", e.to_string()))?;
+    let parsed = ingest::read_template(bytes, department.branch_no as u8)
+        .map_err(|e| ApiError::bad_request("bad_template", e.to_string()))?;
     if !parsed.problems.is_empty() && !partial {
         let details = parsed
             .problems
             .iter()
-            .map(|p| FieldError::new(format!("{}!第{}行!{}", p.sheet, p.row, p.column), p.message.clone()))
+            .map(|p| {
+                FieldError::new(
+                    format!("{}!第{}行!{}", p.sheet, p.row, p.column),
+                    p.message.clone(),
+                )
+            })
             .collect();
         return Err(ApiError::BadRequest {
             code: "template_invalid",
@@ -214,14 +297,33 @@ pub async fn import_template(state: &AppState, principal: &Principal, meta: &cra
             details,
         });
     }
-    let entries: Vec<(Department, ResourceBody)> = parsed.entries.iter().map(|e| (department.clone(), e.body.clone())).collect();
+    let entries: Vec<(Department, ResourceBody)> = parsed
+        .entries
+        .iter()
+        .map(|e| (department.clone(), e.body.clone()))
+        .collect();
     let imported = if entries.is_empty() {
         vec![]
     } else {
-        state.store.import_resources(&entries, &principal.name(), &audit_context(Some(principal), meta)).await?
+        state
+            .store
+            .import_resources(
+                &entries,
+                &principal.name(),
+                &audit_context(Some(principal), meta),
+            )
+            .await?
     };
-    let skipped_rows: std::collections::BTreeSet<(String, u32)> = parsed.problems.iter().map(|p| (p.sheet.clone(), p.row)).collect();
-    Ok(ImportReport { imported, skipped: skipped_rows.len(), problems: parsed.problems.iter().map(CellProblem::from).collect() })
+    let skipped_rows: std::collections::BTreeSet<(String, u32)> = parsed
+        .problems
+        .iter()
+        .map(|p| (p.sheet.clone(), p.row))
+        .collect();
+    Ok(ImportReport {
+        imported,
+        skipped: skipped_rows.len(),
+        problems: parsed.problems.iter().map(CellProblem::from).collect(),
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/catalogue/import.xlsx", tag = "catalogue", security(("bearer" = [])), params(ImportParams),
@@ -236,7 +338,10 @@ pub async fn import_xlsx(
 ) -> ApiResult<(StatusCode, axum::Json<ImportReport>)> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(format!("文件超过上限 {} MiB", crate::UPLOAD_LIMIT / 1024 / 1024))
+            ApiError::PayloadTooLarge(format!(
+                "文件超过上限 {} MiB",
+                crate::UPLOAD_LIMIT / 1024 / 1024
+            ))
         } else {
             ApiError::bad_request("bad_body", e.body_text())
         }

@@ -33,14 +33,27 @@ impl CreateDepartment {
     fn parse(self, generated_code: String) -> Result<NewDepartment, ValidationErrors> {
         let mut errors = Vec::new();
         let credit_code = CreditCode::parse(&self.credit_code)
-            .map_err(|e| errors.push(FieldError::new("credit_code", format!("统一社会信用代码无效：{e}"))))
+            .map_err(|e| {
+                errors.push(FieldError::new(
+                    "credit_code",
+                    format!("统一社会信用代码无效：{e}"),
+                ))
+            })
             .ok();
         let region_code = RegionCode::parse(&self.region_code)
-            .map_err(|e| errors.push(FieldError::new("region_code", format!("行政区划代码无效：{e}"))))
+            .map_err(|e| {
+                errors.push(FieldError::new(
+                    "region_code",
+                    format!("行政区划代码无效：{e}"),
+                ))
+            })
             .ok();
         let kind = DepartmentKind::parse(&self.kind);
         if kind.is_none() {
-            errors.push(FieldError::new("kind", "部门类型应为 government（政府部门）或 social（社会/经济数据提供方）"));
+            errors.push(FieldError::new(
+                "kind",
+                "部门类型应为 government（政府部门）或 social（社会/经济数据提供方）",
+            ));
         }
         if self.name.trim().is_empty() {
             errors.push(FieldError::new("name", "部门名称不能为空"));
@@ -60,13 +73,20 @@ impl CreateDepartment {
 
 #[utoipa::path(get, path = "/api/v1/departments", tag = "departments", security(("bearer" = [])),
     responses((status = 200, body = List<Department>), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, _auth: Auth) -> ApiResult<axum::Json<List<Department>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _auth: Auth,
+) -> ApiResult<axum::Json<List<Department>>> {
     Ok(axum::Json(List::all(state.store.departments().await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "departments", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = Department), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn show(State(state): State<AppState>, _auth: Auth, Path(id): Path<i64>) -> ApiResult<axum::Json<Department>> {
+pub async fn show(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<Department>> {
     Ok(axum::Json(state.store.department(id).await?))
 }
 
@@ -81,6 +101,9 @@ pub async fn create(
     principal.require_role(&[Role::Admin])?;
     let generated = format!("d{}", state.store.departments().await?.len() + 1);
     let new = request.parse(generated)?;
-    let department = state.store.create_department(&new, &audit_context(Some(&principal), &meta)).await?;
+    let department = state
+        .store
+        .create_department(&new, &audit_context(Some(&principal), &meta))
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(department)))
 }

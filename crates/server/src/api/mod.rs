@@ -31,7 +31,11 @@ pub struct List<T> {
 impl<T> List<T> {
     pub fn all(items: Vec<T>) -> Self {
         let total = items.len() as i64;
-        Self { items, total, next: None }
+        Self {
+            items,
+            total,
+            next: None,
+        }
     }
 }
 
@@ -57,9 +61,15 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             message: format!("请求内容不符合接口定义：{text}"),
             details: vec![domain::FieldError::new("body", text)],
         },
-        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("malformed_json", format!("JSON 格式错误：{text}")),
-        JsonRejection::MissingJsonContentType(_) => ApiError::bad_request("content_type", "请求头 Content-Type 应为 application/json"),
-        JsonRejection::BytesRejection(_) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+        JsonRejection::JsonSyntaxError(_) => {
+            ApiError::bad_request("malformed_json", format!("JSON 格式错误：{text}"))
+        }
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::bad_request("content_type", "请求头 Content-Type 应为 application/json")
+        }
+        JsonRejection::BytesRejection(_)
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+        {
             ApiError::PayloadTooLarge(format!("请求体超过上限 {} 字节", crate::JSON_BODY_LIMIT))
         }
         _ => ApiError::bad_request("bad_body", text),
@@ -76,7 +86,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
-            .map_err(|e: QueryRejection| ApiError::bad_request("bad_query", format!("查询参数错误：{}", e.body_text())))
+            .map_err(|e: QueryRejection| {
+                ApiError::bad_request("bad_query", format!("查询参数错误：{}", e.body_text()))
+            })
     }
 }
 
@@ -85,26 +97,51 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/login", post(session::login))
         .route("/api/v1/auth/logout", post(session::logout))
         .route("/api/v1/me", get(session::me))
-        .route("/api/v1/departments", get(departments::list).post(departments::create))
+        .route(
+            "/api/v1/departments",
+            get(departments::list).post(departments::create),
+        )
         .route("/api/v1/departments/{id}", get(departments::show))
         .route("/api/v1/users", get(users::list).post(users::create))
         .route("/api/v1/users/{username}/role", put(users::set_role))
-        .route("/api/v1/users/{username}/password", put(users::reset_password))
+        .route(
+            "/api/v1/users/{username}/password",
+            put(users::reset_password),
+        )
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
-        .route("/api/v1/resources", get(resources::search).post(resources::create))
+        .route(
+            "/api/v1/resources",
+            get(resources::search).post(resources::create),
+        )
         .route("/api/v1/resources/{code}", get(resources::show_encoded))
-        .route("/api/v1/resources/{prefix}/{seq}", get(resources::show).put(resources::update))
-        .route("/api/v1/resources/{prefix}/{seq}/versions", get(resources::versions))
-        .route("/api/v1/resources/{prefix}/{seq}/diff", get(resources::diff))
-        .route("/api/v1/resources/{prefix}/{seq}/workflow", post(resources::workflow))
+        .route(
+            "/api/v1/resources/{prefix}/{seq}",
+            get(resources::show).put(resources::update),
+        )
+        .route(
+            "/api/v1/resources/{prefix}/{seq}/versions",
+            get(resources::versions),
+        )
+        .route(
+            "/api/v1/resources/{prefix}/{seq}/diff",
+            get(resources::diff),
+        )
+        .route(
+            "/api/v1/resources/{prefix}/{seq}/workflow",
+            post(resources::workflow),
+        )
         .route("/api/v1/source-conflicts", get(resources::conflicts))
         .route("/api/v1/catalogue/export", get(catalogue::export_json))
         .route("/api/v1/catalogue/import", post(catalogue::import_json))
-        .route("/api/v1/catalogue/template.xlsx", get(catalogue::export_xlsx))
+        .route(
+            "/api/v1/catalogue/template.xlsx",
+            get(catalogue::export_xlsx),
+        )
         .route(
             "/api/v1/catalogue/import.xlsx",
-            post(catalogue::import_xlsx).layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
+            post(catalogue::import_xlsx)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
         )
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))

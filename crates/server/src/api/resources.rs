@@ -10,7 +10,9 @@ use domain::code::{ClassKind, ResourceCode};
 use domain::diff::FieldChange;
 use domain::workflow::{Action, Status};
 use serde::Deserialize;
-use store::resources::{Resource, ResourceQuery, ResourceSummary, ResourceVersion, SourceConflict, Visibility};
+use store::resources::{
+    Resource, ResourceQuery, ResourceSummary, ResourceVersion, SourceConflict, Visibility,
+};
 
 use super::{Json, List, Query};
 use crate::auth::{audit_context, Auth, Meta, Principal};
@@ -38,10 +40,20 @@ pub struct SearchParams {
     pub limit: Option<i64>,
 }
 
-fn parse_filter<T>(field: &str, value: &Option<String>, parse: fn(&str) -> Option<T>, allowed: &[&str]) -> ApiResult<Option<T>> {
+fn parse_filter<T>(
+    field: &str,
+    value: &Option<String>,
+    parse: fn(&str) -> Option<T>,
+    allowed: &[&str],
+) -> ApiResult<Option<T>> {
     match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(text) => parse(text).map(Some).ok_or_else(|| ApiError::field(field, format!("无法识别“{text}”，可选值：{}", allowed.join("、")))),
+        Some(text) => parse(text).map(Some).ok_or_else(|| {
+            ApiError::field(
+                field,
+                format!("无法识别“{text}”，可选值：{}", allowed.join("、")),
+            )
+        }),
     }
 }
 
@@ -53,14 +65,42 @@ impl SearchParams {
     pub fn to_query(&self) -> ApiResult<ResourceQuery> {
         Ok(ResourceQuery {
             text: self.q.clone().filter(|q| !q.trim().is_empty()),
-            class_kind: parse_filter("class", &self.class, ClassKind::parse, &codes(ClassKind::ALL, ClassKind::code))?,
-            provider_id: match self.provider.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            class_kind: parse_filter(
+                "class",
+                &self.class,
+                ClassKind::parse,
+                &codes(ClassKind::ALL, ClassKind::code),
+            )?,
+            provider_id: match self
+                .provider
+                .as_deref()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
                 None => None,
-                Some(id) => Some(id.parse().map_err(|_| ApiError::field("provider", "提供方应为部门编号"))?),
+                Some(id) => Some(
+                    id.parse()
+                        .map_err(|_| ApiError::field("provider", "提供方应为部门编号"))?,
+                ),
             },
-            share_type: parse_filter("share_type", &self.share_type, ShareType::parse, &codes(ShareType::ALL, ShareType::code))?,
-            security_grade: parse_filter("grade", &self.grade, SecurityGrade::parse, &codes(SecurityGrade::ALL, SecurityGrade::code))?,
-            status: parse_filter("status", &self.status, Status::parse, &codes(Status::ALL, Status::code))?,
+            share_type: parse_filter(
+                "share_type",
+                &self.share_type,
+                ShareType::parse,
+                &codes(ShareType::ALL, ShareType::code),
+            )?,
+            security_grade: parse_filter(
+                "grade",
+                &self.grade,
+                SecurityGrade::parse,
+                &codes(SecurityGrade::ALL, SecurityGrade::code),
+            )?,
+            status: parse_filter(
+                "status",
+                &self.status,
+                Status::parse,
+                &codes(Status::ALL, Status::code),
+            )?,
             after_code: self.cursor.clone(),
             limit: self.limit.unwrap_or(20),
         })
@@ -70,20 +110,35 @@ impl SearchParams {
 pub fn visibility(principal: &Principal) -> Visibility {
     match principal {
         Principal::User { user, .. } => Visibility::for_actor(&user.actor()),
-        Principal::Application(token) => Visibility::PublishedAndDepartment(Some(token.department_id)),
+        Principal::Application(token) => {
+            Visibility::PublishedAndDepartment(Some(token.department_id))
+        }
     }
 }
 
 /// Parses the two path segments of a code.
 pub fn code_from_path(prefix: &str, seq: &str) -> ApiResult<String> {
-    ResourceCode::parse(&format!("{prefix}/{seq}")).map(|c| c.to_string()).map_err(|e| ApiError::field("code", e.to_string()))
+    ResourceCode::parse(&format!("{prefix}/{seq}"))
+        .map(|c| c.to_string())
+        .map_err(|e| ApiError::field("code", e.to_string()))
 }
 
 #[utoipa::path(get, path = "/api/v1/resources", tag = "catalogue", security(("bearer" = [])), params(SearchParams),
     responses((status = 200, body = List<ResourceSummary>), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn search(State(state): State<AppState>, Auth(principal): Auth, Query(params): Query<SearchParams>) -> ApiResult<axum::Json<List<ResourceSummary>>> {
-    let page = state.store.search_resources(&params.to_query()?, visibility(&principal)).await?;
-    Ok(axum::Json(List { items: page.items, total: page.total, next: page.next }))
+pub async fn search(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Query(params): Query<SearchParams>,
+) -> ApiResult<axum::Json<List<ResourceSummary>>> {
+    let page = state
+        .store
+        .search_resources(&params.to_query()?, visibility(&principal))
+        .await?;
+    Ok(axum::Json(List {
+        items: page.items,
+        total: page.total,
+        next: page.next,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/resources", tag = "catalogue", security(("bearer" = [])), request_body = ResourceBody,
@@ -95,25 +150,53 @@ pub async fn create(
     Json(body): Json<ResourceBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Resource>)> {
     let actor = principal.actor();
-    let department = actor.department_id.ok_or_else(|| ApiError::Forbidden("只有部门的工作人员或首席代表可以编制目录".into()))?;
-    let resource = state.store.create_resource(department, &body, &actor, &audit_context(Some(&principal), &meta)).await?;
+    let department = actor
+        .department_id
+        .ok_or_else(|| ApiError::Forbidden("只有部门的工作人员或首席代表可以编制目录".into()))?;
+    let resource = state
+        .store
+        .create_resource(
+            department,
+            &body,
+            &actor,
+            &audit_context(Some(&principal), &meta),
+        )
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(resource)))
 }
 
 #[utoipa::path(get, path = "/api/v1/resources/{prefix}/{seq}", tag = "catalogue", security(("bearer" = [])),
     params(("prefix" = String, Path, description = "前段码"), ("seq" = String, Path, description = "后段码")),
     responses((status = 200, body = Resource), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn show(State(state): State<AppState>, Auth(principal): Auth, Path((prefix, seq)): Path<(String, String)>) -> ApiResult<axum::Json<Resource>> {
+pub async fn show(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((prefix, seq)): Path<(String, String)>,
+) -> ApiResult<axum::Json<Resource>> {
     let code = code_from_path(&prefix, &seq)?;
-    Ok(axum::Json(state.store.visible_resource(&code, visibility(&principal)).await?))
+    Ok(axum::Json(
+        state
+            .store
+            .visible_resource(&code, visibility(&principal))
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/resources/{code}", tag = "catalogue", security(("bearer" = [])),
     params(("code" = String, Path, description = "101001-000123 or 101001%2F000123")),
     responses((status = 200, body = Resource), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn show_encoded(State(state): State<AppState>, Auth(principal): Auth, Path(code): Path<String>) -> ApiResult<axum::Json<Resource>> {
+pub async fn show_encoded(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(code): Path<String>,
+) -> ApiResult<axum::Json<Resource>> {
     let code = ResourceCode::parse(&code).map_err(|e| ApiError::field("code", e.to_string()))?;
-    Ok(axum::Json(state.store.visible_resource(code.as_str(), visibility(&principal)).await?))
+    Ok(axum::Json(
+        state
+            .store
+            .visible_resource(code.as_str(), visibility(&principal))
+            .await?,
+    ))
 }
 
 #[utoipa::path(put, path = "/api/v1/resources/{prefix}/{seq}", tag = "catalogue", security(("bearer" = [])), request_body = ResourceBody,
@@ -127,8 +210,19 @@ pub async fn update(
     Json(body): Json<ResourceBody>,
 ) -> ApiResult<axum::Json<Resource>> {
     let code = code_from_path(&prefix, &seq)?;
-    state.store.visible_resource(&code, visibility(&principal)).await?;
-    let resource = state.store.update_resource(&code, &body, &principal.actor(), &audit_context(Some(&principal), &meta)).await?;
+    state
+        .store
+        .visible_resource(&code, visibility(&principal))
+        .await?;
+    let resource = state
+        .store
+        .update_resource(
+            &code,
+            &body,
+            &principal.actor(),
+            &audit_context(Some(&principal), &meta),
+        )
+        .await?;
     Ok(axum::Json(resource))
 }
 
@@ -144,7 +238,10 @@ pub struct WorkflowRequest {
 pub fn parse_action(text: &str) -> ApiResult<Action> {
     match Action::parse(text) {
         Some(action) if !matches!(action, Action::Create | Action::Edit) => Ok(action),
-        _ => Err(ApiError::field("action", "操作应为 submit、sign、reject、publish 或 retire")),
+        _ => Err(ApiError::field(
+            "action",
+            "操作应为 submit、sign、reject、publish 或 retire",
+        )),
     }
 }
 
@@ -160,10 +257,19 @@ pub async fn workflow(
 ) -> ApiResult<axum::Json<Resource>> {
     let code = code_from_path(&prefix, &seq)?;
     let action = parse_action(&request.action)?;
-    state.store.visible_resource(&code, visibility(&principal)).await?;
+    state
+        .store
+        .visible_resource(&code, visibility(&principal))
+        .await?;
     let resource = state
         .store
-        .transition(&code, action, request.reason.as_deref(), &principal.actor(), &audit_context(Some(&principal), &meta))
+        .transition(
+            &code,
+            action,
+            request.reason.as_deref(),
+            &principal.actor(),
+            &audit_context(Some(&principal), &meta),
+        )
         .await?;
     Ok(axum::Json(resource))
 }
@@ -171,10 +277,19 @@ pub async fn workflow(
 #[utoipa::path(get, path = "/api/v1/resources/{prefix}/{seq}/versions", tag = "catalogue", security(("bearer" = [])),
     params(("prefix" = String, Path), ("seq" = String, Path)),
     responses((status = 200, body = List<ResourceVersion>), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn versions(State(state): State<AppState>, Auth(principal): Auth, Path((prefix, seq)): Path<(String, String)>) -> ApiResult<axum::Json<List<ResourceVersion>>> {
+pub async fn versions(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((prefix, seq)): Path<(String, String)>,
+) -> ApiResult<axum::Json<List<ResourceVersion>>> {
     let code = code_from_path(&prefix, &seq)?;
-    let resource = state.store.visible_resource(&code, visibility(&principal)).await?;
-    Ok(axum::Json(List::all(state.store.resource_versions(resource.id).await?)))
+    let resource = state
+        .store
+        .visible_resource(&code, visibility(&principal))
+        .await?;
+    Ok(axum::Json(List::all(
+        state.store.resource_versions(resource.id).await?,
+    )))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -195,10 +310,17 @@ pub async fn diff(
     Query(params): Query<DiffParams>,
 ) -> ApiResult<axum::Json<Vec<FieldChange>>> {
     let code = code_from_path(&prefix, &seq)?;
-    let resource = state.store.visible_resource(&code, visibility(&principal)).await?;
+    let resource = state
+        .store
+        .visible_resource(&code, visibility(&principal))
+        .await?;
     let versions = state.store.resource_versions(resource.id).await?;
     let body_of = |version: i64| {
-        versions.iter().find(|v| v.version == version).map(|v| v.body.clone()).ok_or_else(|| ApiError::NotFound(format!("已发布版本 {version} 不存在")))
+        versions
+            .iter()
+            .find(|v| v.version == version)
+            .map(|v| v.body.clone())
+            .ok_or_else(|| ApiError::NotFound(format!("已发布版本 {version} 不存在")))
     };
     let from = body_of(params.from)?;
     let to = match params.to {
@@ -210,7 +332,10 @@ pub async fn diff(
 
 #[utoipa::path(get, path = "/api/v1/source-conflicts", tag = "catalogue", security(("bearer" = [])),
     responses((status = 200, body = List<SourceConflict>), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn conflicts(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<axum::Json<List<SourceConflict>>> {
+pub async fn conflicts(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> ApiResult<axum::Json<List<SourceConflict>>> {
     principal.require_role(&[Role::Admin, Role::Auditor])?;
     Ok(axum::Json(List::all(state.store.source_conflicts().await?)))
 }

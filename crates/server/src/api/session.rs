@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use store::users::User;
 
 use super::Json;
-use crate::auth::{audit_context, random_token, token_hash, verify_password, Auth, Meta, Principal, RequestMeta};
+use crate::auth::{
+    audit_context, random_token, token_hash, verify_password, Auth, Meta, Principal, RequestMeta,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -34,7 +36,13 @@ pub struct SignedIn {
     pub user: User,
 }
 
-pub async fn sign_in(state: &AppState, meta: &RequestMeta, username: &str, password: &str, kind: &str) -> ApiResult<SignedIn> {
+pub async fn sign_in(
+    state: &AppState,
+    meta: &RequestMeta,
+    username: &str,
+    password: &str,
+    kind: &str,
+) -> ApiResult<SignedIn> {
     let username = username.trim();
     if let Some(retry_after_secs) = state.throttle.check(username) {
         return Err(ApiError::TooManyRequests { retry_after_secs });
@@ -44,33 +52,73 @@ pub async fn sign_in(state: &AppState, meta: &RequestMeta, username: &str, passw
         Some((user, hash)) if verify_password(password, &hash) => user,
         _ => {
             state.throttle.failed(username);
-            return Err(ApiError::Unauthorized(format!("用户名或密码错误（{username}）")));
+            return Err(ApiError::Unauthorized(format!(
+                "用户名或密码错误（{username}）"
+            )));
         }
     };
     if password == DEMO_PASSWORD && !state.config.demo_mode {
-        return Err(ApiError::Unauthorized("演示密码只能在演示模式下使用，请由管理员重置密码".into()));
+        return Err(ApiError::Unauthorized(
+            "演示密码只能在演示模式下使用，请由管理员重置密码".into(),
+        ));
     }
     state.throttle.succeeded(username);
     let token = random_token();
     let csrf_token = random_token();
     let expires_at = Utc::now() + Duration::hours(state.config.session_hours);
-    state.store.create_session(user.id, kind, &token_hash(&token), &csrf_token, expires_at).await?;
-    let principal = Principal::User { user: user.clone(), csrf_token: csrf_token.clone() };
-    state.store.audit(audit_context(Some(&principal), meta).event("auth.login", format!("user:{}", user.username))).await?;
-    Ok(SignedIn { token, csrf_token, expires_at, user })
+    state
+        .store
+        .create_session(user.id, kind, &token_hash(&token), &csrf_token, expires_at)
+        .await?;
+    let principal = Principal::User {
+        user: user.clone(),
+        csrf_token: csrf_token.clone(),
+    };
+    state
+        .store
+        .audit(
+            audit_context(Some(&principal), meta)
+                .event("auth.login", format!("user:{}", user.username)),
+        )
+        .await?;
+    Ok(SignedIn {
+        token,
+        csrf_token,
+        expires_at,
+        user,
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
-pub async fn login(State(state): State<AppState>, Meta(meta): Meta, Json(request): Json<LoginRequest>) -> ApiResult<axum::Json<LoginResponse>> {
+pub async fn login(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Json(request): Json<LoginRequest>,
+) -> ApiResult<axum::Json<LoginResponse>> {
     let signed_in = sign_in(&state, &meta, &request.username, &request.password, "api").await?;
-    Ok(axum::Json(LoginResponse { token: signed_in.token, expires_at: signed_in.expires_at, user: signed_in.user }))
+    Ok(axum::Json(LoginResponse {
+        token: signed_in.token,
+        expires_at: signed_in.expires_at,
+        user: signed_in.user,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, _auth: Auth, headers: axum::http::HeaderMap) -> ApiResult<axum::http::StatusCode> {
-    if let Some(token) = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
-        state.store.delete_session(&token_hash(token.trim())).await?;
+pub async fn logout(
+    State(state): State<AppState>,
+    _auth: Auth,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<axum::http::StatusCode> {
+    if let Some(token) = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        state
+            .store
+            .delete_session(&token_hash(token.trim()))
+            .await?;
     }
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use store::sessions::ApiToken;
 
 use super::{Json, List};
-use crate::auth::{audit_context, random_token, token_hash, Auth, Meta, Principal, APP_TOKEN_PREFIX};
+use crate::auth::{
+    audit_context, random_token, token_hash, Auth, Meta, Principal, APP_TOKEN_PREFIX,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -44,18 +46,27 @@ fn managed_department(principal: &Principal, requested: Option<i64>) -> ApiResul
     match principal.role() {
         Some(Role::Admin) => Ok(requested),
         Some(Role::Chief) => match (requested, principal.department_id()) {
-            (Some(r), Some(own)) if r != own => Err(ApiError::Forbidden("首席代表只能管理本部门的应用令牌".into())),
+            (Some(r), Some(own)) if r != own => Err(ApiError::Forbidden(
+                "首席代表只能管理本部门的应用令牌".into(),
+            )),
             (_, own) => Ok(own),
         },
-        _ => Err(ApiError::Forbidden("只有管理方和首席代表可以管理应用令牌".into())),
+        _ => Err(ApiError::Forbidden(
+            "只有管理方和首席代表可以管理应用令牌".into(),
+        )),
     }
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", security(("bearer" = [])),
     responses((status = 200, body = List<ApiToken>), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<axum::Json<List<ApiToken>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> ApiResult<axum::Json<List<ApiToken>>> {
     let department = managed_department(&principal, None)?;
-    Ok(axum::Json(List::all(state.store.api_tokens(department).await?)))
+    Ok(axum::Json(List::all(
+        state.store.api_tokens(department).await?,
+    )))
 }
 
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", security(("bearer" = [])), request_body = CreateToken,
@@ -71,18 +82,46 @@ pub async fn create(
     let (secret, hash, prefix) = new_app_token();
     let info = state
         .store
-        .create_api_token(department, &request.application, &hash, &prefix, request.expires_at, &audit_context(Some(&principal), &meta))
+        .create_api_token(
+            department,
+            &request.application,
+            &hash,
+            &prefix,
+            request.expires_at,
+            &audit_context(Some(&principal), &meta),
+        )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedToken { token: secret, info })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedToken {
+            token: secret,
+            info,
+        }),
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = ApiToken), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn revoke(State(state): State<AppState>, Auth(principal): Auth, Meta(meta): Meta, Path(id): Path<i64>) -> ApiResult<axum::Json<ApiToken>> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<ApiToken>> {
     let department = managed_department(&principal, None)?;
-    let owned = state.store.api_tokens(department).await?.into_iter().any(|t| t.id == id);
+    let owned = state
+        .store
+        .api_tokens(department)
+        .await?
+        .into_iter()
+        .any(|t| t.id == id);
     if !owned {
         return Err(ApiError::NotFound(format!("应用令牌 {id} 不存在")));
     }
-    Ok(axum::Json(state.store.revoke_api_token(id, &audit_context(Some(&principal), &meta)).await?))
+    Ok(axum::Json(
+        state
+            .store
+            .revoke_api_token(id, &audit_context(Some(&principal), &meta))
+            .await?,
+    ))
 }

@@ -42,17 +42,26 @@ pub struct UserFilter {
 }
 
 fn parse_role(text: &str) -> ApiResult<Role> {
-    Role::parse(text).ok_or_else(|| ApiError::field("role", "角色应为 admin、chief、staff 或 auditor"))
+    Role::parse(text)
+        .ok_or_else(|| ApiError::field("role", "角色应为 admin、chief、staff 或 auditor"))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(UserFilter),
     responses((status = 200, body = List<User>), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, Auth(principal): Auth, Query(filter): Query<UserFilter>) -> ApiResult<axum::Json<List<User>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Query(filter): Query<UserFilter>,
+) -> ApiResult<axum::Json<List<User>>> {
     let department = match principal.role() {
         Some(Role::Admin | Role::Auditor) => filter.department_id,
         // A chief sees their own department's people.
         Some(Role::Chief) => principal.department_id(),
-        _ => return Err(ApiError::Forbidden("只有管理方、审计员和首席代表可以查看人员".into())),
+        _ => {
+            return Err(ApiError::Forbidden(
+                "只有管理方、审计员和首席代表可以查看人员".into(),
+            ))
+        }
     };
     Ok(axum::Json(List::all(state.store.users(department).await?)))
 }
@@ -67,7 +76,8 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, axum::Json<User>)> {
     principal.require_role(&[Role::Admin])?;
     let role = parse_role(&request.role)?;
-    check_password(&request.password, state.config.demo_mode).map_err(|e| ApiError::field("password", e.to_string()))?;
+    check_password(&request.password, state.config.demo_mode)
+        .map_err(|e| ApiError::field("password", e.to_string()))?;
     let new = NewUser {
         username: request.username,
         display_name: request.display_name,
@@ -75,7 +85,10 @@ pub async fn create(
         department_id: request.department_id,
         password_hash: hash_password(&request.password)?,
     };
-    let user = state.store.create_user(&new, &audit_context(Some(&principal), &meta)).await?;
+    let user = state
+        .store
+        .create_user(&new, &audit_context(Some(&principal), &meta))
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
 
@@ -90,7 +103,15 @@ pub async fn set_role(
 ) -> ApiResult<axum::Json<User>> {
     principal.require_role(&[Role::Admin])?;
     let role = parse_role(&request.role)?;
-    let user = state.store.set_role(&username, role, request.department_id, &audit_context(Some(&principal), &meta)).await?;
+    let user = state
+        .store
+        .set_role(
+            &username,
+            role,
+            request.department_id,
+            &audit_context(Some(&principal), &meta),
+        )
+        .await?;
     Ok(axum::Json(user))
 }
 
@@ -104,7 +125,15 @@ pub async fn reset_password(
     Json(request): Json<ResetPassword>,
 ) -> ApiResult<StatusCode> {
     principal.require_role(&[Role::Admin])?;
-    check_password(&request.password, state.config.demo_mode).map_err(|e| ApiError::field("password", e.to_string()))?;
-    state.store.set_password(&username, &hash_password(&request.password)?, &audit_context(Some(&principal), &meta)).await?;
+    check_password(&request.password, state.config.demo_mode)
+        .map_err(|e| ApiError::field("password", e.to_string()))?;
+    state
+        .store
+        .set_password(
+            &username,
+            &hash_password(&request.password)?,
+            &audit_context(Some(&principal), &meta),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -49,7 +49,14 @@ async fn departments_page(state: &AppState, user: &WebUser, error: Option<ApiErr
             div { button type="submit" { "新增" } }
         }
     };
-    Ok(layout(state, user, "/admin/departments", &[("", "部门管理")], "部门管理", content))
+    Ok(layout(
+        state,
+        user,
+        "/admin/departments",
+        &[("", "部门管理")],
+        "部门管理",
+        content,
+    ))
 }
 
 pub async fn departments(State(state): State<AppState>, user: WebUser) -> PageResult {
@@ -68,11 +75,28 @@ pub struct DepartmentForm {
     kind: String,
 }
 
-pub async fn create_department(State(state): State<AppState>, user: WebUser, Meta(meta): Meta, Form(form): Form<DepartmentForm>) -> PageResult {
+pub async fn create_department(
+    State(state): State<AppState>,
+    user: WebUser,
+    Meta(meta): Meta,
+    Form(form): Form<DepartmentForm>,
+) -> PageResult {
     require_admin(&user)?;
     user.check_csrf(&form.csrf)?;
-    let request = CreateDepartment { name: form.name, credit_code: form.credit_code, region_code: form.region_code, kind: form.kind, code: Some(form.code) };
-    let result = crate::api::departments::create(State(state.clone()), crate::auth::Auth(user.0.clone()), Meta(meta), crate::api::Json(request)).await;
+    let request = CreateDepartment {
+        name: form.name,
+        credit_code: form.credit_code,
+        region_code: form.region_code,
+        kind: form.kind,
+        code: Some(form.code),
+    };
+    let result = crate::api::departments::create(
+        State(state.clone()),
+        crate::auth::Auth(user.0.clone()),
+        Meta(meta),
+        crate::api::Json(request),
+    )
+    .await;
     match result {
         Ok(_) => Ok(Redirect::to("/admin/departments").into_response()),
         Err(error) => departments_page(&state, &user, Some(error)).await,
@@ -113,7 +137,14 @@ async fn users_page(state: &AppState, user: &WebUser, error: Option<ApiError>) -
             div { button type="submit" { "保存" } }
         }
     };
-    Ok(layout(state, user, "/admin/users", &[("", "人员管理")], "人员管理", content))
+    Ok(layout(
+        state,
+        user,
+        "/admin/users",
+        &[("", "人员管理")],
+        "人员管理",
+        content,
+    ))
 }
 
 pub async fn users(State(state): State<AppState>, user: WebUser) -> PageResult {
@@ -136,16 +167,25 @@ pub struct UserForm {
 fn department_id(text: &str) -> Result<Option<i64>, ApiError> {
     match text.trim() {
         "" => Ok(None),
-        id => id.parse().map(Some).map_err(|_| ApiError::field("department_id", "部门无效")),
+        id => id
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::field("department_id", "部门无效")),
     }
 }
 
-pub async fn create_user(State(state): State<AppState>, user: WebUser, Meta(meta): Meta, Form(form): Form<UserForm>) -> PageResult {
+pub async fn create_user(
+    State(state): State<AppState>,
+    user: WebUser,
+    Meta(meta): Meta,
+    Form(form): Form<UserForm>,
+) -> PageResult {
     require_admin(&user)?;
     user.check_csrf(&form.csrf)?;
     let result: Result<_, ApiError> = async {
         let role = Role::parse(&form.role).ok_or_else(|| ApiError::field("role", "角色无效"))?;
-        check_password(&form.password, state.config.demo_mode).map_err(|e| ApiError::field("password", e.to_string()))?;
+        check_password(&form.password, state.config.demo_mode)
+            .map_err(|e| ApiError::field("password", e.to_string()))?;
         let new = NewUser {
             username: form.username.trim().to_string(),
             display_name: form.display_name,
@@ -153,7 +193,10 @@ pub async fn create_user(State(state): State<AppState>, user: WebUser, Meta(meta
             department_id: department_id(&form.department_id)?,
             password_hash: hash_password(&form.password)?,
         };
-        Ok(state.store.create_user(&new, &audit_context(Some(&user.0), &meta)).await?)
+        Ok(state
+            .store
+            .create_user(&new, &audit_context(Some(&user.0), &meta))
+            .await?)
     }
     .await;
     match result {
@@ -172,12 +215,25 @@ pub struct RoleForm {
     department_id: String,
 }
 
-pub async fn set_role(State(state): State<AppState>, user: WebUser, Meta(meta): Meta, Form(form): Form<RoleForm>) -> PageResult {
+pub async fn set_role(
+    State(state): State<AppState>,
+    user: WebUser,
+    Meta(meta): Meta,
+    Form(form): Form<RoleForm>,
+) -> PageResult {
     require_admin(&user)?;
     user.check_csrf(&form.csrf)?;
     let result: Result<_, ApiError> = async {
         let role = Role::parse(&form.role).ok_or_else(|| ApiError::field("role", "角色无效"))?;
-        Ok(state.store.set_role(form.username.trim(), role, department_id(&form.department_id)?, &audit_context(Some(&user.0), &meta)).await?)
+        Ok(state
+            .store
+            .set_role(
+                form.username.trim(),
+                role,
+                department_id(&form.department_id)?,
+                &audit_context(Some(&user.0), &meta),
+            )
+            .await?)
     }
     .await;
     match result {
@@ -205,5 +261,12 @@ pub async fn conflicts(State(state): State<AppState>, user: WebUser) -> PageResu
             }
         }
     };
-    Ok(layout(&state, &user, "/admin/conflicts", &[("", "一数一源提示")], "一数一源提示", content))
+    Ok(layout(
+        &state,
+        &user,
+        "/admin/conflicts",
+        &[("", "一数一源提示")],
+        "一数一源提示",
+        content,
+    ))
 }

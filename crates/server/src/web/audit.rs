@@ -9,7 +9,11 @@ use super::{beijing, layout, query_string, thousands, PageResult, WebUser};
 use crate::api::audit::{page as audit_page, AuditParams};
 use crate::AppState;
 
-pub async fn page(State(state): State<AppState>, user: WebUser, Query(params): Query<AuditParams>) -> PageResult {
+pub async fn page(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(params): Query<AuditParams>,
+) -> PageResult {
     user.0.require_role(&[Role::Admin, Role::Auditor])?;
     let records = audit_page(&state, &params).await?;
     let chain = state.store.audit_verify().await?;
@@ -56,5 +60,12 @@ pub async fn page(State(state): State<AppState>, user: WebUser, Query(params): Q
             }
         }
     };
-    Ok(layout(&state, &user, "/audit", &[("", "审计日志")], "审计日志", content))
+    Ok(layout(
+        &state,
+        &user,
+        "/audit",
+        &[("", "审计日志")],
+        "审计日志",
+        content,
+    ))
 }

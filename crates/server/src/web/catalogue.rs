@@ -11,14 +11,24 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use store::resources::Resource;
 
-use super::{beijing, beijing_date, code_path, csrf_field, layout, query_string, status_tag, thousands, PageError, PageResult, WebUser};
+use super::{
+    beijing, beijing_date, code_path, csrf_field, layout, query_string, status_tag, thousands,
+    PageError, PageResult, WebUser,
+};
 use crate::api::catalogue::{import_template, template_bytes, xlsx_response};
 use crate::api::resources::{code_from_path, parse_action, visibility, SearchParams};
 use crate::auth::{audit_context, Meta};
 use crate::error::ApiError;
 use crate::AppState;
 
-fn select<T: Copy>(name: &str, label: &str, all: &[T], code: fn(T) -> &'static str, text: fn(T) -> &'static str, chosen: Option<&str>) -> Markup {
+fn select<T: Copy>(
+    name: &str,
+    label: &str,
+    all: &[T],
+    code: fn(T) -> &'static str,
+    text: fn(T) -> &'static str,
+    chosen: Option<&str>,
+) -> Markup {
     html! {
         label { (label)
             select name=(name) {
@@ -29,10 +39,19 @@ fn select<T: Copy>(name: &str, label: &str, all: &[T], code: fn(T) -> &'static s
     }
 }
 
-pub async fn list(State(state): State<AppState>, user: WebUser, params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>) -> PageResult {
-    let Query(params) = params.map_err(|e| ApiError::bad_request("bad_query", format!("查询参数错误：{}", e.body_text())))?;
+pub async fn list(
+    State(state): State<AppState>,
+    user: WebUser,
+    params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
+) -> PageResult {
+    let Query(params) = params.map_err(|e| {
+        ApiError::bad_request("bad_query", format!("查询参数错误：{}", e.body_text()))
+    })?;
     let query = params.to_query()?;
-    let page = state.store.search_resources(&query, visibility(&user.0)).await?;
+    let page = state
+        .store
+        .search_resources(&query, visibility(&user.0))
+        .await?;
     let departments = state.store.departments().await?;
     let filters = [
         ("q", params.q.as_deref().unwrap_or("")),
@@ -77,14 +96,19 @@ pub async fn list(State(state): State<AppState>, user: WebUser, params: Result<Q
         div.pager {
             @if params.cursor.is_some() { a href="/catalogue" { "第一页" } }
             @if let Some(next) = &page.next {
-                @let mut pairs = filters.to_vec();
-                @let _ = pairs.push(("provider", provider.as_str()));
-                @let _ = pairs.push(("cursor", next.as_str()));
+                @let pairs: Vec<(&str, &str)> = filters.iter().copied().chain([("provider", provider.as_str()), ("cursor", next.as_str())]).collect();
                 a href={"/catalogue?" (query_string(&pairs))} { "下一页" }
             }
         }
     };
-    Ok(layout(&state, &user, "/catalogue", &[("/catalogue", "数据资源目录")], "数据资源目录", content))
+    Ok(layout(
+        &state,
+        &user,
+        "/catalogue",
+        &[("/catalogue", "数据资源目录")],
+        "数据资源目录",
+        content,
+    ))
 }
 
 fn yes_no(value: bool) -> &'static str {
@@ -154,7 +178,8 @@ pub fn items_table(body: &ResourceBody) -> Markup {
 /// The workflow buttons this person may press now.
 fn workflow_forms(user: &WebUser, resource: &Resource) -> Markup {
     let actor = user.0.actor();
-    let allowed = |action: Action| next_status(resource.status, action, &actor, resource.provider.id).is_ok();
+    let allowed =
+        |action: Action| next_status(resource.status, action, &actor, resource.provider.id).is_ok();
     let action_path = format!("{}/workflow", code_path(&resource.code));
     html! {
         div.actions {
@@ -180,9 +205,16 @@ fn workflow_forms(user: &WebUser, resource: &Resource) -> Markup {
     }
 }
 
-pub async fn detail(State(state): State<AppState>, user: WebUser, Path((prefix, seq)): Path<(String, String)>) -> PageResult {
+pub async fn detail(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path((prefix, seq)): Path<(String, String)>,
+) -> PageResult {
     let code = code_from_path(&prefix, &seq)?;
-    let resource = state.store.visible_resource(&code, visibility(&user.0)).await?;
+    let resource = state
+        .store
+        .visible_resource(&code, visibility(&user.0))
+        .await?;
     let versions = state.store.resource_versions(resource.id).await?;
     let content = html! {
         p { (status_tag(resource.status.code())) " 当前版本 v" (resource.version)
@@ -211,7 +243,14 @@ pub async fn detail(State(state): State<AppState>, user: WebUser, Path((prefix, 
             }
         }
     };
-    Ok(layout(&state, &user, "/catalogue", &[("/catalogue", "数据资源目录"), ("", &resource.code)], &resource.body.name, content))
+    Ok(layout(
+        &state,
+        &user,
+        "/catalogue",
+        &[("/catalogue", "数据资源目录"), ("", &resource.code)],
+        &resource.body.name,
+        content,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -233,8 +272,20 @@ pub async fn workflow(
     user.check_csrf(&form.csrf)?;
     let code = code_from_path(&prefix, &seq)?;
     let action = parse_action(&form.action)?;
-    state.store.visible_resource(&code, visibility(&user.0)).await?;
-    state.store.transition(&code, action, form.reason.as_deref(), &user.0.actor(), &audit_context(Some(&user.0), &meta)).await?;
+    state
+        .store
+        .visible_resource(&code, visibility(&user.0))
+        .await?;
+    state
+        .store
+        .transition(
+            &code,
+            action,
+            form.reason.as_deref(),
+            &user.0.actor(),
+            &audit_context(Some(&user.0), &meta),
+        )
+        .await?;
     Ok(Redirect::to(&code_path(&code)).into_response())
 }
 
@@ -243,13 +294,28 @@ pub struct DiffQuery {
     from: i64,
 }
 
-pub async fn diff(State(state): State<AppState>, user: WebUser, Path((prefix, seq)): Path<(String, String)>, Query(q): Query<DiffQuery>) -> PageResult {
+pub async fn diff(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path((prefix, seq)): Path<(String, String)>,
+    Query(q): Query<DiffQuery>,
+) -> PageResult {
     let code = code_from_path(&prefix, &seq)?;
-    let resource = state.store.visible_resource(&code, visibility(&user.0)).await?;
+    let resource = state
+        .store
+        .visible_resource(&code, visibility(&user.0))
+        .await?;
     let versions = state.store.resource_versions(resource.id).await?;
-    let from = versions.iter().find(|v| v.version == q.from).ok_or_else(|| ApiError::NotFound(format!("已发布版本 v{}", q.from)))?;
+    let from = versions
+        .iter()
+        .find(|v| v.version == q.from)
+        .ok_or_else(|| ApiError::NotFound(format!("已发布版本 v{}", q.from)))?;
     let changes = domain::diff::diff(&from.body, &resource.body);
-    let show = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "（无）".into());
+    let show = |v: &Option<serde_json::Value>| {
+        v.as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "（无）".into())
+    };
     let content = html! {
         p { "从已发布版本 v" (from.version) " 到当前版本 v" (resource.version) "，共 " (changes.len()) " 处变化。" }
         table {
@@ -257,7 +323,18 @@ pub async fn diff(State(state): State<AppState>, user: WebUser, Path((prefix, se
             @for c in &changes { tr { td.mono { (c.field) } td { (show(&c.before)) } td { (show(&c.after)) } } }
         }
     };
-    Ok(layout(&state, &user, "/catalogue", &[("/catalogue", "数据资源目录"), (&code_path(&code), &code), ("", "版本比较")], "版本比较", content))
+    Ok(layout(
+        &state,
+        &user,
+        "/catalogue",
+        &[
+            ("/catalogue", "数据资源目录"),
+            (&code_path(&code), &code),
+            ("", "版本比较"),
+        ],
+        "版本比较",
+        content,
+    ))
 }
 
 /// The review queue: a chief signs the department's submissions; the bureau publishes.
@@ -265,11 +342,26 @@ pub async fn review(State(state): State<AppState>, user: WebUser) -> PageResult 
     let status = match user.role() {
         Role::Chief => Status::Submitted,
         Role::Admin => Status::Signed,
-        _ => return Err(PageError(ApiError::Forbidden("审核页面仅限首席代表和数据资源管理方".into()))),
+        _ => {
+            return Err(PageError(ApiError::Forbidden(
+                "审核页面仅限首席代表和数据资源管理方".into(),
+            )))
+        }
     };
-    let query = store::resources::ResourceQuery { status: Some(status), limit: 200, ..Default::default() };
-    let page = state.store.search_resources(&query, visibility(&user.0)).await?;
-    let title = if user.role() == Role::Chief { "待签发目录" } else { "待审核目录" };
+    let query = store::resources::ResourceQuery {
+        status: Some(status),
+        limit: 200,
+        ..Default::default()
+    };
+    let page = state
+        .store
+        .search_resources(&query, visibility(&user.0))
+        .await?;
+    let title = if user.role() == Role::Chief {
+        "待签发目录"
+    } else {
+        "待审核目录"
+    };
     let content = html! {
         p.muted { "共 " (thousands(page.total)) " 条，点击名称查看详情后签发、发布或退回。" }
         table {
@@ -279,11 +371,25 @@ pub async fn review(State(state): State<AppState>, user: WebUser) -> PageResult 
             }
         }
     };
-    Ok(layout(&state, &user, "/review", &[("", title)], title, content))
+    Ok(layout(
+        &state,
+        &user,
+        "/review",
+        &[("", title)],
+        title,
+        content,
+    ))
 }
 
-pub async fn template(State(state): State<AppState>, user: WebUser, Query(params): Query<crate::api::catalogue::TemplateParams>) -> PageResult {
-    Ok(xlsx_response(template_bytes(&state, &user.0, params.blank).await?, "catalogue.xlsx"))
+pub async fn template(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(params): Query<crate::api::catalogue::TemplateParams>,
+) -> PageResult {
+    Ok(xlsx_response(
+        template_bytes(&state, &user.0, params.blank).await?,
+        "catalogue.xlsx",
+    ))
 }
 
 fn import_form(user: &WebUser) -> Markup {
@@ -302,16 +408,39 @@ fn import_form(user: &WebUser) -> Markup {
 }
 
 pub async fn import_page(State(state): State<AppState>, user: WebUser) -> PageResult {
-    Ok(layout(&state, &user, "/catalogue/import", &[("", "导入目录模板")], "导入目录模板", import_form(&user)))
+    Ok(layout(
+        &state,
+        &user,
+        "/catalogue/import",
+        &[("", "导入目录模板")],
+        "导入目录模板",
+        import_form(&user),
+    ))
 }
 
-pub async fn import_submit(State(state): State<AppState>, user: WebUser, Meta(meta): Meta, mut multipart: Multipart) -> PageResult {
+pub async fn import_submit(
+    State(state): State<AppState>,
+    user: WebUser,
+    Meta(meta): Meta,
+    mut multipart: Multipart,
+) -> PageResult {
     let (mut csrf, mut partial, mut file) = (String::new(), false, None);
-    while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::bad_request("bad_upload", e.body_text()))? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request("bad_upload", e.body_text()))?
+    {
         match field.name() {
             Some("_csrf") => csrf = field.text().await.unwrap_or_default(),
             Some("partial") => partial = field.text().await.is_ok_and(|v| v == "true"),
-            Some("file") => file = Some(field.bytes().await.map_err(|e| ApiError::PayloadTooLarge(e.body_text()))?),
+            Some("file") => {
+                file = Some(
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|e| ApiError::PayloadTooLarge(e.body_text()))?,
+                )
+            }
             _ => {}
         }
     }
@@ -343,7 +472,14 @@ pub async fn import_submit(State(state): State<AppState>, user: WebUser, Meta(me
     if let Err(error @ (ApiError::Forbidden(_) | ApiError::Internal(_))) = outcome {
         return Err(PageError(error));
     }
-    Ok(layout(&state, &user, "/catalogue/import", &[("/catalogue/import", "导入目录模板"), ("", "校验结果")], "导入结果", content))
+    Ok(layout(
+        &state,
+        &user,
+        "/catalogue/import",
+        &[("/catalogue/import", "导入目录模板"), ("", "校验结果")],
+        "导入结果",
+        content,
+    ))
 }
 
 fn problems_table(rows: impl Iterator<Item = (String, String, String, String)>) -> Markup {

@@ -94,14 +94,28 @@ impl EditorForm {
             share_type: body.share.share_type.code().into(),
             conditions: opt(&body.share.conditions),
             legal_basis: opt(&body.share.legal_basis),
-            share_mode: body.share.mode.map(|m| m.code().to_string()).unwrap_or_default(),
+            share_mode: body
+                .share
+                .mode
+                .map(|m| m.code().to_string())
+                .unwrap_or_default(),
             mode_reason: opt(&body.share.mode_reason),
             open_to_public: flag(body.open.open_to_public),
             open_conditions: opt(&body.open.conditions),
             update_cycle: body.update_cycle.code().into(),
             security_grade: body.security_grade.code().into(),
-            related_codes: body.related_codes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(";"),
-            extensions: body.extensions.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n"),
+            related_codes: body
+                .related_codes
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(";"),
+            extensions: body
+                .extensions
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
             item_name: column(|i| i.name.clone()),
             item_identifier: column(|i| i.identifier.clone()),
             item_type: column(|i| i.data_type.code().into()),
@@ -112,7 +126,11 @@ impl EditorForm {
             item_rule: column(|i| i.rule.as_ref().map(|r| r.to_string()).unwrap_or_default()),
             item_grade: column(|i| i.security_grade.code().into()),
             item_personal: column(|i| flag(i.personal)),
-            item_share: column(|i| i.share_type.map(|s| s.code().to_string()).unwrap_or_default()),
+            item_share: column(|i| {
+                i.share_type
+                    .map(|s| s.code().to_string())
+                    .unwrap_or_default()
+            }),
             item_authoritative: column(|i| flag(i.authoritative)),
             ..Default::default()
         }
@@ -142,10 +160,34 @@ impl EditorForm {
         let mut errors = Vec::new();
         let kind = enumeration(&mut errors, "class", &self.class_kind, ClassKind::parse);
         let format_kind = enumeration(&mut errors, "format", &self.format_kind, FormatKind::parse);
-        let share_type = enumeration(&mut errors, "share.share_type", &self.share_type, ShareType::parse);
-        let update_cycle = enumeration(&mut errors, "update_cycle", &self.update_cycle, UpdateCycle::parse);
-        let grade = enumeration(&mut errors, "security_grade", &self.security_grade, SecurityGrade::parse);
-        let mode = if self.share_mode.trim().is_empty() { None } else { enumeration(&mut errors, "share.mode", &self.share_mode, ShareMode::parse) };
+        let share_type = enumeration(
+            &mut errors,
+            "share.share_type",
+            &self.share_type,
+            ShareType::parse,
+        );
+        let update_cycle = enumeration(
+            &mut errors,
+            "update_cycle",
+            &self.update_cycle,
+            UpdateCycle::parse,
+        );
+        let grade = enumeration(
+            &mut errors,
+            "security_grade",
+            &self.security_grade,
+            SecurityGrade::parse,
+        );
+        let mode = if self.share_mode.trim().is_empty() {
+            None
+        } else {
+            enumeration(
+                &mut errors,
+                "share.mode",
+                &self.share_mode,
+                ShareMode::parse,
+            )
+        };
         let number = |errors: &mut Vec<FieldError>, field: &str, text: &str| -> Option<u32> {
             let value = text.trim().parse().ok();
             if value.is_none() {
@@ -156,45 +198,85 @@ impl EditorForm {
         let subclass = number(&mut errors, "class.subclass", &self.subclass);
         let category = number(&mut errors, "class.category", &self.category);
         let mut related = Vec::new();
-        for code in self.related_codes.split([';', '；', ',', '\n']).map(str::trim).filter(|c| !c.is_empty()) {
+        for code in self
+            .related_codes
+            .split([';', '；', ',', '\n'])
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
             match ResourceCode::parse(code) {
                 Ok(code) => related.push(code),
                 Err(e) => errors.push(FieldError::new("related_codes", format!("“{code}”：{e}"))),
             }
         }
         let mut extensions = BTreeMap::new();
-        for line in self.extensions.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        for line in self
+            .extensions
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
             match line.split_once(['=', '＝']) {
                 Some((k, v)) if !k.trim().is_empty() => {
                     extensions.insert(k.trim().to_string(), v.trim().to_string());
                 }
-                _ => errors.push(FieldError::new("extensions", format!("“{line}”应为 名称=值"))),
+                _ => errors.push(FieldError::new(
+                    "extensions",
+                    format!("“{line}”应为 名称=值"),
+                )),
             }
         }
         let items = self.items(&mut errors);
-        match (kind, format_kind, share_type, update_cycle, grade, subclass, category, errors.is_empty()) {
-            (Some(kind), Some(format_kind), Some(share_type), Some(update_cycle), Some(security_grade), Some(subclass), Some(category), true) => {
-                Ok(ResourceBody {
-                    name: self.name.trim().to_string(),
-                    class: ResourceClass { kind, subclass: subclass.min(255) as u8, category: category.min(65535) as u16, detail: self.detail.trim().to_string() },
-                    provider_unit: some(&self.provider_unit),
-                    summary: self.summary.trim().to_string(),
-                    format: ResourceFormat { kind: format_kind, detail: self.format_detail.trim().to_string() },
-                    items,
-                    share: ShareAttributes {
-                        share_type,
-                        conditions: some(&self.conditions),
-                        legal_basis: some(&self.legal_basis),
-                        mode,
-                        mode_reason: some(&self.mode_reason),
-                    },
-                    open: OpenAttributes { open_to_public: self.open_to_public == "是", conditions: some(&self.open_conditions) },
-                    update_cycle,
-                    related_codes: related,
-                    security_grade,
-                    extensions,
-                })
-            }
+        match (
+            kind,
+            format_kind,
+            share_type,
+            update_cycle,
+            grade,
+            subclass,
+            category,
+            errors.is_empty(),
+        ) {
+            (
+                Some(kind),
+                Some(format_kind),
+                Some(share_type),
+                Some(update_cycle),
+                Some(security_grade),
+                Some(subclass),
+                Some(category),
+                true,
+            ) => Ok(ResourceBody {
+                name: self.name.trim().to_string(),
+                class: ResourceClass {
+                    kind,
+                    subclass: subclass.min(255) as u8,
+                    category: category.min(65535) as u16,
+                    detail: self.detail.trim().to_string(),
+                },
+                provider_unit: some(&self.provider_unit),
+                summary: self.summary.trim().to_string(),
+                format: ResourceFormat {
+                    kind: format_kind,
+                    detail: self.format_detail.trim().to_string(),
+                },
+                items,
+                share: ShareAttributes {
+                    share_type,
+                    conditions: some(&self.conditions),
+                    legal_basis: some(&self.legal_basis),
+                    mode,
+                    mode_reason: some(&self.mode_reason),
+                },
+                open: OpenAttributes {
+                    open_to_public: self.open_to_public == "是",
+                    conditions: some(&self.open_conditions),
+                },
+                update_cycle,
+                related_codes: related,
+                security_grade,
+                extensions,
+            }),
             _ => Err(errors),
         }
     }
@@ -227,7 +309,10 @@ impl EditorForm {
             let rule = if rule_text.is_empty() {
                 None
             } else {
-                rule_text.parse::<ValidationRule>().map_err(|e| errors.push(FieldError::new(field("rule"), e.to_string()))).ok()
+                rule_text
+                    .parse::<ValidationRule>()
+                    .map_err(|e| errors.push(FieldError::new(field("rule"), e.to_string())))
+                    .ok()
             };
             items.push(Item {
                 name: name.to_string(),
@@ -238,7 +323,8 @@ impl EditorForm {
                 key: cell(&self.item_key, row) == "是",
                 code_table: some(cell(&self.item_code_table, row)),
                 rule,
-                security_grade: SecurityGrade::parse(cell(&self.item_grade, row)).unwrap_or(SecurityGrade::General),
+                security_grade: SecurityGrade::parse(cell(&self.item_grade, row))
+                    .unwrap_or(SecurityGrade::General),
                 personal: cell(&self.item_personal, row) == "是",
                 share_type: ShareType::parse(cell(&self.item_share, row)),
                 authoritative: cell(&self.item_authoritative, row) == "是",
@@ -249,15 +335,29 @@ impl EditorForm {
 }
 
 /// Parses an enumeration from the form, recording a message for its field when it fails.
-fn enumeration<T>(errors: &mut Vec<FieldError>, field: &str, text: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
+fn enumeration<T>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    text: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Option<T> {
     let value = parse(text);
     if value.is_none() {
-        errors.push(FieldError::new(field, format!("请选择有效的值（当前为“{text}”）")));
+        errors.push(FieldError::new(
+            field,
+            format!("请选择有效的值（当前为“{text}”）"),
+        ));
     }
     value
 }
 
-fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: fn(T) -> &'static str, chosen: &str, blank: Option<&str>) -> Markup {
+fn options<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+    chosen: &str,
+    blank: Option<&str>,
+) -> Markup {
     html! {
         @if let Some(blank) = blank { option value="" { (blank) } }
         @for v in all { option value=(code(*v)) selected[chosen == code(*v) || chosen == label(*v)] { (label(*v)) } }
@@ -282,7 +382,12 @@ fn text_field(label: &str, name: &str, value: &str, errors: &[FieldError], path:
 
 fn render_form(user: &WebUser, form: &EditorForm, errors: &[FieldError], action: &str) -> Markup {
     let rows = form.item_rows() + SPARE_ITEM_ROWS;
-    let item_errors = |i: usize| -> Vec<&FieldError> { errors.iter().filter(|e| e.field.starts_with(&format!("items[{i}]."))).collect() };
+    let item_errors = |i: usize| -> Vec<&FieldError> {
+        errors
+            .iter()
+            .filter(|e| e.field.starts_with(&format!("items[{i}].")))
+            .collect()
+    };
     html! {
         @if !errors.is_empty() { div.notice.error { "共有 " (errors.len()) " 处需要修改，请查看标红的提示。" } }
         form method="post" action=(action) {
@@ -343,48 +448,123 @@ fn render_form(user: &WebUser, form: &EditorForm, errors: &[FieldError], action:
     }
 }
 
-async fn own_department(state: &AppState, user: &WebUser) -> Result<store::departments::Department, PageError> {
-    let id = user.0.department_id().ok_or_else(|| ApiError::Forbidden("只有部门的工作人员或首席代表可以编制目录".into()))?;
+async fn own_department(
+    state: &AppState,
+    user: &WebUser,
+) -> Result<store::departments::Department, PageError> {
+    let id = user
+        .0
+        .department_id()
+        .ok_or_else(|| ApiError::Forbidden("只有部门的工作人员或首席代表可以编制目录".into()))?;
     Ok(state.store.department(id).await?)
 }
 
 pub async fn new_page(State(state): State<AppState>, user: WebUser) -> PageResult {
     let department = own_department(&state, &user).await?;
-    let form = render_form(&user, &EditorForm::blank(department.branch_no), &[], "/catalogue/new");
-    Ok(layout(&state, &user, "/catalogue/new", &[("/catalogue", "数据资源目录"), ("", "编制目录")], "编制目录", form))
+    let form = render_form(
+        &user,
+        &EditorForm::blank(department.branch_no),
+        &[],
+        "/catalogue/new",
+    );
+    Ok(layout(
+        &state,
+        &user,
+        "/catalogue/new",
+        &[("/catalogue", "数据资源目录"), ("", "编制目录")],
+        "编制目录",
+        form,
+    ))
 }
 
-pub async fn create(State(state): State<AppState>, user: WebUser, Meta(meta): Meta, Form(form): Form<EditorForm>) -> PageResult {
+pub async fn create(
+    State(state): State<AppState>,
+    user: WebUser,
+    Meta(meta): Meta,
+    Form(form): Form<EditorForm>,
+) -> PageResult {
     user.check_csrf(&form.csrf)?;
     let department = own_department(&state, &user).await?;
     let outcome = match form.to_body() {
-        Ok(body) => state.store.create_resource(department.id, &body, &user.0.actor(), &audit_context(Some(&user.0), &meta)).await.map_err(ApiError::from),
+        Ok(body) => state
+            .store
+            .create_resource(
+                department.id,
+                &body,
+                &user.0.actor(),
+                &audit_context(Some(&user.0), &meta),
+            )
+            .await
+            .map_err(ApiError::from),
         Err(errors) => Err(ApiError::validation(errors)),
     };
     match outcome {
         Ok(resource) => Ok(Redirect::to(&code_path(&resource.code)).into_response()),
         Err(ApiError::BadRequest { details, .. }) => {
             let page = render_form(&user, &form, &details, "/catalogue/new");
-            Ok(layout(&state, &user, "/catalogue/new", &[("/catalogue", "数据资源目录"), ("", "编制目录")], "编制目录", page))
+            Ok(layout(
+                &state,
+                &user,
+                "/catalogue/new",
+                &[("/catalogue", "数据资源目录"), ("", "编制目录")],
+                "编制目录",
+                page,
+            ))
         }
         Err(other) => Err(PageError(other)),
     }
 }
 
-pub async fn edit_page(State(state): State<AppState>, user: WebUser, Path((prefix, seq)): Path<(String, String)>) -> PageResult {
+pub async fn edit_page(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path((prefix, seq)): Path<(String, String)>,
+) -> PageResult {
     let code = code_from_path(&prefix, &seq)?;
-    let resource = state.store.visible_resource(&code, visibility(&user.0)).await?;
+    let resource = state
+        .store
+        .visible_resource(&code, visibility(&user.0))
+        .await?;
     let action = format!("{}/edit", code_path(&code));
     let page = render_form(&user, &EditorForm::from_body(&resource.body), &[], &action);
-    Ok(layout(&state, &user, "/catalogue", &[("/catalogue", "数据资源目录"), (&code_path(&code), &code), ("", "修改")], &format!("修改：{}", resource.body.name), page))
+    Ok(layout(
+        &state,
+        &user,
+        "/catalogue",
+        &[
+            ("/catalogue", "数据资源目录"),
+            (&code_path(&code), &code),
+            ("", "修改"),
+        ],
+        &format!("修改：{}", resource.body.name),
+        page,
+    ))
 }
 
-pub async fn update(State(state): State<AppState>, user: WebUser, Meta(meta): Meta, Path((prefix, seq)): Path<(String, String)>, Form(form): Form<EditorForm>) -> PageResult {
+pub async fn update(
+    State(state): State<AppState>,
+    user: WebUser,
+    Meta(meta): Meta,
+    Path((prefix, seq)): Path<(String, String)>,
+    Form(form): Form<EditorForm>,
+) -> PageResult {
     user.check_csrf(&form.csrf)?;
     let code = code_from_path(&prefix, &seq)?;
-    state.store.visible_resource(&code, visibility(&user.0)).await?;
+    state
+        .store
+        .visible_resource(&code, visibility(&user.0))
+        .await?;
     let outcome = match form.to_body() {
-        Ok(body) => state.store.update_resource(&code, &body, &user.0.actor(), &audit_context(Some(&user.0), &meta)).await.map_err(ApiError::from),
+        Ok(body) => state
+            .store
+            .update_resource(
+                &code,
+                &body,
+                &user.0.actor(),
+                &audit_context(Some(&user.0), &meta),
+            )
+            .await
+            .map_err(ApiError::from),
         Err(errors) => Err(ApiError::validation(errors)),
     };
     match outcome {
@@ -392,7 +572,18 @@ pub async fn update(State(state): State<AppState>, user: WebUser, Meta(meta): Me
         Err(ApiError::BadRequest { details, .. }) => {
             let action = format!("{}/edit", code_path(&code));
             let page = render_form(&user, &form, &details, &action);
-            Ok(layout(&state, &user, "/catalogue", &[("/catalogue", "数据资源目录"), (&code_path(&code), &code), ("", "修改")], "修改目录", page))
+            Ok(layout(
+                &state,
+                &user,
+                "/catalogue",
+                &[
+                    ("/catalogue", "数据资源目录"),
+                    (&code_path(&code), &code),
+                    ("", "修改"),
+                ],
+                "修改目录",
+                page,
+            ))
         }
         Err(other) => Err(PageError(other)),
     }

@@ -13,8 +13,15 @@ use crate::AppState;
 /// The statuses that wait on this role.
 fn waiting_on(role: Role) -> &'static [(Status, &'static str)] {
     match role {
-        Role::Staff => &[(Status::Returned, "被退回待修改"), (Status::Draft, "草稿待提交")],
-        Role::Chief => &[(Status::Submitted, "待签发"), (Status::Returned, "被退回待修改"), (Status::Draft, "草稿待提交")],
+        Role::Staff => &[
+            (Status::Returned, "被退回待修改"),
+            (Status::Draft, "草稿待提交"),
+        ],
+        Role::Chief => &[
+            (Status::Submitted, "待签发"),
+            (Status::Returned, "被退回待修改"),
+            (Status::Draft, "草稿待提交"),
+        ],
         Role::Admin => &[(Status::Signed, "待审核发布")],
         Role::Auditor => &[],
     }
@@ -28,13 +35,27 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
     };
     let mut queues: Vec<(&str, i64, Vec<ResourceSummary>)> = Vec::new();
     for (status, label) in waiting_on(user.role()) {
-        let query = ResourceQuery { status: Some(*status), provider_id: own_department, limit: 10, ..Default::default() };
+        let query = ResourceQuery {
+            status: Some(*status),
+            provider_id: own_department,
+            limit: 10,
+            ..Default::default()
+        };
         let page = state.store.search_resources(&query, visible).await?;
         queues.push((label, page.total, page.items));
     }
     let counts = state.store.resource_status_counts(visible).await?;
-    let count = |s: Status| counts.iter().find(|(status, _)| *status == s).map_or(0, |(_, n)| *n);
-    let conflicts = if user.role() == Role::Admin { state.store.source_conflicts().await?.len() } else { 0 };
+    let count = |s: Status| {
+        counts
+            .iter()
+            .find(|(status, _)| *status == s)
+            .map_or(0, |(_, n)| *n)
+    };
+    let conflicts = if user.role() == Role::Admin {
+        state.store.source_conflicts().await?.len()
+    } else {
+        0
+    };
     let content = html! {
         div.cards {
             @for status in [Status::Published, Status::Submitted, Status::Signed, Status::Returned, Status::Draft] {
@@ -67,5 +88,12 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
             }
         }
     };
-    Ok(layout(&state, &user, "/", &[("", "我的待办")], "我的待办", content))
+    Ok(layout(
+        &state,
+        &user,
+        "/",
+        &[("", "我的待办")],
+        "我的待办",
+        content,
+    ))
 }

@@ -16,7 +16,12 @@ use crate::AppState;
 
 const LOGIN_CSRF_COOKIE: &str = "dh_login_csrf";
 
-fn cookie(state: &AppState, name: &'static str, value: String, max_age_secs: i64) -> Cookie<'static> {
+fn cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    max_age_secs: i64,
+) -> Cookie<'static> {
     Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -30,9 +35,18 @@ fn time_duration(secs: i64) -> time::Duration {
     time::Duration::seconds(secs)
 }
 
-async fn render(state: &AppState, jar: CookieJar, error: Option<String>, status: StatusCode) -> Response {
+async fn render(
+    state: &AppState,
+    jar: CookieJar,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     let csrf = random_token();
-    let demo_accounts = if state.config.demo_mode { state.store.departments().await.unwrap_or_default() } else { vec![] };
+    let demo_accounts = if state.config.demo_mode {
+        state.store.departments().await.unwrap_or_default()
+    } else {
+        vec![]
+    };
     let body = html! {
         div.login {
             div.card {
@@ -75,22 +89,40 @@ pub struct LoginForm {
     csrf: String,
 }
 
-pub async fn submit(State(state): State<AppState>, Meta(meta): Meta, jar: CookieJar, Form(form): Form<LoginForm>) -> Response {
-    let expected = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+pub async fn submit(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let expected = jar
+        .get(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
     if expected.is_empty() || expected != form.csrf {
-        return render(&state, jar, Some("登录页面已过期，请重新输入".into()), StatusCode::FORBIDDEN).await;
+        return render(
+            &state,
+            jar,
+            Some("登录页面已过期，请重新输入".into()),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
     }
     match crate::api::session::sign_in(&state, &meta, &form.username, &form.password, "web").await {
         Ok(signed_in) => {
             let max_age = state.config.session_hours * 3600;
-            let jar = jar.remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/").build()).add(cookie(&state, SESSION_COOKIE, signed_in.token, max_age));
+            let jar = jar
+                .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/").build())
+                .add(cookie(&state, SESSION_COOKIE, signed_in.token, max_age));
             (jar, Redirect::to("/")).into_response()
         }
         Err(error) => {
             let status = error.status();
             let mut response = render(&state, jar, Some(error.message()), status).await;
             if let ApiError::Unauthorized(reason) = error {
-                response.extensions_mut().insert(crate::error::DeniedReason(reason));
+                response
+                    .extensions_mut()
+                    .insert(crate::error::DeniedReason(reason));
             }
             response
         }
@@ -103,12 +135,19 @@ pub struct LogoutForm {
     csrf: String,
 }
 
-pub async fn logout(State(state): State<AppState>, user: WebUser, jar: CookieJar, Form(form): Form<LogoutForm>) -> Result<Response, PageError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    user: WebUser,
+    jar: CookieJar,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
     if let Some(session) = jar.get(SESSION_COOKIE) {
-        state.store.delete_session(&token_hash(session.value())).await?;
+        state
+            .store
+            .delete_session(&token_hash(session.value()))
+            .await?;
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/").build());
     Ok((jar, Redirect::to("/login")).into_response())
 }
-

@@ -30,14 +30,26 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home::page))
         .route("/catalogue", get(catalogue::list))
         .route("/catalogue/new", get(editor::new_page).post(editor::create))
-        .route("/catalogue/import", get(catalogue::import_page).post(catalogue::import_submit))
+        .route(
+            "/catalogue/import",
+            get(catalogue::import_page).post(catalogue::import_submit),
+        )
         .route("/catalogue/template.xlsx", get(catalogue::template))
         .route("/catalogue/{prefix}/{seq}", get(catalogue::detail))
-        .route("/catalogue/{prefix}/{seq}/edit", get(editor::edit_page).post(editor::update))
-        .route("/catalogue/{prefix}/{seq}/workflow", post(catalogue::workflow))
+        .route(
+            "/catalogue/{prefix}/{seq}/edit",
+            get(editor::edit_page).post(editor::update),
+        )
+        .route(
+            "/catalogue/{prefix}/{seq}/workflow",
+            post(catalogue::workflow),
+        )
         .route("/catalogue/{prefix}/{seq}/diff", get(catalogue::diff))
         .route("/review", get(catalogue::review))
-        .route("/admin/departments", get(admin::departments).post(admin::create_department))
+        .route(
+            "/admin/departments",
+            get(admin::departments).post(admin::create_department),
+        )
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/users/role", post(admin::set_role))
         .route("/admin/conflicts", get(admin::conflicts))
@@ -45,7 +57,13 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn stylesheet() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], include_str!("../../static/app.css"))
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../../static/app.css"),
+    )
 }
 
 /// A page error: rendered as HTML with the same status an API call would get.
@@ -113,11 +131,14 @@ impl WebUser {
     pub fn check_csrf(&self, submitted: &str) -> Result<(), PageError> {
         use sha2::Digest;
         // Compare digests so that the comparison time does not leak the token.
-        let same = sha2::Sha256::digest(submitted.as_bytes()) == sha2::Sha256::digest(self.csrf().as_bytes());
+        let same = sha2::Sha256::digest(submitted.as_bytes())
+            == sha2::Sha256::digest(self.csrf().as_bytes());
         if same && !submitted.is_empty() {
             Ok(())
         } else {
-            Err(PageError(ApiError::Forbidden("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试".into())))
+            Err(PageError(ApiError::Forbidden(
+                "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试".into(),
+            )))
         }
     }
 
@@ -149,8 +170,15 @@ fn bare_page(title: &str, body: Markup) -> Markup {
 fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut links = vec![("/", "我的待办"), ("/catalogue", "数据资源目录")];
     match role {
-        Role::Staff => links.extend([("/catalogue/new", "编制目录"), ("/catalogue/import", "导入目录模板")]),
-        Role::Chief => links.extend([("/review", "待签发"), ("/catalogue/new", "编制目录"), ("/catalogue/import", "导入目录模板")]),
+        Role::Staff => links.extend([
+            ("/catalogue/new", "编制目录"),
+            ("/catalogue/import", "导入目录模板"),
+        ]),
+        Role::Chief => links.extend([
+            ("/review", "待签发"),
+            ("/catalogue/new", "编制目录"),
+            ("/catalogue/import", "导入目录模板"),
+        ]),
         Role::Admin => links.extend([
             ("/review", "待审核"),
             ("/admin/conflicts", "一数一源提示"),
@@ -164,8 +192,17 @@ fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
 }
 
 /// The layout every signed-in page shares: top bar, left navigation, breadcrumbs.
-pub fn layout(state: &AppState, user: &WebUser, active: &str, crumbs: &[(&str, &str)], title: &str, content: Markup) -> Response {
-    let Principal::User { user: person, .. } = &user.0 else { return StatusCode::FORBIDDEN.into_response() };
+pub fn layout(
+    state: &AppState,
+    user: &WebUser,
+    active: &str,
+    crumbs: &[(&str, &str)],
+    title: &str,
+    content: Markup,
+) -> Response {
+    let Principal::User { user: person, .. } = &user.0 else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
     let body = html! {
         header.top {
             div.brand { (state.config.platform_name) }
@@ -195,11 +232,15 @@ pub fn layout(state: &AppState, user: &WebUser, active: &str, crumbs: &[(&str, &
 
 /// Beijing time, 24-hour (SPEC §6).
 pub fn beijing(at: &DateTime<Utc>) -> String {
-    at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")).format("%Y-%m-%d %H:%M").to_string()
+    at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 pub fn beijing_date(at: &DateTime<Utc>) -> String {
-    at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")).format("%Y-%m-%d").to_string()
+    at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 /// 1234567 → 1,234,567.
@@ -207,7 +248,7 @@ pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -221,13 +262,19 @@ pub fn thousands(n: i64) -> String {
 
 /// A state tag with the shared colours.
 pub fn status_tag(code: &str) -> Markup {
-    let label = domain::workflow::Status::parse(code).map(|s| s.label()).unwrap_or(code);
+    let label = domain::workflow::Status::parse(code)
+        .map(|s| s.label())
+        .unwrap_or(code);
     html! { span class={"tag " (code)} { (label) } }
 }
 
 /// Query-string encoding for links.
 pub fn query_string(pairs: &[(&str, &str)]) -> String {
-    let pairs: Vec<(&str, &str)> = pairs.iter().filter(|(_, v)| !v.is_empty()).copied().collect();
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .copied()
+        .collect();
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
@@ -244,7 +291,9 @@ mod tests {
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(-1000), "-1,000");
-        let at = DateTime::parse_from_rfc3339("2026-11-26T17:30:00Z").unwrap().with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-11-26T17:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(beijing(&at), "2026-11-27 01:30");
     }
 }

@@ -48,12 +48,32 @@ impl TestApp {
             ("mzj-staff", Role::Staff, Some(mzj.id)),
         ];
         for (username, role, department_id) in people {
-            let new = NewUser { username: username.into(), display_name: "测试人员".into(), role, department_id, password_hash: hash.clone() };
-            store.create_user(&new, &AuditContext::system("test")).await.unwrap();
+            let new = NewUser {
+                username: username.into(),
+                display_name: "测试人员".into(),
+                role,
+                department_id,
+                password_hash: hash.clone(),
+            };
+            store
+                .create_user(&new, &AuditContext::system("test"))
+                .await
+                .unwrap();
         }
-        let config = ServerConfig { demo_mode, secure_cookies: false, ..ServerConfig::default() };
+        let config = ServerConfig {
+            demo_mode,
+            secure_cookies: false,
+            ..ServerConfig::default()
+        };
         let router = router(AppState::new(store.clone(), config));
-        TestApp { router, store, backend: test_store.backend, gaj, mzj, _test_store: test_store }
+        TestApp {
+            router,
+            store,
+            backend: test_store.backend,
+            gaj,
+            mzj,
+            _test_store: test_store,
+        }
     }
 
     pub async fn all(demo_mode: bool) -> Vec<TestApp> {
@@ -68,18 +88,35 @@ impl TestApp {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024).await.unwrap().to_vec();
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024)
+            .await
+            .unwrap()
+            .to_vec();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Response { status, headers, json, bytes }
+        Response {
+            status,
+            headers,
+            json,
+            bytes,
+        }
     }
 
-    pub async fn call(&self, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Response {
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
         let mut builder = Request::builder().method(method).uri(uri);
         if let Some(token) = token {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let request = match body {
-            Some(body) => builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())).unwrap(),
+            Some(body) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
             None => builder.body(Body::empty()).unwrap(),
         };
         self.send(request).await
@@ -94,8 +131,21 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str) -> String {
-        let response = self.call(Method::POST, "/api/v1/auth/login", None, Some(serde_json::json!({"username": username, "password": PASSWORD}))).await;
-        assert_eq!(response.status, StatusCode::OK, "{}: login {username}: {}", self.backend, response.json);
+        let response = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(serde_json::json!({"username": username, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "{}: login {username}: {}",
+            self.backend,
+            response.json
+        );
         response.json["token"].as_str().unwrap().to_string()
     }
 
@@ -104,11 +154,23 @@ impl TestApp {
         let staff = self.login("gaj-staff").await;
         let chief = self.login("gaj-chief").await;
         let admin = self.login("admin").await;
-        let created = self.post("/api/v1/resources", &staff, serde_json::to_value(fixtures::body(name)).unwrap()).await;
+        let created = self
+            .post(
+                "/api/v1/resources",
+                &staff,
+                serde_json::to_value(fixtures::body(name)).unwrap(),
+            )
+            .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
         let code = created.json["code"].as_str().unwrap().to_string();
         for (token, action) in [(&staff, "submit"), (&chief, "sign"), (&admin, "publish")] {
-            let r = self.post(&format!("/api/v1/resources/{code}/workflow"), token, serde_json::json!({"action": action})).await;
+            let r = self
+                .post(
+                    &format!("/api/v1/resources/{code}/workflow"),
+                    token,
+                    serde_json::json!({"action": action}),
+                )
+                .await;
             assert_eq!(r.status, StatusCode::OK, "{action}: {}", r.json);
         }
         code
@@ -119,6 +181,10 @@ impl TestApp {
 pub fn error_of(response: &Response, status: StatusCode) -> &Value {
     assert_eq!(response.status, status, "{}", response.json);
     let error = &response.json["error"];
-    assert!(error["code"].is_string() && error["message"].is_string() && error["details"].is_array(), "error shape: {}", response.json);
+    assert!(
+        error["code"].is_string() && error["message"].is_string() && error["details"].is_array(),
+        "error shape: {}",
+        response.json
+    );
     error
 }
