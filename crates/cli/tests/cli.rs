@@ -1,0 +1,186 @@
+//! The `datahall` binary as an operator uses it.
+
+use std::process::{Command, Output};
+
+fn datahall(database: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_datahall"));
+    command
+        .args(args)
+        .arg("--database")
+        .arg(database)
+        .env("DATAHALL_LOG", "warn")
+        .env_remove("DATAHALL_PASSWORD");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("datahall runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+#[test]
+fn help_lists_every_subcommand() {
+    let output = Command::new(env!("CARGO_BIN_EXE_datahall"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = stdout(&output);
+    for command in [
+        "serve",
+        "migrate",
+        "user",
+        "token",
+        "catalogue",
+        "audit",
+        "bench",
+    ] {
+        assert!(
+            help.contains(command),
+            "{command} missing from --help:\n{help}"
+        );
+    }
+    let user_help = stdout(
+        &Command::new(env!("CARGO_BIN_EXE_datahall"))
+            .args(["user", "add", "--help"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        user_help.contains("DATAHALL_PASSWORD") && !user_help.contains("--password"),
+        "passwords never on argv:\n{user_help}"
+    );
+}
+
+#[test]
+fn operator_adds_people_tokens_and_verifies_the_audit_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("ops.db").display());
+    assert!(datahall(&db, &["migrate"], &[]).status.success());
+
+    let refused = datahall(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "admin",
+            "--display-name",
+            "王五",
+            "--role",
+            "admin",
+        ],
+        &[("DATAHALL_PASSWORD", "demo-password")],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("演示密码"),
+        "{}",
+        stderr(&refused)
+    );
+    let added = datahall(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "admin",
+            "--display-name",
+            "王五",
+            "--role",
+            "admin",
+        ],
+        &[("DATAHALL_PASSWORD", "a-long-real-password")],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let no_department = datahall(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "x-chief",
+            "--display-name",
+            "赵六",
+            "--role",
+            "chief",
+        ],
+        &[("DATAHALL_PASSWORD", "a-long-real-password")],
+    );
+    assert!(!no_department.status.success());
+
+    let verified = datahall(&db, &["audit", "verify"], &[]);
+    assert!(verified.status.success());
+    assert!(
+        stdout(&verified).contains("intact: 1 records"),
+        "{}",
+        stdout(&verified)
+    );
+    assert!(!stdout(&verified).contains("王五"));
+
+    // Someone edits the database behind the product's back.
+    let path = dir.path().join("ops.db");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query("DROP TRIGGER audit_log_no_update")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE seq = 1")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    });
+    let broken = datahall(&db, &["audit", "verify"], &[]);
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        stdout(&broken).contains("BROKEN at record 1"),
+        "{}",
+        stdout(&broken)
+    );
+}
+
+#[test]
+fn catalogue_exports_to_excel_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cat.db").display());
+    assert!(datahall(&db, &["migrate"], &[]).status.success());
+    let xlsx = dir.path().join("blank.xlsx");
+    let output = datahall(
+        &db,
+        &[
+            "catalogue",
+            "export",
+            "--xlsx",
+            xlsx.to_str().unwrap(),
+            "--blank",
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        std::fs::read(&xlsx).unwrap().starts_with(b"PK"),
+        "an XLSX is a zip"
+    );
+    let json = dir.path().join("catalogue.json");
+    assert!(datahall(
+        &db,
+        &["catalogue", "export", "--json", json.to_str().unwrap()],
+        &[]
+    )
+    .status
+    .success());
+    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(file["format"], "datahall-catalogue/1");
+    let neither = datahall(&db, &["catalogue", "export"], &[]);
+    assert!(!neither.status.success());
+}

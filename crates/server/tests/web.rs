@@ -1,0 +1,293 @@
+//! The data hall's pages: sessions, CSRF, the editor's inline messages, role pages.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use common::{TestApp, PASSWORD};
+
+/// A browser-like session: cookies and the CSRF token of the last page.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: Vec<String>,
+}
+
+fn csrf_in(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            cookies: vec![],
+        }
+    }
+
+    async fn request(
+        &mut self,
+        method: Method,
+        uri: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> common::Response {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if !self.cookies.is_empty() {
+            builder = builder.header(header::COOKIE, self.cookies.join("; "));
+        }
+        let body = match form {
+            Some(pairs) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::from(serde_urlencoded::to_string(pairs).unwrap())
+            }
+            None => Body::empty(),
+        };
+        let response = self.app.send(builder.body(body).unwrap()).await;
+        for set in response.headers.get_all(header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
+            let name = pair.split('=').next().unwrap().to_string();
+            self.cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+            if !pair.ends_with('=') {
+                self.cookies.push(pair);
+            }
+        }
+        response
+    }
+
+    fn text(response: &common::Response) -> String {
+        String::from_utf8_lossy(&response.bytes).to_string()
+    }
+
+    async fn sign_in(&mut self, username: &str) -> common::Response {
+        let page = self.request(Method::GET, "/login", None).await;
+        let csrf = csrf_in(&Self::text(&page));
+        self.request(
+            Method::POST,
+            "/login",
+            Some(&[
+                ("username", username),
+                ("password", PASSWORD),
+                ("_csrf", &csrf),
+            ]),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn login_sets_a_protected_session_cookie() {
+    let app = TestApp::new(testkit::sqlite().await, false).await;
+    let mut browser = Browser::new(&app);
+    let home = browser.request(Method::GET, "/", None).await;
+    assert_eq!(
+        (
+            home.status,
+            home.headers[header::LOCATION].to_str().unwrap()
+        ),
+        (StatusCode::SEE_OTHER, "/login")
+    );
+
+    let page = browser.request(Method::GET, "/login", None).await;
+    assert!(Browser::text(&page).contains("黄山市政务数据归集共享平台"));
+    let forged = browser
+        .request(
+            Method::POST,
+            "/login",
+            Some(&[
+                ("username", "admin"),
+                ("password", PASSWORD),
+                ("_csrf", "forged"),
+            ]),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let signed_in = browser.sign_in("gaj-staff").await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    let cookie = signed_in
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("dh_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    let home = browser.request(Method::GET, "/", None).await;
+    assert!(Browser::text(&home).contains("我的待办"));
+
+    // The web session is not an API credential.
+    let session = browser
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("dh_session="))
+        .unwrap()
+        .trim_start_matches("dh_session=")
+        .to_string();
+    assert_eq!(
+        app.get("/api/v1/me", &session).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let wrong = Browser::new(&app)
+        .request(Method::GET, "/login", None)
+        .await;
+    assert!(
+        !Browser::text(&wrong).contains("gaj-chief"),
+        "demo accounts are listed only in demo mode"
+    );
+}
+
+#[tokio::test]
+async fn editor_keeps_input_and_shows_messages_next_to_fields() {
+    for app in TestApp::all(false).await {
+        let mut browser = Browser::new(&app);
+        browser.sign_in("gaj-staff").await;
+        let form_page = browser.request(Method::GET, "/catalogue/new", None).await;
+        let csrf = csrf_in(&Browser::text(&form_page));
+        let mut fields = vec![
+            ("name", "婚姻登记信息"),
+            ("class_kind", "departmental"),
+            ("subclass", "1"),
+            ("category", "1"),
+            ("summary", "全市婚姻登记记录"),
+            ("format_kind", "database"),
+            ("share_type", "conditional"),
+            ("share_mode", "platform"),
+            ("open_to_public", "否"),
+            ("update_cycle", "daily"),
+            ("security_grade", "important"),
+            ("item_name", "登记证号"),
+            ("item_identifier", "cert_no"),
+            ("item_type", "C"),
+            ("item_length", ""),
+            ("item_required", "是"),
+            ("item_key", "是"),
+            ("item_grade", "general"),
+            ("item_personal", "否"),
+            ("item_share", ""),
+            ("item_authoritative", "否"),
+        ];
+        let without_csrf = browser
+            .request(Method::POST, "/catalogue/new", Some(&fields))
+            .await;
+        assert_eq!(
+            without_csrf.status,
+            StatusCode::FORBIDDEN,
+            "{}",
+            app.backend
+        );
+
+        fields.push(("_csrf", &csrf));
+        let invalid = browser
+            .request(Method::POST, "/catalogue/new", Some(&fields))
+            .await;
+        let html = Browser::text(&invalid);
+        assert_eq!(invalid.status, StatusCode::OK);
+        assert!(html.contains("有条件共享的资源必须填写共享条件"), "{html}");
+        assert!(
+            html.contains("第1行 length：字符型必须填写数据长度"),
+            "item messages name the row"
+        );
+        assert!(html.contains("value=\"婚姻登记信息\""), "input is kept");
+        assert_eq!(
+            app.store
+                .search_resources(&Default::default(), store::resources::Visibility::All)
+                .await
+                .unwrap()
+                .total,
+            0
+        );
+
+        fields.retain(|(k, _)| *k != "item_length");
+        fields.push(("item_length", "20"));
+        fields.push(("conditions", "用于婚姻状况核验"));
+        let created = browser
+            .request(Method::POST, "/catalogue/new", Some(&fields))
+            .await;
+        assert_eq!(
+            created.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            Browser::text(&created)
+        );
+        let location = created.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(location, "/catalogue/301001/000001");
+        let detail = browser.request(Method::GET, &location, None).await;
+        let html = Browser::text(&detail);
+        assert!(
+            html.contains("用于婚姻状况核验") && html.contains("cert_no") && html.contains("草稿")
+        );
+
+        // Submit through the workflow form; the chief then sees it in the review queue.
+        let csrf = csrf_in(&html);
+        let submitted = browser
+            .request(
+                Method::POST,
+                &format!("{location}/workflow"),
+                Some(&[("_csrf", &csrf), ("action", "submit")]),
+            )
+            .await;
+        assert_eq!(submitted.status, StatusCode::SEE_OTHER);
+        let mut chief = Browser::new(&app);
+        chief.sign_in("gaj-chief").await;
+        let review = chief.request(Method::GET, "/review", None).await;
+        assert!(
+            Browser::text(&review).contains("婚姻登记信息"),
+            "{}",
+            app.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn pages_follow_roles() {
+    let app = TestApp::new(testkit::sqlite().await, false).await;
+    let mut staff = Browser::new(&app);
+    staff.sign_in("gaj-staff").await;
+    assert_eq!(
+        staff.request(Method::GET, "/audit", None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        staff
+            .request(Method::GET, "/admin/users", None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let mut auditor = Browser::new(&app);
+    auditor.sign_in("auditor").await;
+    let audit = auditor.request(Method::GET, "/audit", None).await;
+    let html = Browser::text(&audit);
+    assert!(
+        html.contains("哈希链校验通过") && html.contains("/audit") && html.contains("拒绝访问"),
+        "the staff's refusals are listed"
+    );
+    let mut admin = Browser::new(&app);
+    admin.sign_in("admin").await;
+    let users = admin.request(Method::GET, "/admin/users", None).await;
+    assert!(Browser::text(&users).contains("gaj-chief"));
+    let csrf = csrf_in(&Browser::text(&users));
+    let duplicate_chief = admin
+        .request(
+            Method::POST,
+            "/admin/users",
+            Some(&[
+                ("_csrf", &csrf),
+                ("username", "gaj-chief2"),
+                ("display_name", "李四"),
+                ("password", "long-enough-password"),
+                ("role", "chief"),
+                ("department_id", &app.gaj.id.to_string()),
+            ]),
+        )
+        .await;
+    assert!(Browser::text(&duplicate_chief).contains("每个部门只能有一名首席代表"));
+}
