@@ -31,6 +31,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "出入境证件信息",
             "流动人口居住登记信息",
             "暂住证办理信息",
+            "户籍迁移记录",
+            "犯罪记录证明开具信息",
         ],
     ),
     (
@@ -43,6 +45,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "社会组织登记信息",
             "特困人员救助供养信息",
             "殡葬服务信息",
+            "养老机构备案信息",
+            "残疾人两项补贴信息",
         ],
     ),
     (
@@ -55,6 +59,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "职业资格证书信息",
             "养老保险待遇发放信息",
             "劳动合同备案信息",
+            "失业保险金领取信息",
+            "技能人才评价信息",
         ],
     ),
     (
@@ -66,6 +72,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "国有建设用地使用权出让信息",
             "建设工程规划许可信息",
             "地质灾害隐患点信息",
+            "林权登记信息",
+            "耕地保护信息",
         ],
     ),
     (
@@ -78,6 +86,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "食品经营许可信息",
             "特种设备登记信息",
             "企业年报信息",
+            "药品经营许可信息",
+            "计量器具检定信息",
         ],
     ),
     (
@@ -90,6 +100,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "医师执业注册信息",
             "预防接种信息",
             "死亡医学证明信息",
+            "家庭医生签约信息",
+            "母婴保健技术服务许可信息",
         ],
     ),
     (
@@ -101,6 +113,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "教师资格认定信息",
             "学前教育资助信息",
             "民办学校办学许可信息",
+            "义务教育招生入学信息",
+            "学生资助发放信息",
         ],
     ),
     (
@@ -112,6 +126,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "住房公积金缴存信息",
             "建筑施工企业资质信息",
             "保障性住房分配信息",
+            "物业服务企业信息",
+            "城镇老旧小区改造信息",
         ],
     ),
     (
@@ -123,6 +139,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "出租汽车驾驶员信息",
             "公交线路站点信息",
             "旅游客运车辆信息",
+            "道路运输从业人员信息",
+            "网约车平台许可信息",
         ],
     ),
     (
@@ -134,6 +152,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "环境空气质量监测信息",
             "建设项目环评审批信息",
             "新安江水质监测信息",
+            "固体废物转移信息",
+            "噪声监测信息",
         ],
     ),
     (
@@ -145,6 +165,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "纳税信用等级信息",
             "欠税公告信息",
             "发票领用信息",
+            "个人所得税纳税记录信息",
+            "税收优惠备案信息",
         ],
     ),
     (
@@ -156,6 +178,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "医保定点医药机构信息",
             "医疗费用结算信息",
             "医疗救助信息",
+            "长期护理保险待遇信息",
+            "医保药品目录信息",
         ],
     ),
     (
@@ -167,6 +191,8 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "旅行社经营许可信息",
             "导游证信息",
             "文物保护单位信息",
+            "非物质文化遗产项目信息",
+            "民宿备案信息",
         ],
     ),
     (
@@ -178,13 +204,20 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "危险化学品经营许可信息",
             "应急避难场所信息",
             "森林防火监测信息",
+            "自然灾害灾情信息",
+            "应急救援队伍信息",
         ],
     ),
     (
         "czj",
         "市财政局",
         DepartmentKind::Government,
-        &["财政预算执行信息", "政府采购项目信息", "非税收入缴款信息"],
+        &[
+            "财政预算执行信息",
+            "政府采购项目信息",
+            "非税收入缴款信息",
+            "惠民惠农补贴发放信息",
+        ],
     ),
     (
         "sjj",
@@ -194,25 +227,31 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
             "政务服务事项办件信息",
             "电子证照目录信息",
             "12345热线工单信息",
+            "政务服务好差评信息",
         ],
     ),
     (
         "gdgs",
         "国网黄山供电公司",
         DepartmentKind::Social,
-        &["居民用电户信息", "企业用电量信息", "停电计划信息"],
+        &[
+            "居民用电户信息",
+            "企业用电量信息",
+            "停电计划信息",
+            "用电报装信息",
+        ],
     ),
     (
         "gsjt",
         "黄山市供水集团有限公司",
         DepartmentKind::Social,
-        &["供水用户信息", "用水量信息", "水质公告信息"],
+        &["供水用户信息", "用水量信息", "水质公告信息", "用水报装信息"],
     ),
     (
         "rqgs",
         "黄山市燃气有限公司",
         DepartmentKind::Social,
-        &["燃气用户信息", "燃气安全检查信息"],
+        &["燃气用户信息", "燃气安全检查信息", "燃气报装信息"],
     ),
     (
         "dxgs",
@@ -230,7 +269,7 @@ const DEPARTMENTS: &[(&str, &str, DepartmentKind, &[&str])] = &[
         "nsyh",
         "黄山农村商业银行",
         DepartmentKind::Social,
-        &["小微企业贷款信息", "涉农贷款信息"],
+        &["小微企业贷款信息", "涉农贷款信息", "普惠金融服务网点信息"],
     ),
 ];
 
@@ -798,4 +837,67 @@ async fn walk_workflows(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::workflow::Status;
+    use store::resources::{ResourceQuery, Visibility};
+
+    #[tokio::test]
+    async fn demo_city_has_every_state_class_and_kind() {
+        let test_store = testkit::sqlite().await;
+        let store = &test_store.store;
+        let summary = super::load(store).await.unwrap();
+        assert!((20..=25).contains(&summary.departments));
+        let departments = store.departments().await.unwrap();
+        assert!(
+            departments
+                .iter()
+                .filter(|d| d.kind == super::DepartmentKind::Social)
+                .count()
+                >= 5
+        );
+        let counts = store.resource_status_counts(Visibility::All).await.unwrap();
+        for status in Status::ALL {
+            assert!(
+                counts.iter().any(|(s, n)| s == status && *n > 0),
+                "no entry is {status:?}: {counts:?}"
+            );
+        }
+        let published = counts
+            .iter()
+            .find(|(s, _)| *s == Status::Published)
+            .unwrap()
+            .1;
+        assert!(published >= 100, "{published} published entries");
+        for class in domain::code::ClassKind::ALL {
+            let query = ResourceQuery {
+                class_kind: Some(*class),
+                status: Some(Status::Published),
+                limit: 1,
+                ..Default::default()
+            };
+            assert!(
+                store
+                    .search_resources(&query, Visibility::All)
+                    .await
+                    .unwrap()
+                    .total
+                    > 0,
+                "{class:?}"
+            );
+        }
+        // Every demo account exists, and the city is the same every time.
+        assert!(
+            store.user_by_username("gaj-chief").await.is_ok()
+                && store.user_by_username("nsyh-staff").await.is_ok()
+        );
+        let again = testkit::sqlite().await;
+        super::load(&again.store).await.unwrap();
+        let first = store.resource("301001/000001").await.unwrap();
+        let second = again.store.resource("301001/000001").await.unwrap();
+        assert_eq!(first.body, second.body, "deterministic");
+        assert!(store.audit_verify().await.unwrap().intact);
+    }
 }

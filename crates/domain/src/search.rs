@@ -52,13 +52,25 @@ pub fn index_grams(text: &str) -> BTreeSet<String> {
     grams
 }
 
-/// A parsed query: the grams every match must contain and the terms it must contain
-/// literally (lower-cased). A lone CJK character has no bigram, so it contributes no gram
-/// and is checked by substring only.
+/// A parsed query: the grams every match must contain, and the terms that the grams do
+/// not pin down exactly, which must also be found as substrings (lower-cased). A
+/// two-character Chinese word or an ASCII word is one gram and needs no substring check;
+/// `常住人口` needs one (its bigrams could be scattered); a lone CJK character has no
+/// bigram and is checked by substring only.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SearchQuery {
     pub grams: BTreeSet<String>,
     pub terms: Vec<String>,
+}
+
+impl SearchQuery {
+    /// Terms that the gram index alone does not decide.
+    pub fn substring_terms(&self) -> impl Iterator<Item = &String> {
+        self.terms.iter().filter(|term| {
+            let chars: Vec<char> = term.chars().collect();
+            is_cjk(chars[0]) && chars.len() != 2
+        })
+    }
 }
 
 impl SearchQuery {
@@ -109,7 +121,14 @@ mod tests {
     #[test]
     fn single_character_queries_are_checked_by_substring_only() {
         let query = SearchQuery::parse("税 gaj");
+        assert_eq!(query.substring_terms().collect::<Vec<_>>(), ["税"]);
         assert_eq!(query.grams.into_iter().collect::<Vec<_>>(), ["gaj"]);
         assert_eq!(query.terms, ["税", "gaj"]);
+    }
+
+    #[test]
+    fn exact_grams_need_no_substring_check() {
+        let query = SearchQuery::parse("户籍 常住人口 MySQL");
+        assert_eq!(query.substring_terms().collect::<Vec<_>>(), ["常住人口"]);
     }
 }

@@ -401,6 +401,17 @@ async fn catalogue_workflow_through_the_api() {
             .await;
         assert_eq!(search.json["total"], 2, "{}", search.json);
         assert_eq!(search.json["items"][0]["code"], code);
+        let bad_code = app.get("/api/v1/resources/401001-000001", &staff).await;
+        assert!(
+            error_of(&bad_code, StatusCode::BAD_REQUEST)["details"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("类")
+        );
+        error_of(
+            &app.get("/api/v1/resources/101001/000099", &staff).await,
+            StatusCode::NOT_FOUND,
+        );
         let bad_filter = app.get("/api/v1/resources?share_type=maybe", &staff).await;
         assert_eq!(
             error_of(&bad_filter, StatusCode::BAD_REQUEST)["details"][0]["field"],

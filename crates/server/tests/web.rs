@@ -291,3 +291,91 @@ async fn pages_follow_roles() {
         .await;
     assert!(Browser::text(&duplicate_chief).contains("每个部门只能有一名首席代表"));
 }
+
+#[tokio::test]
+async fn import_page_reports_problems_by_sheet_row_and_column() {
+    let app = TestApp::new(testkit::sqlite().await, false).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in("gaj-staff").await;
+    let page = browser
+        .request(Method::GET, "/catalogue/import", None)
+        .await;
+    let csrf = csrf_in(&Browser::text(&page));
+    let mut bad = testkit::fixtures::body("低保对象信息");
+    bad.share.share_type = domain::catalogue::ShareType::Conditional;
+    let good = testkit::fixtures::body("婚姻登记信息");
+    let entries: Vec<ingest::TemplateEntry> = [good, bad]
+        .into_iter()
+        .map(|body| ingest::TemplateEntry {
+            code: None,
+            provider_name: String::new(),
+            status_label: String::new(),
+            body,
+        })
+        .collect();
+    let file = ingest::write_template(&entries).unwrap();
+
+    let upload = |partial: bool| {
+        let boundary = "datahallboundary";
+        let mut body = Vec::new();
+        let mut field = |name: &str, value: &[u8], filename: Option<&str>| {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"")
+                    .as_bytes(),
+            );
+            if let Some(filename) = filename {
+                body.extend_from_slice(
+                    format!("; filename=\"{filename}\"\r\nContent-Type: application/octet-stream")
+                        .as_bytes(),
+                );
+            }
+            body.extend_from_slice(b"\r\n\r\n");
+            body.extend_from_slice(value);
+            body.extend_from_slice(b"\r\n");
+        };
+        field("_csrf", csrf.as_bytes(), None);
+        if partial {
+            field("partial", b"true", None);
+        }
+        field("file", &file, Some("目录.xlsx"));
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        Request::builder()
+            .method(Method::POST)
+            .uri("/catalogue/import")
+            .header(header::COOKIE, browser.cookies.join("; "))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let strict = app.send(upload(false)).await;
+    let html = Browser::text(&strict);
+    assert!(
+        html.contains("未导入任何目录") && html.contains("共享条件") && html.contains(">3<"),
+        "{html}"
+    );
+    assert_eq!(
+        app.store
+            .search_resources(&Default::default(), store::resources::Visibility::All)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let partial = app.send(upload(true)).await;
+    assert!(
+        Browser::text(&partial).contains("已导入 1 条目录"),
+        "{}",
+        Browser::text(&partial)
+    );
+    assert_eq!(
+        app.store
+            .search_resources(&Default::default(), store::resources::Visibility::All)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+}

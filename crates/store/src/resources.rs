@@ -553,7 +553,7 @@ impl Store {
                     ))],
                 );
             }
-            for term in &parsed.terms {
+            for term in parsed.substring_terms() {
                 add(
                     "r.search_text LIKE ? ESCAPE '\\'".into(),
                     vec![Bind::Text(format!("%{}%", escape_like(term)))],

@@ -1,0 +1,409 @@
+//! Checking one incoming value against its item definition (standards.md §1 item
+//! attributes and §3 identifiers): required, type and length, code table membership and
+//! the named validation rule. Collection uses this for every cell of every row; a value
+//! that fails goes to quarantine with the reason, masked if the item is personal.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+use crate::catalogue::{DataType, Item, ValidationRule};
+use crate::ids::{CreditCode, IdCardNumber, MobileNumber, RegionCode};
+
+/// A value converted to its item's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypedValue {
+    Null,
+    Text(String),
+    Integer(i64),
+    /// N and Y: kept as normalised decimal text so that no precision is lost.
+    Decimal(String),
+    Float(f64),
+    Date(NaiveDate),
+    DateTime(DateTime<Utc>),
+    Bool(bool),
+}
+
+/// Why a value was refused, in words for the quarantine report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueProblem {
+    #[error("必填项为空")]
+    Missing,
+    #[error("不是有效的{0}")]
+    WrongType(&'static str),
+    #[error("长度{actual}超过数据长度{limit}")]
+    TooLong { actual: usize, limit: u32 },
+    #[error("不在代码表中")]
+    NotInCodeTable,
+    #[error("{0}")]
+    Rule(String),
+}
+
+/// Storage length of text as the 数据长度 counts it: Chinese characters take two bytes,
+/// as in the GB 18030/GBK systems departments export from.
+pub fn storage_length(text: &str) -> usize {
+    text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum()
+}
+
+fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8")
+}
+
+/// Dates as departments write them: ISO, slashes, compact digits, Chinese, or an Excel
+/// serial number (days since 1899-12-30).
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    for format in ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d"] {
+        if let Ok(date) = NaiveDate::parse_from_str(text, format) {
+            return Some(date);
+        }
+    }
+    let serial: f64 = text
+        .parse()
+        .ok()
+        .filter(|s: &f64| (1.0..2_958_466.0).contains(s))?;
+    NaiveDate::from_ymd_opt(1899, 12, 30)?
+        .checked_add_days(chrono::Days::new(serial.trunc() as u64))
+}
+
+/// Date-times: RFC 3339 with an offset, or local Beijing time without one.
+pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y%m%d%H%M%S",
+    ] {
+        if let Ok(local) = NaiveDateTime::parse_from_str(text, format) {
+            return beijing()
+                .from_local_datetime(&local)
+                .single()
+                .map(|at| at.with_timezone(&Utc));
+        }
+    }
+    parse_date(text)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|local| beijing().from_local_datetime(&local).single())
+        .map(|at| at.with_timezone(&Utc))
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_lowercase().as_str() {
+        "是" | "true" | "t" | "y" | "yes" | "1" => Some(true),
+        "否" | "false" | "f" | "n" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// A decimal number, normalised: no grouping commas, no leading '+'.
+fn parse_decimal(text: &str) -> Option<String> {
+    let cleaned: String = text
+        .trim()
+        .chars()
+        .filter(|c| *c != ',' && *c != '，')
+        .collect();
+    let cleaned = cleaned.strip_prefix('+').unwrap_or(&cleaned).to_string();
+    let digits = cleaned.strip_prefix('-').unwrap_or(&cleaned);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let valid = !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit());
+    valid.then_some(cleaned)
+}
+
+fn convert(data_type: DataType, text: &str) -> Result<TypedValue, ValueProblem> {
+    let wrong = || ValueProblem::WrongType(data_type.label());
+    Ok(match data_type {
+        DataType::Char | DataType::Memo | DataType::General => TypedValue::Text(text.to_string()),
+        DataType::Numeric | DataType::Currency => {
+            TypedValue::Decimal(parse_decimal(text).ok_or_else(wrong)?)
+        }
+        DataType::Integer => TypedValue::Integer(
+            parse_decimal(text)
+                .filter(|d| !d.contains('.'))
+                .and_then(|d| d.parse().ok())
+                .ok_or_else(wrong)?,
+        ),
+        DataType::Double | DataType::Float => TypedValue::Float(
+            text.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .ok_or_else(wrong)?,
+        ),
+        DataType::Date => TypedValue::Date(parse_date(text).ok_or_else(wrong)?),
+        DataType::DateTime => TypedValue::DateTime(parse_datetime(text).ok_or_else(wrong)?),
+        DataType::Logical => TypedValue::Bool(parse_bool(text).ok_or_else(wrong)?),
+    })
+}
+
+fn check_length(item: &Item, text: &str) -> Result<(), ValueProblem> {
+    let Some(limit) = item.length else {
+        return Ok(());
+    };
+    let actual = match item.data_type {
+        DataType::Char => storage_length(text),
+        // For numbers the length counts digits, not sign or decimal point.
+        DataType::Numeric | DataType::Currency => text.chars().filter(char::is_ascii_digit).count(),
+        _ => return Ok(()),
+    };
+    if actual > limit as usize {
+        return Err(ValueProblem::TooLong { actual, limit });
+    }
+    Ok(())
+}
+
+fn number_of(value: &TypedValue, text: &str) -> Option<f64> {
+    match value {
+        TypedValue::Integer(i) => Some(*i as f64),
+        TypedValue::Float(f) => Some(*f),
+        _ => text.trim().parse().ok(),
+    }
+}
+
+/// Applies the item's named rule; identifiers come back in their canonical form (an ID
+/// number upper-cased, a mobile number without +86).
+fn check_rule(
+    rule: &ValidationRule,
+    value: TypedValue,
+    text: &str,
+) -> Result<TypedValue, ValueProblem> {
+    let canonical =
+        |result: Result<String, String>| result.map(TypedValue::Text).map_err(ValueProblem::Rule);
+    match rule {
+        ValidationRule::IdCard => canonical(
+            IdCardNumber::parse(text)
+                .map(|v| v.as_str().to_string())
+                .map_err(|e| format!("身份证号码无效：{e}")),
+        ),
+        ValidationRule::Uscc => canonical(
+            CreditCode::parse(text)
+                .map(|v| v.as_str().to_string())
+                .map_err(|e| format!("统一社会信用代码无效：{e}")),
+        ),
+        ValidationRule::RegionCode => canonical(
+            RegionCode::parse(text)
+                .map(|v| v.as_str().to_string())
+                .map_err(|e| format!("行政区划代码无效：{e}")),
+        ),
+        ValidationRule::Mobile => canonical(
+            MobileNumber::parse(text)
+                .map(|v| v.as_str().to_string())
+                .map_err(|e| e.to_string()),
+        ),
+        ValidationRule::Date => match value {
+            TypedValue::Date(_) | TypedValue::DateTime(_) => Ok(value),
+            _ => parse_date(text)
+                .map(|_| value)
+                .ok_or_else(|| ValueProblem::Rule("不是有效日期".into())),
+        },
+        ValidationRule::Regex(pattern) => {
+            // Anchored: the whole value must match, not a part of it.
+            let anchored = regex::Regex::new(&format!("^(?:{pattern})$"))
+                .map_err(|e| ValueProblem::Rule(e.to_string()))?;
+            if anchored.is_match(text) {
+                Ok(value)
+            } else {
+                Err(ValueProblem::Rule(format!("不符合格式 {pattern}")))
+            }
+        }
+        ValidationRule::Range { min, max } => match number_of(&value, text) {
+            Some(n) if n >= *min && n <= *max => Ok(value),
+            _ => Err(ValueProblem::Rule(format!("应在 {min} 到 {max} 之间"))),
+        },
+    }
+}
+
+/// Checks one value. `code_table` is the set of allowed codes when the item references a
+/// code table that the platform holds; `None` skips that check.
+pub fn check_value(
+    item: &Item,
+    raw: Option<&str>,
+    code_table: Option<&[&str]>,
+) -> Result<TypedValue, ValueProblem> {
+    let text = raw.map(str::trim).unwrap_or("");
+    if text.is_empty() {
+        return if item.required {
+            Err(ValueProblem::Missing)
+        } else {
+            Ok(TypedValue::Null)
+        };
+    }
+    check_length(item, text)?;
+    let value = convert(item.data_type, text)?;
+    if let Some(codes) = code_table {
+        if !codes.contains(&text) {
+            return Err(ValueProblem::NotInCodeTable);
+        }
+    }
+    match &item.rule {
+        Some(rule) => check_rule(rule, value, text),
+        None => Ok(value),
+    }
+}
+
+/// The value as it may appear in a quarantine report or a log.
+pub fn displayable(item: &Item, raw: &str) -> String {
+    if !item.personal {
+        return raw.to_string();
+    }
+    match item.rule {
+        Some(ValidationRule::IdCard) => crate::mask::id_card(raw),
+        Some(ValidationRule::Mobile) => crate::mask::mobile(raw),
+        _ => crate::mask::generic(raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::SecurityGrade;
+
+    fn item(data_type: DataType, length: Option<u32>, rule: Option<&str>) -> Item {
+        Item {
+            name: "测试项".into(),
+            identifier: "test".into(),
+            data_type,
+            length,
+            required: true,
+            key: false,
+            code_table: None,
+            rule: rule.map(|r| r.parse().unwrap()),
+            security_grade: SecurityGrade::General,
+            personal: false,
+            share_type: None,
+            authoritative: false,
+        }
+    }
+
+    #[test]
+    fn required_values_must_be_present() {
+        let mut optional = item(DataType::Char, Some(10), None);
+        assert_eq!(
+            check_value(&optional, Some("  "), None),
+            Err(ValueProblem::Missing)
+        );
+        optional.required = false;
+        assert_eq!(check_value(&optional, None, None), Ok(TypedValue::Null));
+    }
+
+    #[test]
+    fn character_length_counts_chinese_as_two_bytes() {
+        let name = item(DataType::Char, Some(6), None);
+        assert_eq!(
+            check_value(&name, Some("黄山市"), None),
+            Ok(TypedValue::Text("黄山市".into()))
+        );
+        assert_eq!(
+            check_value(&name, Some("黄山市屯溪"), None),
+            Err(ValueProblem::TooLong {
+                actual: 10,
+                limit: 6
+            })
+        );
+    }
+
+    #[test]
+    fn converts_each_data_type() {
+        assert_eq!(
+            check_value(&item(DataType::Integer, None, None), Some("1,234"), None),
+            Ok(TypedValue::Integer(1234))
+        );
+        assert_eq!(
+            check_value(
+                &item(DataType::Currency, Some(16), None),
+                Some("-12.50"),
+                None
+            ),
+            Ok(TypedValue::Decimal("-12.50".into()))
+        );
+        assert_eq!(
+            check_value(&item(DataType::Logical, None, None), Some("是"), None),
+            Ok(TypedValue::Bool(true))
+        );
+        assert_eq!(
+            check_value(&item(DataType::Date, None, None), Some("45658"), None),
+            Ok(TypedValue::Date(
+                NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()
+            ))
+        );
+        assert_eq!(
+            check_value(
+                &item(DataType::Date, None, None),
+                Some("2026年2月13日"),
+                None
+            ),
+            Ok(TypedValue::Date(
+                NaiveDate::from_ymd_opt(2026, 2, 13).unwrap()
+            ))
+        );
+        let at = check_value(
+            &item(DataType::DateTime, None, None),
+            Some("2026-02-13 17:30:00"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            at,
+            TypedValue::DateTime(
+                DateTime::parse_from_rfc3339("2026-02-13T09:30:00Z")
+                    .unwrap()
+                    .with_timezone(&Utc)
+            ),
+            "local times are Beijing time"
+        );
+        assert_eq!(
+            check_value(&item(DataType::Integer, None, None), Some("1.5"), None),
+            Err(ValueProblem::WrongType("整型"))
+        );
+        assert_eq!(
+            check_value(&item(DataType::Double, None, None), Some("NaN"), None),
+            Err(ValueProblem::WrongType("双精度型"))
+        );
+        assert_eq!(
+            check_value(&item(DataType::Date, None, None), Some("2026-02-30"), None),
+            Err(ValueProblem::WrongType("日期型"))
+        );
+    }
+
+    #[test]
+    fn named_rules_check_identifiers_and_canonicalise() {
+        let id = item(DataType::Char, Some(18), Some("id_card"));
+        assert_eq!(
+            check_value(&id, Some("11010519491231002x"), None),
+            Ok(TypedValue::Text("11010519491231002X".into()))
+        );
+        assert!(
+            matches!(check_value(&id, Some("110105194912310021"), None), Err(ValueProblem::Rule(m)) if m.contains("校验位"))
+        );
+        let mobile = item(DataType::Char, Some(20), Some("mobile"));
+        assert_eq!(
+            check_value(&mobile, Some("+86 138-0013-8000"), None),
+            Ok(TypedValue::Text("13800138000".into()))
+        );
+        let age = item(DataType::Integer, None, Some("range:0..150"));
+        assert!(check_value(&age, Some("151"), None).is_err());
+        let plate = item(DataType::Char, Some(10), Some("regex:皖J[A-Z0-9]{5}"));
+        assert!(check_value(&plate, Some("皖J12345"), None).is_ok());
+        assert!(
+            check_value(&plate, Some("x皖J12345"), None).is_err(),
+            "the whole value must match"
+        );
+    }
+
+    #[test]
+    fn code_tables_and_masking() {
+        let sex = item(DataType::Char, Some(1), None);
+        assert_eq!(
+            check_value(&sex, Some("3"), Some(&["1", "2", "9"])),
+            Err(ValueProblem::NotInCodeTable)
+        );
+        let mut id = item(DataType::Char, Some(18), Some("id_card"));
+        id.personal = true;
+        assert_eq!(displayable(&id, "340102199001011234"), "340102********1234");
+        assert_eq!(displayable(&sex, "3"), "3");
+    }
+}
