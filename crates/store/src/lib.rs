@@ -154,6 +154,21 @@ impl Store {
         on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
     }
 
+    /// Refreshes the planner's statistics (and, on PostgreSQL, the visibility map that
+    /// index-only scans rely on) after a bulk load. Autovacuum does this in time on
+    /// PostgreSQL; SQLite never does it by itself.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                sqlx::query("ANALYZE").execute(pool).await?;
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query("VACUUM ANALYZE").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// True when nothing has been set up yet (no department and no user).
     pub async fn is_empty(&self) -> StoreResult<bool> {
         let count: i64 = on_pool!(self, pool => {

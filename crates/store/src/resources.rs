@@ -534,14 +534,9 @@ impl Store {
         };
         if let Some(text) = query.text.as_deref() {
             let parsed = SearchQuery::parse(text);
-            if !parsed.grams.is_empty() {
-                let marks = vec!["?"; parsed.grams.len()].join(", ");
-                let mut values: Vec<Bind> = parsed.grams.iter().cloned().map(Bind::Text).collect();
-                values.push(Bind::Int(parsed.grams.len() as i64));
-                add(
-                    format!("r.id IN (SELECT resource_id FROM resource_grams WHERE gram IN ({marks}) GROUP BY resource_id HAVING COUNT(*) = ?)"),
-                    values,
-                );
+            // One semi-join per gram: the planner intersects them, rarest first.
+            for gram in &parsed.grams {
+                add("r.id IN (SELECT resource_id FROM resource_grams WHERE gram = ?)".into(), vec![Bind::Text(gram.clone())]);
             }
             if parsed.is_empty() && !text.trim().is_empty() {
                 // Only punctuation: match it literally rather than listing everything.
