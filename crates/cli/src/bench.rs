@@ -194,7 +194,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     let fill_started = Instant::now();
     fill(&store, entries, &mut rng).await?;
     store.analyze().await?;
-    eprintln!("filled and analysed in {:.1} s", fill_started.elapsed().as_secs_f64());
+    eprintln!(
+        "filled and analysed in {:.1} s",
+        fill_started.elapsed().as_secs_f64()
+    );
     let mut latencies = Vec::with_capacity(queries);
     let mut hits = 0i64;
     for i in 0..queries {

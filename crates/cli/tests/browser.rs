@@ -75,6 +75,27 @@ async fn signs_in_searches_and_opens_an_entry() {
     };
 
     let dir = tempfile::tempdir().unwrap();
+    let mut databases = vec![(
+        "sqlite",
+        format!("sqlite://{}", dir.path().join("demo.db").display()),
+    )];
+    // The same run on PostgreSQL when a server is configured (CI).
+    let postgres = testkit::postgres_database().await;
+    if let Some(pg) = &postgres {
+        databases.push(("postgres", pg.url.clone()));
+    }
+    for (backend, database) in databases {
+        run_in_browser(&chromium, &driver, backend, &database, dir.path()).await;
+    }
+}
+
+async fn run_in_browser(
+    chromium: &str,
+    driver: &str,
+    backend: &str,
+    database: &str,
+    dir: &std::path::Path,
+) {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
@@ -82,7 +103,7 @@ async fn signs_in_searches_and_opens_an_entry() {
         Command::new(env!("CARGO_BIN_EXE_datahall"))
             .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--database")
-            .arg(format!("sqlite://{}", dir.path().join("demo.db").display()))
+            .arg(database)
             .env("DATAHALL_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -90,7 +111,7 @@ async fn signs_in_searches_and_opens_an_entry() {
     );
     wait_for(&format!("{base}/login"), Duration::from_secs(120)).await;
     testkit::announce(&format!(
-        "datahall serve --demo: first page served {} ms after start",
+        "datahall serve --demo on {backend}: first page served {} ms after start",
         started.elapsed().as_millis()
     ));
 
@@ -110,7 +131,7 @@ async fn signs_in_searches_and_opens_an_entry() {
     .await;
 
     let mut capabilities = serde_json::Map::new();
-    let profile = dir.path().join("chromium-profile");
+    let profile = dir.join(format!("chromium-profile-{backend}"));
     capabilities.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
@@ -204,7 +225,8 @@ async fn signs_in_searches_and_opens_an_entry() {
             "core metadata shown"
         );
         let screenshot = browser.screenshot().await?;
-        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-entry.png");
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("browser-entry-{backend}.png"));
         std::fs::write(&path, screenshot).ok();
         Ok::<_, fantoccini::error::CmdError>(())
     }
@@ -219,5 +241,5 @@ async fn signs_in_searches_and_opens_an_entry() {
         eprintln!("page: {}", browser.source().await.unwrap_or_default());
     }
     let _ = browser.close().await;
-    result.expect("browser steps");
+    result.unwrap_or_else(|e| panic!("browser steps on {backend}: {e}"));
 }

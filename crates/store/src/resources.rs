@@ -184,10 +184,10 @@ impl TryFrom<ResourceRow> for Resource {
     }
 }
 
-const RESOURCE_SELECT: &str = "SELECT r.id, r.code, r.status, r.version, r.published_version, r.body, r.return_reason, \
+const RESOURCE_SELECT: &str = "SELECT r.id, r.code, r.status, r.version, r.published_version, b.body, r.return_reason, \
      r.created_by, r.created_at, r.updated_at, r.published_at, d.id AS provider_id, d.code AS provider_code, \
      d.name AS provider_name, d.credit_code AS provider_credit_code, d.kind AS provider_kind \
-     FROM resources r JOIN departments d ON d.id = r.provider_id";
+     FROM resources r JOIN departments d ON d.id = r.provider_id JOIN resource_bodies b ON b.resource_id = r.id";
 
 const SUMMARY_SELECT: &str = "SELECT r.id, r.code, r.name, r.class_kind, r.provider_id, d.name AS provider_name, \
      r.share_type, r.security_grade, r.update_cycle, r.status, r.version, r.updated_at, r.published_at \
@@ -263,8 +263,8 @@ macro_rules! insert_resource {
         let at = now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO resources (code, prefix, seq, provider_id, name, class_kind, share_type, security_grade, \
-             update_cycle, status, version, body, search_text, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', 1, $10, $11, $12, $13, $13) RETURNING id",
+             update_cycle, status, version, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', 1, $10, $11, $11) RETURNING id",
         )
         .bind(&code)
         .bind(&prefix)
@@ -275,12 +275,16 @@ macro_rules! insert_resource {
         .bind(body.share.share_type.code())
         .bind(body.security_grade.code())
         .bind(body.update_cycle.code())
-        .bind(serde_json::to_string(body)?)
-        .bind(&text)
         .bind($created_by)
         .bind(at)
         .fetch_one(&mut *$tx)
         .await?;
+        sqlx::query("INSERT INTO resource_bodies (resource_id, body, search_text) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(serde_json::to_string(body)?)
+            .bind(&text)
+            .execute(&mut *$tx)
+            .await?;
         reindex_resource!($tx, id, provider.id, body, &text);
         (id, code)
     }};
@@ -370,15 +374,13 @@ impl Store {
         on_pool!(self, pool, dialect => {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
             let changed = sqlx::query(
-                "UPDATE resources SET name = $1, share_type = $2, security_grade = $3, update_cycle = $4, body = $5, \
-                 search_text = $6, status = $7, version = $8, updated_at = $9 WHERE id = $10 AND status = $11",
+                "UPDATE resources SET name = $1, share_type = $2, security_grade = $3, update_cycle = $4, \
+                 status = $5, version = $6, updated_at = $7 WHERE id = $8 AND status = $9",
             )
             .bind(body.name.trim())
             .bind(body.share.share_type.code())
             .bind(body.security_grade.code())
             .bind(body.update_cycle.code())
-            .bind(serde_json::to_string(body)?)
-            .bind(&text)
             .bind(next.code())
             .bind(version)
             .bind(now())
@@ -389,6 +391,12 @@ impl Store {
             if changed.rows_affected() != 1 {
                 return Err(StoreError::Conflict("目录已被他人修改，请刷新后重试".into()));
             }
+            sqlx::query("UPDATE resource_bodies SET body = $1, search_text = $2 WHERE resource_id = $3")
+                .bind(serde_json::to_string(body)?)
+                .bind(&text)
+                .bind(current.id)
+                .execute(&mut *tx)
+                .await?;
             reindex_resource!(tx, current.id, provider.id, body, &text);
             let mut event = ctx.event("resource.edit", workflow_target(code));
             event.before = snapshot(&current.body);
@@ -536,12 +544,15 @@ impl Store {
             let parsed = SearchQuery::parse(text);
             // One semi-join per gram: the planner intersects them, rarest first.
             for gram in &parsed.grams {
-                add("r.id IN (SELECT resource_id FROM resource_grams WHERE gram = ?)".into(), vec![Bind::Text(gram.clone())]);
+                add(
+                    "r.id IN (SELECT resource_id FROM resource_grams WHERE gram = ?)".into(),
+                    vec![Bind::Text(gram.clone())],
+                );
             }
             if parsed.is_empty() && !text.trim().is_empty() {
                 // Only punctuation: match it literally rather than listing everything.
                 add(
-                    "r.search_text LIKE ? ESCAPE '\\'".into(),
+                    "EXISTS (SELECT 1 FROM resource_bodies b WHERE b.resource_id = r.id AND b.search_text LIKE ? ESCAPE '\\')".into(),
                     vec![Bind::Text(format!(
                         "%{}%",
                         escape_like(&text.trim().to_lowercase())
@@ -550,7 +561,7 @@ impl Store {
             }
             for term in parsed.substring_terms() {
                 add(
-                    "r.search_text LIKE ? ESCAPE '\\'".into(),
+                    "EXISTS (SELECT 1 FROM resource_bodies b WHERE b.resource_id = r.id AND b.search_text LIKE ? ESCAPE '\\')".into(),
                     vec![Bind::Text(format!("%{}%", escape_like(term)))],
                 );
             }

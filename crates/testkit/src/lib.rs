@@ -91,8 +91,14 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
-/// A fresh PostgreSQL database, or `None` (announced) when no server is configured.
-pub async fn postgres() -> Option<TestStore> {
+/// An empty PostgreSQL database of its own, dropped when this is dropped.
+pub struct PgDatabase {
+    pub url: String,
+    _guard: Guard,
+}
+
+/// A new empty PostgreSQL database, or `None` (announced) when no server is configured.
+pub async fn postgres_database() -> Option<PgDatabase> {
     let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
         SKIP_NOTICE.call_once(|| {
             announce(&format!(
@@ -102,30 +108,35 @@ pub async fn postgres() -> Option<TestStore> {
         return None;
     };
     let database = format!("datahall_test_{}", uuid::Uuid::new_v4().simple());
-    {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("{POSTGRES_ENV} is set but PostgreSQL does not answer: {e}")
-            });
-        sqlx::query(&format!("CREATE DATABASE \"{database}\""))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-    }
-    let guard = Guard::Postgres {
-        admin_url: admin_url.clone(),
-        database: database.clone(),
-    };
-    let store = Store::connect(&with_database(&admin_url, &database))
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but PostgreSQL does not answer: {e}"));
+    sqlx::query(&format!("CREATE DATABASE \"{database}\""))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let url = with_database(&admin_url, &database);
+    Some(PgDatabase {
+        url,
+        _guard: Guard::Postgres {
+            admin_url,
+            database,
+        },
+    })
+}
+
+/// A fresh, migrated PostgreSQL store, or `None` (announced) when no server is configured.
+pub async fn postgres() -> Option<TestStore> {
+    let database = postgres_database().await?;
+    let store = Store::connect(&database.url)
         .await
         .expect("postgres connects");
     store.migrate().await.expect("postgres migrates");
     Some(TestStore {
         store,
         backend: "postgres",
-        _guard: guard,
+        _guard: database._guard,
     })
 }
 
