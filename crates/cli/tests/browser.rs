@@ -117,7 +117,7 @@ async fn run_in_browser(
 
     let driver_port = free_port();
     let _driver = Killed(
-        Command::new(&driver)
+        Command::new(driver)
             .arg(format!("--port={driver_port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
