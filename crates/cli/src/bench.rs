@@ -163,7 +163,9 @@ async fn fill(store: &Store, entries: usize, rng: &mut ChaCha8Rng) -> anyhow::Re
                 (d, body)
             })
             .collect();
-        store.import_resources(&batch, "bench", &ctx).await?;
+        store
+            .import_resources(&batch, store::resources::Importer::Operator("bench"), &ctx)
+            .await?;
         done += batch.len();
         if done % 10_000 == 0 {
             eprintln!(

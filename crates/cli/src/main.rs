@@ -459,7 +459,13 @@ async fn catalogue_command(config: Config, command: CatalogueCommand) -> anyhow:
                         .into_iter()
                         .map(|e| (department.clone(), e.body))
                         .collect();
-                    store.import_resources(&entries, "cli", &ctx).await?
+                    store
+                        .import_resources(
+                            &entries,
+                            store::resources::Importer::Operator("cli"),
+                            &ctx,
+                        )
+                        .await?
                 }
                 (None, Some(path)) => {
                     let file: server::api::catalogue::CatalogueFile =
@@ -480,7 +486,13 @@ async fn catalogue_command(config: Config, command: CatalogueCommand) -> anyhow:
                             })?;
                         entries.push((provider.clone(), entry.body));
                     }
-                    store.import_resources(&entries, "cli", &ctx).await?
+                    store
+                        .import_resources(
+                            &entries,
+                            store::resources::Importer::Operator("cli"),
+                            &ctx,
+                        )
+                        .await?
                 }
                 _ => bail!("give --xlsx FILE --department CODE, or --json FILE"),
             };

@@ -98,6 +98,17 @@ impl Principal {
         self.actor().username
     }
 
+    /// Catalogue authoring and decisions are for people; applications read and (later) use
+    /// the data API under their grants.
+    pub fn require_person(&self) -> Result<(), ApiError> {
+        match self {
+            Principal::User { .. } => Ok(()),
+            Principal::Application(_) => Err(ApiError::Forbidden(
+                "应用令牌不能编制或审批目录，请以部门人员身份登录".into(),
+            )),
+        }
+    }
+
     pub fn require_role(&self, roles: &[Role]) -> Result<(), ApiError> {
         match self.role() {
             Some(role) if roles.contains(&role) => Ok(()),
@@ -279,19 +290,28 @@ const MAX_FAILURES: u32 = 5;
 const LOCKOUT: Duration = Duration::from_secs(15 * 60);
 
 impl LoginThrottle {
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
+        // A panic elsewhere must not lock everyone out: recover the map from a poisoned lock.
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Seconds to wait before another attempt, if locked out.
     pub fn check(&self, username: &str) -> Option<u64> {
-        let failures = self.failures.lock().expect("throttle lock");
-        match failures.get(username) {
-            Some((count, since)) if *count >= MAX_FAILURES && since.elapsed() < LOCKOUT => {
-                Some((LOCKOUT - since.elapsed()).as_secs().max(1))
-            }
-            _ => None,
-        }
+        let failures = self.failures();
+        let (count, since) = failures.get(username)?;
+        let elapsed = since.elapsed();
+        (*count >= MAX_FAILURES && elapsed < LOCKOUT)
+            .then(|| LOCKOUT.saturating_sub(elapsed).as_secs().max(1))
     }
 
     pub fn failed(&self, username: &str) {
-        let mut failures = self.failures.lock().expect("throttle lock");
+        let mut failures = self.failures();
+        // Forget old entries so that the map cannot grow without bound.
+        if failures.len() > 10_000 {
+            failures.retain(|_, (_, since)| since.elapsed() < LOCKOUT);
+        }
         let entry = failures
             .entry(username.to_string())
             .or_insert((0, Instant::now()));
@@ -303,11 +323,15 @@ impl LoginThrottle {
     }
 
     pub fn succeeded(&self, username: &str) {
-        self.failures
-            .lock()
-            .expect("throttle lock")
-            .remove(username);
+        self.failures().remove(username);
     }
+}
+
+/// A hash to verify against when the user does not exist, so that the answer takes as
+/// long as for a real user and does not reveal which usernames exist.
+pub fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("no such user, no such password").unwrap_or_default())
 }
 
 #[cfg(test)]

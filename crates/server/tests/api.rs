@@ -421,6 +421,45 @@ async fn catalogue_workflow_through_the_api() {
 }
 
 #[tokio::test]
+async fn oversized_searches_and_unknown_references_are_refused() {
+    let app = TestApp::new(testkit::sqlite().await, false).await;
+    let admin = app.login("admin").await;
+    let many = (0..9)
+        .map(|i| format!("w{i}"))
+        .collect::<Vec<_>>()
+        .join("+");
+    let refused = app
+        .get(&format!("/api/v1/resources?q={many}"), &admin)
+        .await;
+    assert_eq!(
+        error_of(&refused, StatusCode::BAD_REQUEST)["details"][0]["field"],
+        "q"
+    );
+    let unknown = app
+        .post("/api/v1/users", &admin, json!({"username": "x-staff", "display_name": "赵六", "role": "staff", "department_id": 999, "password": "long-enough-password"}))
+        .await;
+    assert_eq!(
+        error_of(&unknown, StatusCode::BAD_REQUEST)["details"][0]["field"],
+        "department_id"
+    );
+    // A username that cannot exist is refused like a wrong password, and never echoed.
+    let long = "x".repeat(5000);
+    let response = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": long, "password": "x"})),
+        )
+        .await;
+    let message = error_of(&response, StatusCode::UNAUTHORIZED)["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!message.contains("xxxx"), "{message}");
+}
+
+#[tokio::test]
 async fn application_tokens_are_scoped_and_revocable() {
     for app in TestApp::all(false).await {
         let code = app.published_entry("常住人口户籍信息").await;
@@ -476,6 +515,14 @@ async fn application_tokens_are_scoped_and_revocable() {
             StatusCode::FORBIDDEN,
         );
 
+        let own = app
+            .post(
+                "/api/v1/resources",
+                &secret,
+                serde_json::to_value(fixtures::body("应用编目")).unwrap(),
+            )
+            .await;
+        error_of(&own, StatusCode::FORBIDDEN);
         let id = created.json["id"].as_i64().unwrap();
         error_of(
             &app.call(
@@ -567,8 +614,13 @@ async fn json_catalogue_round_trip() {
                 .unwrap()
                 .contains("本部门")
         );
-        let imported = app
+        let bureau = app
             .post("/api/v1/catalogue/import", &admin, export.json.clone())
+            .await;
+        error_of(&bureau, StatusCode::FORBIDDEN);
+        let gaj_staff = app.login("gaj-staff").await;
+        let imported = app
+            .post("/api/v1/catalogue/import", &gaj_staff, export.json.clone())
             .await;
         assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.json);
         let code = imported.json["imported"][0].as_str().unwrap();

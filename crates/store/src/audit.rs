@@ -182,7 +182,7 @@ impl Store {
     /// Records an event on its own, e.g. a refused attempt whose change was rolled back.
     pub async fn audit(&self, event: AuditEvent) -> StoreResult<i64> {
         on_pool!(self, pool, dialect => {
-            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let mut tx = crate::begin_write!(pool, dialect);
             let seq = crate::append_audit!(tx, event);
             tx.commit().await?;
             Ok(seq)

@@ -78,7 +78,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(branch_no), 0) + 1 FROM departments), $6) RETURNING {COLUMNS}"
         );
         let department: Department = on_pool!(self, pool, dialect => {
-            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let mut tx = crate::begin_write!(pool, dialect);
             let row: DepartmentRow = sqlx::query_as(&sql)
                 .bind(&new.code)
                 .bind(new.name.trim())

@@ -46,6 +46,29 @@ impl Dialect {
             Dialect::Postgres => "BEGIN",
         }
     }
+
+    /// The statement that takes the write lock after `BEGIN`, where `BEGIN` does not.
+    pub fn write_lock(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(7340100)"),
+        }
+    }
+}
+
+/// Opens a write transaction that holds the database's write lock from its first
+/// statement: `BEGIN IMMEDIATE` on SQLite; on PostgreSQL a transaction-scoped advisory lock,
+/// so that read-then-write steps (the next 后段码, the next branch number) cannot race.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! begin_write {
+    ($pool:expr, $dialect:expr) => {{
+        let mut tx = $pool.begin_with($dialect.begin_write()).await?;
+        if let Some(lock) = $dialect.write_lock() {
+            sqlx::query(lock).execute(&mut *tx).await?;
+        }
+        tx
+    }};
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool and `$dialect` to its [`Dialect`].

@@ -85,6 +85,15 @@ pub struct SourceConflict {
     pub created_at: DateTime<Utc>,
 }
 
+/// Who is importing a batch of entries.
+#[derive(Debug, Clone, Copy)]
+pub enum Importer<'a> {
+    /// A person of the platform, bound by the workflow rules.
+    Person(&'a Actor),
+    /// An operator at the command line, loading entries for departments.
+    Operator(&'a str),
+}
+
 /// Search and filters of the catalogue listing.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceQuery {
@@ -203,6 +212,9 @@ fn workflow_target(code: &str) -> String {
     format!("resource:{code}")
 }
 
+/// More words than this in one search are refused: each one costs a semi-join.
+pub const MAX_SEARCH_TERMS: usize = 8;
+
 /// Rows of the per-resource indexes (grams, items) are written in chunks of this many.
 const CHUNK: usize = 200;
 
@@ -236,7 +248,7 @@ macro_rules! reindex_resource {
             "INSERT INTO source_conflicts (resource_id, item_name, authoritative_resource_id, created_at) \
              SELECT $1, mine.name, theirs.resource_id, $3 FROM resource_items mine \
              JOIN resource_items theirs ON theirs.name = mine.name AND theirs.authoritative \
-             JOIN resources other ON other.id = theirs.resource_id AND other.provider_id <> $2 AND other.status = 'published' \
+             JOIN resources other ON other.id = theirs.resource_id AND other.provider_id <> $2 AND other.published_version IS NOT NULL \
              WHERE mine.resource_id = $1 ON CONFLICT DO NOTHING",
         )
         .bind(id)
@@ -303,7 +315,7 @@ impl Store {
         next_status(Status::Draft, Action::Create, actor, provider_id)?;
         body.validate(provider.branch_no as u8)?;
         let code = on_pool!(self, pool, dialect => {
-            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let mut tx = crate::begin_write!(pool, dialect);
             let (_, code) = insert_resource!(tx, &provider, body, &actor.username);
             let mut event = ctx.event("resource.create", workflow_target(&code));
             event.after = snapshot(body);
@@ -314,14 +326,18 @@ impl Store {
         self.resource(&code).await
     }
 
-    /// Imports many drafts in one transaction: all are created or none is.
+    /// Imports many drafts in one transaction: all are created or none is. A person may
+    /// import only what they may create; an operator (the CLI) loads for any department.
     pub async fn import_resources(
         &self,
         entries: &[(Department, ResourceBody)],
-        actor_name: &str,
+        importer: Importer<'_>,
         ctx: &AuditContext,
     ) -> StoreResult<Vec<String>> {
         for (i, (provider, body)) in entries.iter().enumerate() {
+            if let Importer::Person(actor) = importer {
+                next_status(Status::Draft, Action::Create, actor, provider.id)?;
+            }
             body.validate(provider.branch_no as u8).map_err(|e| {
                 domain::ValidationErrors(
                     e.0.into_iter()
@@ -330,8 +346,12 @@ impl Store {
                 )
             })?;
         }
+        let actor_name = match importer {
+            Importer::Person(actor) => actor.username.as_str(),
+            Importer::Operator(name) => name,
+        };
         on_pool!(self, pool, dialect => {
-            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let mut tx = crate::begin_write!(pool, dialect);
             let mut codes = Vec::with_capacity(entries.len());
             for (provider, body) in entries {
                 let (_, code) = insert_resource!(tx, provider, body, actor_name);
@@ -372,10 +392,10 @@ impl Store {
         };
         let text = search_text(body, &provider.name);
         on_pool!(self, pool, dialect => {
-            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let mut tx = crate::begin_write!(pool, dialect);
             let changed = sqlx::query(
                 "UPDATE resources SET name = $1, share_type = $2, security_grade = $3, update_cycle = $4, \
-                 status = $5, version = $6, updated_at = $7 WHERE id = $8 AND status = $9",
+                 status = $5, version = $6, updated_at = $7 WHERE id = $8 AND status = $9 AND updated_at = $10",
             )
             .bind(body.name.trim())
             .bind(body.share.share_type.code())
@@ -386,6 +406,7 @@ impl Store {
             .bind(now())
             .bind(current.id)
             .bind(current.status.code())
+            .bind(current.updated_at)
             .execute(&mut *tx)
             .await?;
             if changed.rows_affected() != 1 {
@@ -425,7 +446,7 @@ impl Store {
         }
         let at = now();
         on_pool!(self, pool, dialect => {
-            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let mut tx = crate::begin_write!(pool, dialect);
             let changed = sqlx::query(
                 "UPDATE resources SET status = $1, updated_at = $2, return_reason = $3, \
                  published_version = CASE WHEN $1 = 'published' THEN version ELSE published_version END, \
@@ -542,6 +563,13 @@ impl Store {
         };
         if let Some(text) = query.text.as_deref() {
             let parsed = SearchQuery::parse(text);
+            if parsed.terms.len() > MAX_SEARCH_TERMS {
+                return Err(domain::ValidationErrors::single(
+                    "q",
+                    format!("检索词过多，最多 {MAX_SEARCH_TERMS} 个"),
+                )
+                .into());
+            }
             // One semi-join per gram: the planner intersects them, rarest first.
             for gram in &parsed.grams {
                 add(

@@ -102,7 +102,7 @@ impl Store {
         );
         self.department(department_id).await?;
         on_pool!(self, pool, dialect => {
-            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let mut tx = crate::begin_write!(pool, dialect);
             let token: ApiToken = sqlx::query_as(&sql)
                 .bind(department_id)
                 .bind(application.trim())
@@ -124,7 +124,7 @@ impl Store {
     pub async fn revoke_api_token(&self, id: i64, ctx: &AuditContext) -> StoreResult<ApiToken> {
         let sql = format!("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING {TOKEN_COLUMNS}");
         on_pool!(self, pool, dialect => {
-            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let mut tx = crate::begin_write!(pool, dialect);
             let token: Option<ApiToken> = sqlx::query_as(&sql).bind(now()).bind(id).fetch_optional(&mut *tx).await?;
             let token = token.ok_or_else(|| StoreError::NotFound(format!("有效的应用令牌 {id}")))?;
             let mut event = ctx.event("token.revoke", format!("token:{id}"));

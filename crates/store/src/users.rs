@@ -77,6 +77,15 @@ fn audited(user: &User) -> Option<String> {
     Some(value.to_string())
 }
 
+async fn check_department_exists(store: &Store, department_id: Option<i64>) -> StoreResult<()> {
+    if let Some(id) = department_id {
+        store.department(id).await.map_err(|_| {
+            domain::ValidationErrors::single("department_id", format!("部门 {id} 不存在"))
+        })?;
+    }
+    Ok(())
+}
+
 fn check_role_department(role: Role, department_id: Option<i64>) -> StoreResult<()> {
     if role.needs_department() != department_id.is_some() {
         let message = if role.needs_department() {
@@ -106,11 +115,12 @@ impl Store {
         domain::account::check_username(&new.username)
             .map_err(|e| domain::ValidationErrors::single("username", e.to_string()))?;
         check_role_department(new.role, new.department_id)?;
+        check_department_exists(self, new.department_id).await?;
         if new.display_name.trim().is_empty() {
             return Err(domain::ValidationErrors::single("display_name", "姓名不能为空").into());
         }
         on_pool!(self, pool, dialect => {
-            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let mut tx = crate::begin_write!(pool, dialect);
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO users (username, display_name, role, department_id, password_hash, active, created_at) \
                  VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING id",
@@ -169,9 +179,10 @@ impl Store {
         ctx: &AuditContext,
     ) -> StoreResult<User> {
         check_role_department(role, department_id)?;
+        check_department_exists(self, department_id).await?;
         let before = self.user_by_username(username).await?;
         on_pool!(self, pool, dialect => {
-            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let mut tx = crate::begin_write!(pool, dialect);
             sqlx::query("UPDATE users SET role = $1, department_id = $2 WHERE username = $3")
                 .bind(role.code())
                 .bind(department_id)
@@ -199,7 +210,7 @@ impl Store {
     ) -> StoreResult<()> {
         let user = self.user_by_username(username).await?;
         on_pool!(self, pool, dialect => {
-            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let mut tx = crate::begin_write!(pool, dialect);
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(password_hash).bind(user.id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
             crate::append_audit!(tx, ctx.event("user.reset_password", format!("user:{username}")));

@@ -484,7 +484,7 @@ async fn import_is_all_or_nothing() {
             .store
             .import_resources(
                 &[(dept.clone(), good.clone()), (dept.clone(), bad)],
-                "gaj-staff",
+                store::resources::Importer::Operator("cli"),
                 &ctx(),
             )
             .await
@@ -511,7 +511,7 @@ async fn import_is_all_or_nothing() {
             .store
             .import_resources(
                 &[(dept.clone(), good.clone()), (dept, good)],
-                "gaj-staff",
+                store::resources::Importer::Operator("cli"),
                 &ctx(),
             )
             .await

@@ -55,7 +55,12 @@ pub async fn visible_entries(state: &AppState, visibility: Visibility) -> ApiRes
     loop {
         let page = state.store.search_resources(&query, visibility).await?;
         for summary in page.items {
-            resources.push(state.store.resource(&summary.code).await?);
+            resources.push(
+                state
+                    .store
+                    .visible_resource(&summary.code, visibility)
+                    .await?,
+            );
         }
         match page.next {
             Some(next) => query.after_code = Some(next),
@@ -186,7 +191,7 @@ pub async fn import_json(
         .store
         .import_resources(
             &entries,
-            &principal.name(),
+            store::resources::Importer::Person(&principal.actor()),
             &audit_context(Some(&principal), &meta),
         )
         .await?;
@@ -274,6 +279,7 @@ pub async fn import_template(
     bytes: &[u8],
     partial: bool,
 ) -> ApiResult<ImportReport> {
+    principal.require_person()?;
     let department_id = principal.department_id().ok_or_else(|| {
         ApiError::Forbidden("只有部门的工作人员或首席代表可以导入本部门目录".into())
     })?;
@@ -309,7 +315,7 @@ pub async fn import_template(
             .store
             .import_resources(
                 &entries,
-                &principal.name(),
+                store::resources::Importer::Person(&principal.actor()),
                 &audit_context(Some(principal), meta),
             )
             .await?

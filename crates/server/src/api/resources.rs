@@ -110,9 +110,8 @@ impl SearchParams {
 pub fn visibility(principal: &Principal) -> Visibility {
     match principal {
         Principal::User { user, .. } => Visibility::for_actor(&user.actor()),
-        Principal::Application(token) => {
-            Visibility::PublishedAndDepartment(Some(token.department_id))
-        }
+        // Applications see the published catalogue; drafts are for people.
+        Principal::Application(_) => Visibility::PublishedAndDepartment(None),
     }
 }
 
@@ -149,6 +148,7 @@ pub async fn create(
     Meta(meta): Meta,
     Json(body): Json<ResourceBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Resource>)> {
+    principal.require_person()?;
     let actor = principal.actor();
     let department = actor
         .department_id
@@ -209,6 +209,7 @@ pub async fn update(
     Path((prefix, seq)): Path<(String, String)>,
     Json(body): Json<ResourceBody>,
 ) -> ApiResult<axum::Json<Resource>> {
+    principal.require_person()?;
     let code = code_from_path(&prefix, &seq)?;
     state
         .store
@@ -255,6 +256,7 @@ pub async fn workflow(
     Path((prefix, seq)): Path<(String, String)>,
     Json(request): Json<WorkflowRequest>,
 ) -> ApiResult<axum::Json<Resource>> {
+    principal.require_person()?;
     let code = code_from_path(&prefix, &seq)?;
     let action = parse_action(&request.action)?;
     state

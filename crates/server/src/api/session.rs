@@ -44,17 +44,22 @@ pub async fn sign_in(
     kind: &str,
 ) -> ApiResult<SignedIn> {
     let username = username.trim();
+    let refused = || ApiError::Unauthorized("用户名或密码错误".into());
+    if domain::account::check_username(username).is_err() {
+        return Err(refused());
+    }
     if let Some(retry_after_secs) = state.throttle.check(username) {
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
+    // Count the attempt before the slow hash check, so parallel guesses are counted too.
+    state.throttle.failed(username);
     let credentials = state.store.credentials(username).await?;
     let user = match credentials {
         Some((user, hash)) if verify_password(password, &hash) => user,
-        _ => {
-            state.throttle.failed(username);
-            return Err(ApiError::Unauthorized(format!(
-                "用户名或密码错误（{username}）"
-            )));
+        Some(_) => return Err(refused()),
+        None => {
+            verify_password(password, crate::auth::dummy_hash());
+            return Err(refused());
         }
     };
     if password == DEMO_PASSWORD && !state.config.demo_mode {

@@ -132,7 +132,7 @@ pub fn metadata_table(resource: &Resource) -> Markup {
             tr { th { "信息资源代码" } td.mono { (resource.code) } }
             tr { th { "信息资源分类" } td { (class.kind.label()) " / 项 " (format!("{:02}", class.subclass)) (class.subclass_name().map(|n| format!("（{n}）")).unwrap_or_default()) " / 目 " (format!("{:03}", class.category)) @if !class.detail.is_empty() { " / 细目 " (class.detail) } } }
             tr { th { "信息资源提供方" } td { (resource.provider.name) @if let Some(unit) = &body.provider_unit { " · " (unit) } } }
-            tr { th { "提供方代码" } td.mono { (resource.provider.credit_code) } }
+            tr { th { "信息资源提供方代码" } td.mono { (resource.provider.credit_code) } }
             tr { th { "信息资源摘要" } td { (body.summary) } }
             tr { th { "信息资源格式" } td { (body.format.kind.label()) @if !body.format.detail.is_empty() { " / " (body.format.detail) } } }
             tr { th { "共享类型" } td { (body.share.share_type.label()) } }

@@ -32,7 +32,9 @@ pub fn routes() -> Router<AppState> {
         .route("/catalogue/new", get(editor::new_page).post(editor::create))
         .route(
             "/catalogue/import",
-            get(catalogue::import_page).post(catalogue::import_submit),
+            get(catalogue::import_page)
+                .post(catalogue::import_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
         )
         .route("/catalogue/template.xlsx", get(catalogue::template))
         .route("/catalogue/{prefix}/{seq}", get(catalogue::detail))
