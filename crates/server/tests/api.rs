@@ -375,6 +375,19 @@ async fn catalogue_workflow_through_the_api() {
             consumer_view.json["body"]["abstract"],
             "常住人口户籍信息的摘要"
         );
+        // The revision's words are not searchable by others until it is published.
+        assert_eq!(
+            app.get("/api/v1/resources?q=%E7%AF%A1%E6%94%B9", &other)
+                .await
+                .json["total"],
+            0
+        );
+        assert_eq!(
+            app.get("/api/v1/resources?q=%E7%AF%A1%E6%94%B9", &staff)
+                .await
+                .json["total"],
+            0
+        );
         // Drafts never published are invisible to other departments, even by code.
         let draft = app
             .post(

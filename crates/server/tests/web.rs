@@ -132,6 +132,22 @@ async fn login_sets_a_protected_session_cookie() {
         StatusCode::UNAUTHORIZED
     );
 
+    let csrf = csrf_in(&Browser::text(&home));
+    let out = browser
+        .request(Method::POST, "/logout", Some(&[("_csrf", &csrf)]))
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.request(Method::GET, "/", None).await.status,
+        StatusCode::SEE_OTHER,
+        "signed out"
+    );
+    let filter = store::audit::AuditFilter {
+        action: Some("auth.logout".into()),
+        ..Default::default()
+    };
+    let (logouts, _) = app.store.audit_list(&filter, 5).await.unwrap();
+    assert_eq!(logouts[0].actor.as_deref(), Some("gaj-staff"));
     let wrong = Browser::new(&app)
         .request(Method::GET, "/login", None)
         .await;

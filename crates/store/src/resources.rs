@@ -259,6 +259,18 @@ macro_rules! reindex_resource {
     }};
 }
 
+/// Makes what others find and list (search text, grams, items) follow `body`.
+macro_rules! refresh_listing {
+    ($tx:expr, $id:expr, $provider_id:expr, $body:expr, $text:expr) => {{
+        sqlx::query("UPDATE resource_bodies SET search_text = $1 WHERE resource_id = $2")
+            .bind($text)
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+        reindex_resource!($tx, $id, $provider_id, $body, $text);
+    }};
+}
+
 /// Inserts a new draft inside an open transaction and returns its id and code. The
 /// sequence (后段码) is the next under the classification's prefix; the caller holds the
 /// write lock, so two inserts cannot take the same number.
@@ -394,7 +406,12 @@ impl Store {
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
             let changed = sqlx::query(
-                "UPDATE resources SET name = $1, share_type = $2, security_grade = $3, update_cycle = $4, \
+                // Once published, the listing columns keep showing the published version
+                // until the revision is published in turn (see `transition`).
+                "UPDATE resources SET name = CASE WHEN published_version IS NULL THEN $1 ELSE name END, \
+                 share_type = CASE WHEN published_version IS NULL THEN $2 ELSE share_type END, \
+                 security_grade = CASE WHEN published_version IS NULL THEN $3 ELSE security_grade END, \
+                 update_cycle = CASE WHEN published_version IS NULL THEN $4 ELSE update_cycle END, \
                  status = $5, version = $6, updated_at = $7 WHERE id = $8 AND status = $9 AND updated_at = $10",
             )
             .bind(body.name.trim())
@@ -412,13 +429,14 @@ impl Store {
             if changed.rows_affected() != 1 {
                 return Err(StoreError::Conflict("目录已被他人修改，请刷新后重试".into()));
             }
-            sqlx::query("UPDATE resource_bodies SET body = $1, search_text = $2 WHERE resource_id = $3")
+            sqlx::query("UPDATE resource_bodies SET body = $1 WHERE resource_id = $2")
                 .bind(serde_json::to_string(body)?)
-                .bind(&text)
                 .bind(current.id)
                 .execute(&mut *tx)
                 .await?;
-            reindex_resource!(tx, current.id, provider.id, body, &text);
+            if current.published_version.is_none() {
+                refresh_listing!(tx, current.id, provider.id, body, &text);
+            }
             let mut event = ctx.event("resource.edit", workflow_target(code));
             event.before = snapshot(&current.body);
             event.after = snapshot(body);
@@ -464,6 +482,16 @@ impl Store {
                 return Err(StoreError::Conflict("目录状态已被他人修改，请刷新后重试".into()));
             }
             if next == Status::Published {
+                let text = search_text(&current.body, &current.provider.name);
+                sqlx::query("UPDATE resources SET name = $1, share_type = $2, security_grade = $3, update_cycle = $4 WHERE id = $5")
+                    .bind(current.body.name.trim())
+                    .bind(current.body.share.share_type.code())
+                    .bind(current.body.security_grade.code())
+                    .bind(current.body.update_cycle.code())
+                    .bind(current.id)
+                    .execute(&mut *tx)
+                    .await?;
+                refresh_listing!(tx, current.id, current.provider.id, &current.body, &text);
                 sqlx::query("INSERT INTO resource_versions (resource_id, version, body, published_by, published_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(current.id)
                     .bind(current.version)

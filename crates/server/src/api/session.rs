@@ -112,7 +112,8 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses((status = 204)))]
 pub async fn logout(
     State(state): State<AppState>,
-    _auth: Auth,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<axum::http::StatusCode> {
     if let Some(token) = headers
@@ -125,6 +126,9 @@ pub async fn logout(
             .delete_session(&token_hash(token.trim()))
             .await?;
     }
+    let event = audit_context(Some(&principal), &meta)
+        .event("auth.logout", format!("user:{}", principal.name()));
+    state.store.audit(event).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

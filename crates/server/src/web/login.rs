@@ -138,6 +138,7 @@ pub struct LogoutForm {
 pub async fn logout(
     State(state): State<AppState>,
     user: WebUser,
+    Meta(meta): Meta,
     jar: CookieJar,
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, PageError> {
@@ -148,6 +149,9 @@ pub async fn logout(
             .delete_session(&token_hash(session.value()))
             .await?;
     }
+    let event = crate::auth::audit_context(Some(&user.0), &meta)
+        .event("auth.logout", format!("user:{}", user.0.name()));
+    state.store.audit(event).await?;
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/").build());
     Ok((jar, Redirect::to("/login")).into_response())
 }
