@@ -137,7 +137,10 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 // 32 MiB of page cache per connection (the default is 2 MiB): catalogue
                 // listings and counts stay in memory at 100k entries.
-                .pragma("cache_size", "-32768");
+                .pragma("cache_size", "-32768")
+                // Reads through a shared memory map of the file: every connection sees the
+                // pages one of them has read, instead of warming its own cache.
+                .pragma("mmap_size", "268435456");
             Backend::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(8)
