@@ -14,6 +14,7 @@ pub mod ids;
 mod labelled;
 pub mod mask;
 pub mod search;
+pub mod storage;
 pub mod values;
 pub mod workflow;
 

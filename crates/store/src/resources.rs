@@ -482,6 +482,22 @@ impl Store {
                 return Err(StoreError::Conflict("目录状态已被他人修改，请刷新后重试".into()));
             }
             if next == Status::Published {
+                // The entry's data table follows its published items.
+                let table = crate::data_tables::table_name(&ResourceCode::parse(code).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+                let statements = match current.published_version {
+                    None => crate::data_tables::create_statements(dialect, &table, &current.body),
+                    Some(previous) => {
+                        let old: String = sqlx::query_scalar("SELECT body FROM resource_versions WHERE resource_id = $1 AND version = $2")
+                            .bind(current.id)
+                            .bind(previous)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        crate::data_tables::migrate_statements(dialect, &table, &serde_json::from_str(&old)?, &current.body)?
+                    }
+                };
+                for statement in &statements {
+                    sqlx::query(statement).execute(&mut *tx).await?;
+                }
                 let text = search_text(&current.body, &current.provider.name);
                 sqlx::query("UPDATE resources SET name = $1, share_type = $2, security_grade = $3, update_cycle = $4 WHERE id = $5")
                     .bind(current.body.name.trim())

@@ -519,3 +519,96 @@ async fn import_is_all_or_nothing() {
         assert_eq!(codes, ["101001/000001", "101001/000002"]);
     }
 }
+
+#[tokio::test]
+async fn publishing_creates_and_migrates_the_typed_data_table() {
+    for t in backends().await {
+        let dept = department(&t.store, "gaj", 1).await;
+        let staff = actor(&user(&t.store, "gaj-staff", Role::Staff, Some(dept.id)).await);
+        let chief = actor(&user(&t.store, "gaj-chief", Role::Chief, Some(dept.id)).await);
+        let admin = actor(&user(&t.store, "admin", Role::Admin, None).await);
+        let publish = |code: String| {
+            let (store, staff, chief, admin) =
+                (t.store.clone(), staff.clone(), chief.clone(), admin.clone());
+            async move {
+                store
+                    .transition(&code, Action::Submit, None, &staff, &ctx())
+                    .await?;
+                store
+                    .transition(&code, Action::Sign, None, &chief, &ctx())
+                    .await?;
+                store
+                    .transition(&code, Action::Publish, None, &admin, &ctx())
+                    .await
+            }
+        };
+        let code = t
+            .store
+            .create_resource(dept.id, &body("人口信息"), &staff, &ctx())
+            .await
+            .unwrap()
+            .code;
+        publish(code.clone()).await.unwrap();
+        let long_name = "a".repeat(80);
+        on_pool!(t.store, pool => {
+            sqlx::query("INSERT INTO data_101001_000001 (id_number, full_name, _batch_id) VALUES ($1, $2, 1)")
+                .bind("11010519491231002X").bind("张三").execute(pool).await.unwrap();
+            // Keys are enforced by the table itself.
+            assert!(sqlx::query("INSERT INTO data_101001_000001 (id_number) VALUES ('11010519491231002X')").execute(pool).await.is_err());
+        });
+
+        // A new version adds an item and widens another: the table follows, rows stay.
+        let mut revised = t.store.resource(&code).await.unwrap().body;
+        revised.items[1].length = Some(100);
+        let mut amount = revised.items[1].clone();
+        amount.identifier = "amount".into();
+        amount.name = "金额".into();
+        amount.data_type = domain::catalogue::DataType::Integer;
+        amount.length = None;
+        revised.items.push(amount);
+        t.store
+            .update_resource(&code, &revised, &staff, &ctx())
+            .await
+            .unwrap();
+        publish(code.clone()).await.unwrap();
+        on_pool!(t.store, pool => {
+            let (name, amount): (String, Option<i64>) = sqlx::query_as("SELECT full_name, amount FROM data_101001_000001")
+                .fetch_one(pool).await.unwrap();
+            assert_eq!((name.as_str(), amount), ("张三", None), "{}", t.backend);
+            sqlx::query("INSERT INTO data_101001_000001 (id_number, full_name, amount) VALUES ($1, $2, 7)")
+                .bind("110105194912310021").bind(&long_name).execute(pool).await
+                .unwrap_or_else(|e| panic!("{}: widened column takes 80 characters: {e}", t.backend));
+        });
+
+        // A lossy change is refused at publishing, and nothing moves.
+        let mut lossy = t.store.resource(&code).await.unwrap().body;
+        lossy.items[1].data_type = domain::catalogue::DataType::Integer;
+        lossy.items[1].length = None;
+        t.store
+            .update_resource(&code, &lossy, &staff, &ctx())
+            .await
+            .unwrap();
+        t.store
+            .transition(&code, Action::Submit, None, &staff, &ctx())
+            .await
+            .unwrap();
+        t.store
+            .transition(&code, Action::Sign, None, &chief, &ctx())
+            .await
+            .unwrap();
+        let err = t
+            .store
+            .transition(&code, Action::Publish, None, &admin, &ctx())
+            .await
+            .unwrap_err();
+        match err {
+            StoreError::Validation(e) => assert!(e.0[0].message.contains("无法无损转换"), "{e}"),
+            other => panic!("{}: {other}", t.backend),
+        }
+        let still = t.store.resource(&code).await.unwrap();
+        assert_eq!(
+            (still.status, still.published_version),
+            (Status::Signed, Some(2))
+        );
+    }
+}
