@@ -6,6 +6,7 @@
 //! place in the file where it is; storing, authorising and serving are other crates' jobs.
 
 pub mod catalogue_xlsx;
+pub mod csv_file;
 
 pub use catalogue_xlsx::{
     blank_template, read_template, write_template, CellProblem, ImportedEntry, TemplateEntry,
