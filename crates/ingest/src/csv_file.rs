@@ -29,13 +29,16 @@ pub enum CsvError {
     Row { row: u64, message: String },
 }
 
+/// The file as text: the sniffed sample put back in front of the rest, then decoded.
+type Decoded<R> = DecodeReaderBytes<Chain<Cursor<Vec<u8>>, R>, Vec<u8>>;
+
 /// An open CSV file: its header and a stream of records.
 pub struct CsvFile<R: Read> {
     /// `UTF-8` or `gb18030`.
     pub encoding: &'static str,
     pub delimiter: u8,
     pub header: Vec<String>,
-    records: csv::StringRecordsIntoIter<DecodeReaderBytes<Chain<Cursor<Vec<u8>>, R>, Vec<u8>>>,
+    records: csv::StringRecordsIntoIter<Decoded<R>>,
 }
 
 /// Valid UTF-8, allowing a character cut off at the end of the sample.
