@@ -612,3 +612,108 @@ async fn publishing_creates_and_migrates_the_typed_data_table() {
         );
     }
 }
+
+#[tokio::test]
+async fn batches_upsert_by_key_quarantine_and_apply_once() {
+    use domain::catalogue::DataType;
+    use domain::values::TypedValue;
+    use store::batches::{AcceptedRow, RejectedRow};
+    for t in backends().await {
+        let dept = department(&t.store, "gaj", 1).await;
+        let staff = actor(&user(&t.store, "gaj-staff", Role::Staff, Some(dept.id)).await);
+        let chief = actor(&user(&t.store, "gaj-chief", Role::Chief, Some(dept.id)).await);
+        let admin = actor(&user(&t.store, "admin", Role::Admin, None).await);
+        let mut entry = body("人口信息");
+        for (identifier, data_type, length) in [
+            ("registered_on", DataType::Date, None),
+            ("amount", DataType::Numeric, Some(16)),
+            ("active", DataType::Logical, None),
+        ] {
+            let mut extra = item(identifier, identifier);
+            extra.data_type = data_type;
+            extra.length = length;
+            entry.items.push(extra);
+        }
+        let code = t
+            .store
+            .create_resource(dept.id, &entry, &staff, &ctx())
+            .await
+            .unwrap()
+            .code;
+        let early = t
+            .store
+            .apply_batch(&code, "upload:x.csv", "h0", &[], &[], &ctx())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(early, StoreError::Conflict(_)),
+            "unpublished entries take no data"
+        );
+        t.store
+            .transition(&code, Action::Submit, None, &staff, &ctx())
+            .await
+            .unwrap();
+        t.store
+            .transition(&code, Action::Sign, None, &chief, &ctx())
+            .await
+            .unwrap();
+        t.store
+            .transition(&code, Action::Publish, None, &admin, &ctx())
+            .await
+            .unwrap();
+
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 2, 13).unwrap();
+        let row = |line: u64, id: &str, name: &str, amount: &str| AcceptedRow {
+            line,
+            values: vec![
+                TypedValue::Text(id.into()),
+                TypedValue::Text(name.into()),
+                TypedValue::Date(date),
+                TypedValue::Decimal(amount.into()),
+                TypedValue::Null,
+            ],
+        };
+        let accepted = [
+            row(2, "11010519491231002X", "张三", "12.50"),
+            row(3, "110105194912310021", "李四", "3"),
+            row(5, "11010519491231002X", "张三丰", "99.99"),
+        ];
+        let rejected = [RejectedRow {
+            line: 4,
+            column: Some("公民身份号码".into()),
+            value: Some("110105********0022".into()),
+            reason: "校验位错误".into(),
+        }];
+        let report = t
+            .store
+            .apply_batch(&code, "upload:x.csv", "h1", &accepted, &rejected, &ctx())
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                report.rows_received,
+                report.rows_accepted,
+                report.rows_quarantined,
+                report.duplicate_keys
+            ),
+            (4, 3, 1, 1),
+            "{}",
+            t.backend
+        );
+        let again = t
+            .store
+            .apply_batch(&code, "upload:x.csv", "h1", &accepted[..1], &[], &ctx())
+            .await
+            .unwrap();
+        assert_eq!(again, report, "the same content applies once");
+        on_pool!(t.store, pool => {
+            let rows: Vec<(String, String, i64)> = sqlx::query_as("SELECT id_number, full_name, _batch_id FROM data_101001_000001 ORDER BY id_number")
+                .fetch_all(pool).await.unwrap();
+            assert_eq!(rows.len(), 2, "{}", t.backend);
+            assert_eq!(rows[1].1, "张三丰", "the last row of a repeated key wins");
+            assert_eq!(rows[0].2, report.id);
+        });
+        assert_eq!(t.store.quarantine(report.id).await.unwrap(), rejected);
+        assert!(t.store.audit_verify().await.unwrap().intact);
+    }
+}
