@@ -22,6 +22,23 @@ pub enum TypedValue {
     Bool(bool),
 }
 
+/// A row that passed every check, with one value per item of the published version, in
+/// item order; `line` is its place in the source file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptedRow {
+    pub line: u64,
+    pub values: Vec<TypedValue>,
+}
+
+/// A row that failed, for the quarantine report. `value` is already masked if personal.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct RejectedRow {
+    pub line: u64,
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+}
+
 /// Why a value was refused, in words for the quarantine report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueProblem {

@@ -7,6 +7,7 @@
 
 pub mod catalogue_xlsx;
 pub mod csv_file;
+pub mod pipeline;
 
 pub use catalogue_xlsx::{
     blank_template, read_template, write_template, CellProblem, ImportedEntry, TemplateEntry,

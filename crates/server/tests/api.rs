@@ -37,6 +37,7 @@ async fn health_and_openapi_cover_every_endpoint() {
         ("get", "/api/v1/resources/{prefix}/{seq}/versions"),
         ("get", "/api/v1/resources/{prefix}/{seq}/diff"),
         ("post", "/api/v1/resources/{prefix}/{seq}/workflow"),
+        ("post", "/api/v1/resources/{prefix}/{seq}/batches"),
         ("get", "/api/v1/source-conflicts"),
         ("get", "/api/v1/catalogue/export"),
         ("post", "/api/v1/catalogue/import"),

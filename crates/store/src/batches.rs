@@ -13,22 +13,7 @@ use serde::Serialize;
 use crate::audit::snapshot;
 use crate::{now, on_pool, AuditContext, Store, StoreError, StoreResult};
 
-/// A row that passed validation, with one value per item of the published version, in
-/// item order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AcceptedRow {
-    pub line: u64,
-    pub values: Vec<TypedValue>,
-}
-
-/// A row that failed, for the quarantine report. `value` is already masked if personal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RejectedRow {
-    pub line: u64,
-    pub column: Option<String>,
-    pub value: Option<String>,
-    pub reason: String,
-}
+pub use domain::values::{AcceptedRow, RejectedRow};
 
 /// What a batch did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
@@ -114,6 +99,27 @@ fn key_of(row: &AcceptedRow, columns: &[(String, ColumnType, bool)]) -> String {
 }
 
 impl Store {
+    /// The body of the entry's last published version: what its data must conform to.
+    pub async fn published_body(
+        &self,
+        resource: &crate::resources::Resource,
+    ) -> StoreResult<domain::catalogue::ResourceBody> {
+        let published = resource.published_version.ok_or_else(|| {
+            StoreError::Conflict(format!("目录 {} 尚未发布，不能归集数据", resource.code))
+        })?;
+        self.resource_versions(resource.id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == published)
+            .map(|v| v.body)
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "published version {published} of {} is missing",
+                    resource.code
+                ))
+            })
+    }
+
     /// Applies a batch to the published entry `code`. Re-applying the same content (same
     /// `content_hash`) returns the earlier report and changes nothing.
     pub async fn apply_batch(
@@ -126,20 +132,7 @@ impl Store {
         ctx: &AuditContext,
     ) -> StoreResult<BatchReport> {
         let resource = self.resource(code).await?;
-        let published = resource
-            .published_version
-            .ok_or_else(|| StoreError::Conflict(format!("目录 {code} 尚未发布，不能归集数据")))?;
-        let body = self
-            .resource_versions(resource.id)
-            .await?
-            .into_iter()
-            .find(|v| v.version == published)
-            .map(|v| v.body)
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "published version {published} of {code} is missing"
-                ))
-            })?;
+        let body = self.published_body(&resource).await?;
         let columns = table_columns(&body);
         if let Some(bad) = accepted.iter().find(|r| r.values.len() != columns.len()) {
             return Err(StoreError::Corrupt(format!(

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::AppState;
 
 pub mod audit;
+pub mod batches;
 pub mod catalogue;
 pub mod departments;
 pub mod resources;
@@ -130,6 +131,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/resources/{prefix}/{seq}/workflow",
             post(resources::workflow),
+        )
+        .route(
+            "/api/v1/resources/{prefix}/{seq}/batches",
+            post(batches::upload).layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
         )
         .route("/api/v1/source-conflicts", get(resources::conflicts))
         .route("/api/v1/catalogue/export", get(catalogue::export_json))

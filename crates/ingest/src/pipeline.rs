@@ -1,0 +1,183 @@
+//! The validation pipeline: a file's columns are matched to the entry's items, every cell
+//! is checked (`domain::values`), and each row is either accepted with typed values or
+//! rejected with the first problem found, its line, column and (masked) value.
+
+use domain::catalogue::Item;
+use domain::values::{check_value, displayable, AcceptedRow, RejectedRow};
+
+/// Why a file's columns cannot be used at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MappingError {
+    #[error("未知的列：{}。列名应为信息项名称或标识符", .0.join("、"))]
+    UnknownColumns(Vec<String>),
+    #[error("缺少必填信息项的列：{}", .0.join("、"))]
+    MissingColumns(Vec<String>),
+    #[error("列“{0}”出现了不止一次")]
+    DuplicateColumn(String),
+}
+
+/// For each item, the index of the file column that holds it (if any).
+pub fn map_columns(header: &[String], items: &[Item]) -> Result<Vec<Option<usize>>, MappingError> {
+    let find = |column: &str| {
+        let column = column.trim();
+        items
+            .iter()
+            .position(|i| i.name == column || i.identifier.eq_ignore_ascii_case(column))
+    };
+    let mut mapping = vec![None; items.len()];
+    let mut unknown = Vec::new();
+    for (index, column) in header.iter().enumerate() {
+        match find(column) {
+            None => unknown.push(column.clone()),
+            Some(item) if mapping[item].is_some() => {
+                return Err(MappingError::DuplicateColumn(column.clone()))
+            }
+            Some(item) => mapping[item] = Some(index),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(MappingError::UnknownColumns(unknown));
+    }
+    let missing: Vec<String> = items
+        .iter()
+        .zip(&mapping)
+        .filter(|(i, m)| i.required && m.is_none())
+        .map(|(i, _)| i.name.clone())
+        .collect();
+    if !missing.is_empty() {
+        return Err(MappingError::MissingColumns(missing));
+    }
+    Ok(mapping)
+}
+
+/// Checks one row; the first failing cell decides its rejection.
+pub fn check_row(
+    line: u64,
+    fields: &[String],
+    items: &[Item],
+    mapping: &[Option<usize>],
+) -> Result<AcceptedRow, RejectedRow> {
+    let mut values = Vec::with_capacity(items.len());
+    for (item, column) in items.iter().zip(mapping) {
+        let raw = column.and_then(|c| fields.get(c)).map(String::as_str);
+        match check_value(item, raw, None) {
+            Ok(value) => values.push(value),
+            Err(problem) => {
+                return Err(RejectedRow {
+                    line,
+                    column: Some(item.name.clone()),
+                    value: raw.map(|r| displayable(item, r)),
+                    reason: problem.to_string(),
+                })
+            }
+        }
+    }
+    Ok(AcceptedRow { line, values })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::catalogue::*;
+    use domain::code::{ClassKind, ResourceClass};
+    use domain::values::TypedValue;
+
+    fn body() -> ResourceBody {
+        let item = |name: &str, identifier: &str, rule: Option<&str>, key: bool| Item {
+            name: name.into(),
+            identifier: identifier.into(),
+            data_type: DataType::Char,
+            length: Some(18),
+            required: key,
+            key,
+            code_table: None,
+            rule: rule.map(|r| r.parse().unwrap()),
+            security_grade: SecurityGrade::General,
+            personal: key,
+            share_type: None,
+            authoritative: false,
+        };
+        ResourceBody {
+            name: "人口".into(),
+            class: ResourceClass {
+                kind: ClassKind::Basic,
+                subclass: 1,
+                category: 1,
+                detail: String::new(),
+            },
+            provider_unit: None,
+            summary: "x".into(),
+            format: ResourceFormat {
+                kind: FormatKind::Database,
+                detail: String::new(),
+            },
+            items: vec![
+                item("公民身份号码", "id_number", Some("id_card"), true),
+                item("姓名", "full_name", None, false),
+            ],
+            share: ShareAttributes {
+                share_type: ShareType::Unconditional,
+                conditions: None,
+                legal_basis: None,
+                mode: Some(ShareMode::Platform),
+                mode_reason: None,
+            },
+            open: OpenAttributes::default(),
+            update_cycle: UpdateCycle::Daily,
+            related_codes: vec![],
+            security_grade: SecurityGrade::General,
+            extensions: Default::default(),
+        }
+    }
+
+    #[test]
+    fn maps_columns_by_name_or_identifier() {
+        let header = vec!["FULL_NAME".to_string(), "公民身份号码".to_string()];
+        assert_eq!(
+            map_columns(&header, &body().items).unwrap(),
+            [Some(1), Some(0)]
+        );
+        let unknown = vec!["公民身份号码".to_string(), "年龄".to_string()];
+        assert_eq!(
+            map_columns(&unknown, &body().items),
+            Err(MappingError::UnknownColumns(vec!["年龄".into()]))
+        );
+        let missing = vec!["姓名".to_string()];
+        assert_eq!(
+            map_columns(&missing, &body().items),
+            Err(MappingError::MissingColumns(vec!["公民身份号码".into()]))
+        );
+    }
+
+    #[test]
+    fn rejects_a_row_with_its_line_column_and_masked_value() {
+        let body = body();
+        let mapping = [Some(0), Some(1)];
+        let good = check_row(
+            2,
+            &["11010519491231002x".into(), "张三".into()],
+            &body.items,
+            &mapping,
+        )
+        .unwrap();
+        assert_eq!(
+            good.values,
+            [
+                TypedValue::Text("11010519491231002X".into()),
+                TypedValue::Text("张三".into())
+            ]
+        );
+        let bad = check_row(
+            3,
+            &["110105194912310021".into(), "李四".into()],
+            &body.items,
+            &mapping,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (bad.line, bad.column.as_deref(), bad.value.as_deref()),
+            (3, Some("公民身份号码"), Some("110105********0021"))
+        );
+        assert!(bad.reason.contains("校验位"), "{}", bad.reason);
+    }
+}

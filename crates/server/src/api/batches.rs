@@ -1,0 +1,132 @@
+//! `POST /api/v1/resources/{prefix}/{seq}/batches`: a provider uploads a CSV export of an
+//! entry's data. Every row is checked against the published items; good rows are upserted
+//! by key and bad ones quarantined, in one atomic batch; the same file is applied once.
+//!
+//! Collection groundwork: the body is read whole (up to the upload limit) rather than
+//! streamed, and only CSV is taken so far.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use domain::values::RejectedRow;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use store::batches::BatchReport;
+
+use super::resources::{code_from_path, visibility};
+use super::Query;
+use crate::auth::{audit_context, Auth, Meta};
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadParams {
+    /// `auto` (default), `utf8` or `gb18030` (also for GBK files).
+    pub encoding: Option<String>,
+    /// One character; sniffed from the header when absent.
+    pub delimiter: Option<String>,
+}
+
+/// The batch and the first quarantined rows.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UploadReport {
+    pub batch: BatchReport,
+    /// At most the first 100 rejected rows, in file order.
+    pub quarantine: Vec<RejectedRow>,
+}
+
+fn parse_params(params: &UploadParams) -> ApiResult<(ingest::csv_file::TextEncoding, Option<u8>)> {
+    use ingest::csv_file::TextEncoding;
+    let encoding = match params.encoding.as_deref().unwrap_or("auto") {
+        "auto" => TextEncoding::Auto,
+        "utf8" | "utf-8" => TextEncoding::Utf8,
+        "gb18030" | "gbk" => TextEncoding::Gb18030,
+        other => {
+            return Err(ApiError::field(
+                "encoding",
+                format!("编码“{other}”无法识别，可选 auto、utf8、gb18030"),
+            ))
+        }
+    };
+    let delimiter = match params.delimiter.as_deref() {
+        None => None,
+        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+        Some("\\t") => Some(b'\t'),
+        Some(_) => return Err(ApiError::field("delimiter", "分隔符应为单个字符")),
+    };
+    Ok((encoding, delimiter))
+}
+
+#[utoipa::path(post, path = "/api/v1/resources/{prefix}/{seq}/batches", tag = "collection", security(("bearer" = [])),
+    params(("prefix" = String, Path), ("seq" = String, Path), UploadParams),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 201, body = UploadReport), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+               (status = 409, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    Path((prefix, seq)): Path<(String, String)>,
+    Query(params): Query<UploadParams>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<(StatusCode, axum::Json<UploadReport>)> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!(
+                "文件超过上限 {} MiB",
+                crate::UPLOAD_LIMIT / 1024 / 1024
+            ))
+        } else {
+            ApiError::bad_request("bad_body", e.body_text())
+        }
+    })?;
+    let (encoding, delimiter) = parse_params(&params)?;
+    let code = code_from_path(&prefix, &seq)?;
+    let resource = state
+        .store
+        .visible_resource(&code, visibility(&principal))
+        .await?;
+    if principal.department_id() != Some(resource.provider.id)
+        || principal.role() == Some(domain::account::Role::Auditor)
+    {
+        return Err(ApiError::Forbidden(
+            "只有提供方部门的人员或其应用系统可以归集本目录的数据".into(),
+        ));
+    }
+    let items = state.store.published_body(&resource).await?.items;
+    let mut file = ingest::csv_file::open_csv(&bytes[..], encoding, delimiter)
+        .map_err(|e| ApiError::bad_request("bad_file", e.to_string()))?;
+    let mapping = ingest::pipeline::map_columns(&file.header, &items)
+        .map_err(|e| ApiError::bad_request("bad_columns", e.to_string()))?;
+    let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
+    for record in file.by_ref() {
+        match record {
+            Ok(record) => {
+                match ingest::pipeline::check_row(record.line, &record.fields, &items, &mapping) {
+                    Ok(row) => accepted.push(row),
+                    Err(row) => rejected.push(row),
+                }
+            }
+            Err(ingest::csv_file::CsvError::Row { row, message }) => rejected.push(RejectedRow {
+                line: row,
+                column: None,
+                value: None,
+                reason: message,
+            }),
+            Err(other) => return Err(ApiError::bad_request("bad_file", other.to_string())),
+        }
+    }
+    let hash = hex::encode(Sha256::digest(&bytes));
+    let ctx = audit_context(Some(&principal), &meta);
+    let batch = state
+        .store
+        .apply_batch(&code, "upload:csv", &hash, &accepted, &rejected, &ctx)
+        .await?;
+    let mut quarantine = state.store.quarantine(batch.id).await?;
+    quarantine.truncate(100);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(UploadReport { batch, quarantine }),
+    ))
+}

@@ -1,0 +1,102 @@
+//! Uploading a CSV export into a published entry.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use common::{error_of, TestApp};
+use domain::ids::IdCardNumber;
+
+fn upload(uri: &str, token: &str, bytes: Vec<u8>) -> Request<Body> {
+    Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(bytes))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn gbk_csv_upload_upserts_good_rows_and_quarantines_bad_ones_once() {
+    for app in TestApp::all(false).await {
+        let code = app.published_entry("常住人口户籍信息").await;
+        let staff = app.login("gaj-staff").await;
+        // Valid 18-digit numbers, from legacy 15-digit ones.
+        let first = IdCardNumber::parse("110105491231002").unwrap().to_string();
+        let second = IdCardNumber::parse("110105491231003").unwrap().to_string();
+        let csv =
+            format!("公民身份号码,姓名\n{first},张三\n{second},李四\n110105194912310021,王五\n");
+        let (gbk, _, _) = encoding_rs::GBK.encode(&csv);
+        let uri = format!("/api/v1/resources/{code}/batches");
+        let response = app.send(upload(&uri, &staff, gbk.to_vec())).await;
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "{}: {}",
+            app.backend,
+            response.json
+        );
+        let batch = &response.json["batch"];
+        assert_eq!(
+            (
+                batch["rows_received"].as_i64(),
+                batch["rows_accepted"].as_i64(),
+                batch["rows_quarantined"].as_i64()
+            ),
+            (Some(3), Some(2), Some(1))
+        );
+        let bad = &response.json["quarantine"][0];
+        assert_eq!(
+            (
+                bad["line"].as_i64(),
+                bad["column"].as_str(),
+                bad["value"].as_str()
+            ),
+            (Some(4), Some("公民身份号码"), Some("110105********0021"))
+        );
+
+        let again = app.send(upload(&uri, &staff, gbk.to_vec())).await;
+        assert_eq!(
+            again.json["batch"]["id"], batch["id"],
+            "the same file is applied once"
+        );
+
+        let other = app.login("mzj-staff").await;
+        error_of(
+            &app.send(upload(&uri, &other, gbk.to_vec())).await,
+            StatusCode::FORBIDDEN,
+        );
+        let unknown = app
+            .send(upload(
+                &uri,
+                &staff,
+                "公民身份号码,年龄\n1,2\n".as_bytes().to_vec(),
+            ))
+            .await;
+        assert!(error_of(&unknown, StatusCode::BAD_REQUEST)["message"]
+            .as_str()
+            .unwrap()
+            .contains("年龄"));
+        error_of(
+            &app.send(upload(&uri, &staff, Vec::new())).await,
+            StatusCode::BAD_REQUEST,
+        );
+
+        let draft = app
+            .post(
+                "/api/v1/resources",
+                &staff,
+                serde_json::to_value(testkit::fixtures::body("草稿信息")).unwrap(),
+            )
+            .await;
+        let draft_uri = format!(
+            "/api/v1/resources/{}/batches",
+            draft.json["code"].as_str().unwrap()
+        );
+        error_of(
+            &app.send(upload(&draft_uri, &staff, gbk.to_vec())).await,
+            StatusCode::CONFLICT,
+        );
+    }
+}
