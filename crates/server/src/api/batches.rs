@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::batches::BatchReport;
 
-use super::resources::{code_from_path, visibility};
+use super::resources::visible_at;
 use super::Query;
 use crate::auth::{audit_context, Auth, Meta};
 use crate::error::{ApiError, ApiResult};
@@ -71,22 +71,9 @@ pub async fn upload(
     Query(params): Query<UploadParams>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, axum::Json<UploadReport>)> {
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(format!(
-                "文件超过上限 {} MiB",
-                crate::UPLOAD_LIMIT / 1024 / 1024
-            ))
-        } else {
-            ApiError::bad_request("bad_body", e.body_text())
-        }
-    })?;
+    let bytes = super::upload_bytes(body)?;
     let (encoding, delimiter) = parse_params(&params)?;
-    let code = code_from_path(&prefix, &seq)?;
-    let resource = state
-        .store
-        .visible_resource(&code, visibility(&principal))
-        .await?;
+    let (code, resource) = visible_at(&state, &principal, &prefix, &seq).await?;
     if principal.department_id() != Some(resource.provider.id)
         || principal.role() == Some(domain::account::Role::Auditor)
     {

@@ -342,16 +342,7 @@ pub async fn import_xlsx(
     Query(params): Query<ImportParams>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, axum::Json<ImportReport>)> {
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(format!(
-                "文件超过上限 {} MiB",
-                crate::UPLOAD_LIMIT / 1024 / 1024
-            ))
-        } else {
-            ApiError::bad_request("bad_body", e.body_text())
-        }
-    })?;
+    let bytes = super::upload_bytes(body)?;
     let report = import_template(&state, &principal, &meta, &bytes, params.partial).await?;
     Ok((StatusCode::CREATED, axum::Json(report)))
 }

@@ -77,6 +77,22 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
+/// An uploaded file's bytes, or the API error for a body that is too large or unreadable.
+pub fn upload_bytes(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<axum::body::Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!(
+                "文件超过上限 {} MiB",
+                crate::UPLOAD_LIMIT / 1024 / 1024
+            ))
+        } else {
+            ApiError::bad_request("bad_body", e.body_text())
+        }
+    })
+}
+
 /// Query-string extractor with the API's error shape.
 pub struct Query<T>(pub T);
 

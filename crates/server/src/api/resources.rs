@@ -122,6 +122,21 @@ pub fn code_from_path(prefix: &str, seq: &str) -> ApiResult<String> {
         .map_err(|e| ApiError::field("code", e.to_string()))
 }
 
+/// The entry at `/{prefix}/{seq}` as the caller may see it, with its code.
+pub async fn visible_at(
+    state: &AppState,
+    principal: &Principal,
+    prefix: &str,
+    seq: &str,
+) -> ApiResult<(String, Resource)> {
+    let code = code_from_path(prefix, seq)?;
+    let resource = state
+        .store
+        .visible_resource(&code, visibility(principal))
+        .await?;
+    Ok((code, resource))
+}
+
 #[utoipa::path(get, path = "/api/v1/resources", tag = "catalogue", security(("bearer" = [])), params(SearchParams),
     responses((status = 200, body = List<ResourceSummary>), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn search(
@@ -173,12 +188,8 @@ pub async fn show(
     Auth(principal): Auth,
     Path((prefix, seq)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Resource>> {
-    let code = code_from_path(&prefix, &seq)?;
     Ok(axum::Json(
-        state
-            .store
-            .visible_resource(&code, visibility(&principal))
-            .await?,
+        visible_at(&state, &principal, &prefix, &seq).await?.1,
     ))
 }
 
@@ -210,11 +221,7 @@ pub async fn update(
     Json(body): Json<ResourceBody>,
 ) -> ApiResult<axum::Json<Resource>> {
     principal.require_person()?;
-    let code = code_from_path(&prefix, &seq)?;
-    state
-        .store
-        .visible_resource(&code, visibility(&principal))
-        .await?;
+    let (code, _) = visible_at(&state, &principal, &prefix, &seq).await?;
     let resource = state
         .store
         .update_resource(
@@ -257,12 +264,8 @@ pub async fn workflow(
     Json(request): Json<WorkflowRequest>,
 ) -> ApiResult<axum::Json<Resource>> {
     principal.require_person()?;
-    let code = code_from_path(&prefix, &seq)?;
     let action = parse_action(&request.action)?;
-    state
-        .store
-        .visible_resource(&code, visibility(&principal))
-        .await?;
+    let (code, _) = visible_at(&state, &principal, &prefix, &seq).await?;
     let resource = state
         .store
         .transition(
@@ -284,11 +287,7 @@ pub async fn versions(
     Auth(principal): Auth,
     Path((prefix, seq)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<List<ResourceVersion>>> {
-    let code = code_from_path(&prefix, &seq)?;
-    let resource = state
-        .store
-        .visible_resource(&code, visibility(&principal))
-        .await?;
+    let (_, resource) = visible_at(&state, &principal, &prefix, &seq).await?;
     Ok(axum::Json(List::all(
         state.store.resource_versions(resource.id).await?,
     )))
@@ -311,11 +310,7 @@ pub async fn diff(
     Path((prefix, seq)): Path<(String, String)>,
     Query(params): Query<DiffParams>,
 ) -> ApiResult<axum::Json<Vec<FieldChange>>> {
-    let code = code_from_path(&prefix, &seq)?;
-    let resource = state
-        .store
-        .visible_resource(&code, visibility(&principal))
-        .await?;
+    let (_, resource) = visible_at(&state, &principal, &prefix, &seq).await?;
     let versions = state.store.resource_versions(resource.id).await?;
     let body_of = |version: i64| {
         versions

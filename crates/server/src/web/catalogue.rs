@@ -16,7 +16,7 @@ use super::{
     PageError, PageResult, WebUser,
 };
 use crate::api::catalogue::{import_template, template_bytes, xlsx_response};
-use crate::api::resources::{code_from_path, parse_action, visibility, SearchParams};
+use crate::api::resources::{parse_action, visibility, visible_at, SearchParams};
 use crate::auth::{audit_context, Meta};
 use crate::error::ApiError;
 use crate::AppState;
@@ -210,11 +210,7 @@ pub async fn detail(
     user: WebUser,
     Path((prefix, seq)): Path<(String, String)>,
 ) -> PageResult {
-    let code = code_from_path(&prefix, &seq)?;
-    let resource = state
-        .store
-        .visible_resource(&code, visibility(&user.0))
-        .await?;
+    let (_, resource) = visible_at(&state, &user.0, &prefix, &seq).await?;
     let versions = state.store.resource_versions(resource.id).await?;
     let content = html! {
         p { (status_tag(resource.status.code())) " 当前版本 v" (resource.version)
@@ -270,12 +266,8 @@ pub async fn workflow(
     Form(form): Form<WorkflowForm>,
 ) -> PageResult {
     user.check_csrf(&form.csrf)?;
-    let code = code_from_path(&prefix, &seq)?;
     let action = parse_action(&form.action)?;
-    state
-        .store
-        .visible_resource(&code, visibility(&user.0))
-        .await?;
+    let (code, _) = visible_at(&state, &user.0, &prefix, &seq).await?;
     state
         .store
         .transition(
@@ -300,11 +292,7 @@ pub async fn diff(
     Path((prefix, seq)): Path<(String, String)>,
     Query(q): Query<DiffQuery>,
 ) -> PageResult {
-    let code = code_from_path(&prefix, &seq)?;
-    let resource = state
-        .store
-        .visible_resource(&code, visibility(&user.0))
-        .await?;
+    let (code, resource) = visible_at(&state, &user.0, &prefix, &seq).await?;
     let versions = state.store.resource_versions(resource.id).await?;
     let from = versions
         .iter()

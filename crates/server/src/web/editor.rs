@@ -14,7 +14,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{code_path, csrf_field, layout, PageError, PageResult, WebUser};
-use crate::api::resources::{code_from_path, visibility};
+use crate::api::resources::visible_at;
 use crate::auth::{audit_context, Meta};
 use crate::error::ApiError;
 use crate::AppState;
@@ -520,11 +520,7 @@ pub async fn edit_page(
     user: WebUser,
     Path((prefix, seq)): Path<(String, String)>,
 ) -> PageResult {
-    let code = code_from_path(&prefix, &seq)?;
-    let resource = state
-        .store
-        .visible_resource(&code, visibility(&user.0))
-        .await?;
+    let (code, resource) = visible_at(&state, &user.0, &prefix, &seq).await?;
     let action = format!("{}/edit", code_path(&code));
     let page = render_form(&user, &EditorForm::from_body(&resource.body), &[], &action);
     Ok(layout(
@@ -549,11 +545,7 @@ pub async fn update(
     Form(form): Form<EditorForm>,
 ) -> PageResult {
     user.check_csrf(&form.csrf)?;
-    let code = code_from_path(&prefix, &seq)?;
-    state
-        .store
-        .visible_resource(&code, visibility(&user.0))
-        .await?;
+    let (code, _) = visible_at(&state, &user.0, &prefix, &seq).await?;
     let outcome = match form.to_body() {
         Ok(body) => state
             .store
