@@ -57,10 +57,22 @@ pub fn check_row(
     items: &[Item],
     mapping: &[Option<usize>],
 ) -> Result<AcceptedRow, RejectedRow> {
+    let raw: Vec<Option<&str>> = mapping
+        .iter()
+        .map(|column| column.and_then(|c| fields.get(c)).map(String::as_str))
+        .collect();
+    check_values(line, &raw, items)
+}
+
+/// Checks the raw values of one row, one per item (`None` where the file has none).
+pub fn check_values(
+    line: u64,
+    raw: &[Option<&str>],
+    items: &[Item],
+) -> Result<AcceptedRow, RejectedRow> {
     let mut values = Vec::with_capacity(items.len());
-    for (item, column) in items.iter().zip(mapping) {
-        let raw = column.and_then(|c| fields.get(c)).map(String::as_str);
-        match check_value(item, raw, None) {
+    for (item, raw) in items.iter().zip(raw) {
+        match check_value(item, *raw, None) {
             Ok(value) => values.push(value),
             Err(problem) => {
                 return Err(RejectedRow {
@@ -73,6 +85,94 @@ pub fn check_row(
         }
     }
     Ok(AcceptedRow { line, values })
+}
+
+/// Checks one JSON object (a line of NDJSON or an element of an array), whose keys are item
+/// identifiers or names. Unknown keys reject the row: a typo must not silently drop data.
+pub fn check_object(
+    line: u64,
+    object: &serde_json::Map<String, serde_json::Value>,
+    items: &[Item],
+) -> Result<AcceptedRow, RejectedRow> {
+    let reject = |column: Option<String>, reason: String| RejectedRow {
+        line,
+        column,
+        value: None,
+        reason,
+    };
+    let mut texts: Vec<Option<String>> = vec![None; items.len()];
+    for (key, value) in object {
+        let Some(index) = items
+            .iter()
+            .position(|i| i.name == *key || i.identifier.eq_ignore_ascii_case(key))
+        else {
+            return Err(reject(Some(key.clone()), format!("未知字段“{key}”")));
+        };
+        texts[index] = match value {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(text) => Some(text.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::Bool(b) => Some(b.to_string()),
+            _ => {
+                return Err(reject(
+                    Some(items[index].name.clone()),
+                    "值应为文本、数字、布尔值或 null".into(),
+                ))
+            }
+        };
+    }
+    let raw: Vec<Option<&str>> = texts.iter().map(Option::as_deref).collect();
+    check_values(line, &raw, items)
+}
+
+/// Reads NDJSON (one object per line) or a JSON array of objects, calling `row` for each
+/// with its line number (NDJSON) or 1-based position (array). Lines that are not objects
+/// become rejected rows; a file that is neither form is an error.
+pub fn read_json_rows(
+    text: &str,
+    items: &[Item],
+    mut row: impl FnMut(Result<AcceptedRow, RejectedRow>),
+) -> Result<(), String> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('[') {
+        let values: Vec<serde_json::Value> =
+            serde_json::from_str(trimmed).map_err(|e| format!("JSON 数组无法解析：{e}"))?;
+        for (i, value) in values.iter().enumerate() {
+            let line = i as u64 + 1;
+            row(match value.as_object() {
+                Some(object) => check_object(line, object, items),
+                None => Err(RejectedRow {
+                    line,
+                    column: None,
+                    value: None,
+                    reason: "数组元素应为对象".into(),
+                }),
+            });
+        }
+        return Ok(());
+    }
+    for (i, text) in trimmed.lines().enumerate() {
+        if text.trim().is_empty() {
+            continue;
+        }
+        let line = i as u64 + 1;
+        row(match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(object)) => check_object(line, &object, items),
+            Ok(_) => Err(RejectedRow {
+                line,
+                column: None,
+                value: None,
+                reason: "每行应为一个 JSON 对象".into(),
+            }),
+            Err(e) => Err(RejectedRow {
+                line,
+                column: None,
+                value: None,
+                reason: format!("JSON 无法解析：{e}"),
+            }),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -147,6 +247,28 @@ mod tests {
             map_columns(&missing, &body().items),
             Err(MappingError::MissingColumns(vec!["公民身份号码".into()]))
         );
+    }
+
+    #[test]
+    fn reads_ndjson_and_arrays_rejecting_unknown_fields() {
+        let items = body().items;
+        let mut rows = Vec::new();
+        let ndjson = "{\"id_number\": \"11010519491231002X\", \"姓名\": \"张三\"}\n\n{\"id_number\": \"11010519491231002X\", \"age\": 3}\nnot json\n";
+        read_json_rows(ndjson, &items, |r| rows.push(r)).unwrap();
+        assert!(rows[0].is_ok());
+        let unknown = rows[1].as_ref().unwrap_err();
+        assert_eq!((unknown.line, unknown.column.as_deref()), (3, Some("age")));
+        assert_eq!(rows[2].as_ref().unwrap_err().line, 4);
+        let mut array_rows = Vec::new();
+        read_json_rows(
+            "[{\"id_number\": \"11010519491231002X\", \"full_name\": null}, 5]",
+            &items,
+            |r| array_rows.push(r),
+        )
+        .unwrap();
+        assert_eq!(array_rows[0].as_ref().unwrap().values[1], TypedValue::Null);
+        assert_eq!(array_rows[1].as_ref().unwrap_err().line, 2);
+        assert!(read_json_rows("[1,", &items, |_| {}).is_err());
     }
 
     #[test]

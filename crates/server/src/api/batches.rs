@@ -8,7 +8,8 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use domain::values::RejectedRow;
+use domain::catalogue::Item;
+use domain::values::{AcceptedRow, RejectedRow};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::batches::BatchReport;
@@ -58,39 +59,24 @@ fn parse_params(params: &UploadParams) -> ApiResult<(ingest::csv_file::TextEncod
     Ok((encoding, delimiter))
 }
 
-#[utoipa::path(post, path = "/api/v1/resources/{prefix}/{seq}/batches", tag = "collection", security(("bearer" = [])),
-    params(("prefix" = String, Path), ("seq" = String, Path), UploadParams),
-    request_body(content = String, content_type = "text/csv"),
-    responses((status = 201, body = UploadReport), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
-               (status = 409, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)))]
-pub async fn upload(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Meta(meta): Meta,
-    Path((prefix, seq)): Path<(String, String)>,
-    Query(params): Query<UploadParams>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> ApiResult<(StatusCode, axum::Json<UploadReport>)> {
-    let bytes = super::upload_bytes(body)?;
-    let (encoding, delimiter) = parse_params(&params)?;
-    let (code, resource) = visible_at(&state, &principal, &prefix, &seq).await?;
-    if principal.department_id() != Some(resource.provider.id)
-        || principal.role() == Some(domain::account::Role::Auditor)
-    {
-        return Err(ApiError::Forbidden(
-            "只有提供方部门的人员或其应用系统可以归集本目录的数据".into(),
-        ));
-    }
-    let items = state.store.published_body(&resource).await?.items;
-    let mut file = ingest::csv_file::open_csv(&bytes[..], encoding, delimiter)
+type Checked = (Vec<AcceptedRow>, Vec<RejectedRow>);
+
+/// CSV: header mapped to items, then every record checked.
+fn check_csv(
+    bytes: &[u8],
+    encoding: ingest::csv_file::TextEncoding,
+    delimiter: Option<u8>,
+    items: &[Item],
+) -> ApiResult<Checked> {
+    let mut file = ingest::csv_file::open_csv(bytes, encoding, delimiter)
         .map_err(|e| ApiError::bad_request("bad_file", e.to_string()))?;
-    let mapping = ingest::pipeline::map_columns(&file.header, &items)
+    let mapping = ingest::pipeline::map_columns(&file.header, items)
         .map_err(|e| ApiError::bad_request("bad_columns", e.to_string()))?;
     let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
     for record in file.by_ref() {
         match record {
             Ok(record) => {
-                match ingest::pipeline::check_row(record.line, &record.fields, &items, &mapping) {
+                match ingest::pipeline::check_row(record.line, &record.fields, items, &mapping) {
                     Ok(row) => accepted.push(row),
                     Err(row) => rejected.push(row),
                 }
@@ -104,11 +90,68 @@ pub async fn upload(
             Err(other) => return Err(ApiError::bad_request("bad_file", other.to_string())),
         }
     }
+    Ok((accepted, rejected))
+}
+
+/// NDJSON or a JSON array of objects keyed by item identifier or name.
+fn check_json(bytes: &[u8], items: &[Item]) -> ApiResult<Checked> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| ApiError::bad_request("bad_file", format!("JSON 应为 UTF-8 编码：{e}")))?;
+    if text.trim().is_empty() {
+        return Err(ApiError::bad_request("bad_file", "文件为空"));
+    }
+    let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
+    ingest::pipeline::read_json_rows(text, items, |row| match row {
+        Ok(row) => accepted.push(row),
+        Err(row) => rejected.push(row),
+    })
+    .map_err(|e| ApiError::bad_request("bad_file", e))?;
+    Ok((accepted, rejected))
+}
+
+#[utoipa::path(post, path = "/api/v1/resources/{prefix}/{seq}/batches", tag = "collection", security(("bearer" = [])),
+    params(("prefix" = String, Path), ("seq" = String, Path), UploadParams),
+    request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8 or GBK), or NDJSON / a JSON array with Content-Type application/x-ndjson or application/json"),
+    responses((status = 201, body = UploadReport), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+               (status = 409, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    Path((prefix, seq)): Path<(String, String)>,
+    Query(params): Query<UploadParams>,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<(StatusCode, axum::Json<UploadReport>)> {
+    let bytes = super::upload_bytes(body)?;
+    let (encoding, delimiter) = parse_params(&params)?;
+    let (code, resource) = visible_at(&state, &principal, &prefix, &seq).await?;
+    if principal.department_id() != Some(resource.provider.id)
+        || principal.role() == Some(domain::account::Role::Auditor)
+    {
+        return Err(ApiError::Forbidden(
+            "只有提供方部门的人员或其应用系统可以归集本目录的数据".into(),
+        ));
+    }
+    let items = state.store.published_body(&resource).await?.items;
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.starts_with("application/json") || v.starts_with("application/x-ndjson")
+        });
+    let (accepted, rejected, source) = if is_json {
+        let (accepted, rejected) = check_json(&bytes, &items)?;
+        (accepted, rejected, "upload:json")
+    } else {
+        let (accepted, rejected) = check_csv(&bytes, encoding, delimiter, &items)?;
+        (accepted, rejected, "upload:csv")
+    };
     let hash = hex::encode(Sha256::digest(&bytes));
     let ctx = audit_context(Some(&principal), &meta);
     let batch = state
         .store
-        .apply_batch(&code, "upload:csv", &hash, &accepted, &rejected, &ctx)
+        .apply_batch(&code, source, &hash, &accepted, &rejected, &ctx)
         .await?;
     let mut quarantine = state.store.quarantine(batch.id).await?;
     quarantine.truncate(100);
