@@ -395,3 +395,69 @@ async fn import_page_reports_problems_by_sheet_row_and_column() {
         1
     );
 }
+
+#[tokio::test]
+async fn staff_upload_a_csv_from_the_entry_page() {
+    let app = TestApp::new(testkit::sqlite().await, false).await;
+    let code = app.published_entry("常住人口户籍信息").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in("gaj-staff").await;
+    let detail = browser
+        .request(Method::GET, &format!("/catalogue/{code}"), None)
+        .await;
+    assert!(Browser::text(&detail).contains(&format!("/catalogue/{code}/upload")));
+    let page = browser
+        .request(Method::GET, &format!("/catalogue/{code}/upload"), None)
+        .await;
+    let csrf = csrf_in(&Browser::text(&page));
+    let id = domain::ids::IdCardNumber::parse("110105491231002")
+        .unwrap()
+        .to_string();
+    let csv = format!("公民身份号码,姓名\n{id},张三\n110105194912310021,李四\n");
+    let boundary = "uploadboundary";
+    let mut body = Vec::new();
+    for (name, value, filename) in [
+        ("_csrf", csrf.as_bytes(), None),
+        ("encoding", b"auto".as_slice(), None),
+        ("file", csv.as_bytes(), Some("export.csv")),
+    ] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes(),
+        );
+        if let Some(filename) = filename {
+            body.extend_from_slice(
+                format!("; filename=\"{filename}\"\r\nContent-Type: text/csv").as_bytes(),
+            );
+        }
+        body.extend_from_slice(b"\r\n\r\n");
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let request = |cookies: &[String]| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(format!("/catalogue/{code}/upload"))
+            .header(header::COOKIE, cookies.join("; "))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body.clone()))
+            .unwrap()
+    };
+    let result = app.send(request(&browser.cookies)).await;
+    let html = Browser::text(&result);
+    assert!(
+        html.contains("收到 2 行，入库 1 行，隔离 1 行") && html.contains("110105********0021"),
+        "{html}"
+    );
+    let mut other = Browser::new(&app);
+    other.sign_in("mzj-staff").await;
+    let refused = app.send(request(&other.cookies)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "another department's staff cannot upload (and their CSRF token differs)"
+    );
+}

@@ -37,7 +37,9 @@ pub struct UploadReport {
     pub quarantine: Vec<RejectedRow>,
 }
 
-fn parse_params(params: &UploadParams) -> ApiResult<(ingest::csv_file::TextEncoding, Option<u8>)> {
+pub fn parse_params(
+    params: &UploadParams,
+) -> ApiResult<(ingest::csv_file::TextEncoding, Option<u8>)> {
     use ingest::csv_file::TextEncoding;
     let encoding = match params.encoding.as_deref().unwrap_or("auto") {
         "auto" => TextEncoding::Auto,
@@ -57,6 +59,60 @@ fn parse_params(params: &UploadParams) -> ApiResult<(ingest::csv_file::TextEncod
         Some(_) => return Err(ApiError::field("delimiter", "分隔符应为单个字符")),
     };
     Ok((encoding, delimiter))
+}
+
+/// How an uploaded file is to be read.
+#[derive(Debug, Clone, Copy)]
+pub enum UploadFormat {
+    Csv {
+        encoding: ingest::csv_file::TextEncoding,
+        delimiter: Option<u8>,
+    },
+    Json,
+}
+
+/// Checks an uploaded file against the entry's published items and applies it as one
+/// batch; shared by the API and the upload page.
+pub async fn ingest_upload(
+    state: &AppState,
+    principal: &crate::auth::Principal,
+    meta: &crate::auth::RequestMeta,
+    prefix: &str,
+    seq: &str,
+    bytes: &[u8],
+    format: UploadFormat,
+) -> ApiResult<UploadReport> {
+    let (code, resource) = visible_at(state, principal, prefix, seq).await?;
+    if principal.department_id() != Some(resource.provider.id)
+        || principal.role() == Some(domain::account::Role::Auditor)
+    {
+        return Err(ApiError::Forbidden(
+            "只有提供方部门的人员或其应用系统可以归集本目录的数据".into(),
+        ));
+    }
+    let items = state.store.published_body(&resource).await?.items;
+    let (accepted, rejected, source) = match format {
+        UploadFormat::Json => {
+            let (accepted, rejected) = check_json(bytes, &items)?;
+            (accepted, rejected, "upload:json")
+        }
+        UploadFormat::Csv {
+            encoding,
+            delimiter,
+        } => {
+            let (accepted, rejected) = check_csv(bytes, encoding, delimiter, &items)?;
+            (accepted, rejected, "upload:csv")
+        }
+    };
+    let hash = hex::encode(Sha256::digest(bytes));
+    let ctx = audit_context(Some(principal), meta);
+    let batch = state
+        .store
+        .apply_batch(&code, source, &hash, &accepted, &rejected, &ctx)
+        .await?;
+    let mut quarantine = state.store.quarantine(batch.id).await?;
+    quarantine.truncate(100);
+    Ok(UploadReport { batch, quarantine })
 }
 
 type Checked = (Vec<AcceptedRow>, Vec<RejectedRow>);
@@ -125,38 +181,20 @@ pub async fn upload(
 ) -> ApiResult<(StatusCode, axum::Json<UploadReport>)> {
     let bytes = super::upload_bytes(body)?;
     let (encoding, delimiter) = parse_params(&params)?;
-    let (code, resource) = visible_at(&state, &principal, &prefix, &seq).await?;
-    if principal.department_id() != Some(resource.provider.id)
-        || principal.role() == Some(domain::account::Role::Auditor)
-    {
-        return Err(ApiError::Forbidden(
-            "只有提供方部门的人员或其应用系统可以归集本目录的数据".into(),
-        ));
-    }
-    let items = state.store.published_body(&resource).await?.items;
     let is_json = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
             v.starts_with("application/json") || v.starts_with("application/x-ndjson")
         });
-    let (accepted, rejected, source) = if is_json {
-        let (accepted, rejected) = check_json(&bytes, &items)?;
-        (accepted, rejected, "upload:json")
+    let format = if is_json {
+        UploadFormat::Json
     } else {
-        let (accepted, rejected) = check_csv(&bytes, encoding, delimiter, &items)?;
-        (accepted, rejected, "upload:csv")
+        UploadFormat::Csv {
+            encoding,
+            delimiter,
+        }
     };
-    let hash = hex::encode(Sha256::digest(&bytes));
-    let ctx = audit_context(Some(&principal), &meta);
-    let batch = state
-        .store
-        .apply_batch(&code, source, &hash, &accepted, &rejected, &ctx)
-        .await?;
-    let mut quarantine = state.store.quarantine(batch.id).await?;
-    quarantine.truncate(100);
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(UploadReport { batch, quarantine }),
-    ))
+    let report = ingest_upload(&state, &principal, &meta, &prefix, &seq, &bytes, format).await?;
+    Ok((StatusCode::CREATED, axum::Json(report)))
 }

@@ -184,6 +184,9 @@ fn workflow_forms(user: &WebUser, resource: &Resource) -> Markup {
     html! {
         div.actions {
             @if allowed(Action::Edit) { a.button href={(code_path(&resource.code)) "/edit"} { "修改" } }
+            @if resource.published_version.is_some() && actor.works_for(resource.provider.id) {
+                a.button href={(code_path(&resource.code)) "/upload"} { "上传数据" }
+            }
             @for action in [Action::Submit, Action::Sign, Action::Publish, Action::Retire] {
                 @if allowed(action) {
                     form method="post" action=(action_path) {

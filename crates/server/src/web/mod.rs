@@ -18,6 +18,7 @@ use crate::AppState;
 mod admin;
 mod audit;
 mod catalogue;
+mod collection;
 mod editor;
 mod home;
 mod login;
@@ -47,6 +48,12 @@ pub fn routes() -> Router<AppState> {
             post(catalogue::workflow),
         )
         .route("/catalogue/{prefix}/{seq}/diff", get(catalogue::diff))
+        .route(
+            "/catalogue/{prefix}/{seq}/upload",
+            get(collection::page)
+                .post(collection::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
+        )
         .route("/review", get(catalogue::review))
         .route(
             "/admin/departments",
