@@ -15,6 +15,7 @@ use store::{AuditContext, Store};
 mod bench;
 mod config;
 mod demo;
+mod import;
 
 use config::Config;
 
@@ -49,6 +50,8 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Load a CSV or NDJSON export into a published entry (one atomic batch).
+    Import(import::ImportArgs),
     /// Benchmarks that print their figures (see README).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -539,5 +542,9 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Bench(command) => bench::run(command).await,
+        Command::Import(args) => {
+            let store = open_store(&config).await?;
+            import::run(&store, args, &cli_context()).await
+        }
     }
 }

@@ -184,3 +184,85 @@ fn catalogue_exports_to_excel_and_json() {
     let neither = datahall(&db, &["catalogue", "export"], &[]);
     assert!(!neither.status.success());
 }
+
+#[test]
+fn import_loads_a_csv_into_a_published_entry() {
+    use domain::account::Role;
+    use domain::workflow::Action;
+    use testkit::fixtures;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("import.db").display());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = store::Store::connect(&db).await.unwrap();
+        store.migrate().await.unwrap();
+        let ctx = store::AuditContext::system("test");
+        let dept = fixtures::department(&store, "gaj", 1).await;
+        let staff = fixtures::user(&store, "gaj-staff", Role::Staff, Some(dept.id))
+            .await
+            .actor();
+        let chief = fixtures::user(&store, "gaj-chief", Role::Chief, Some(dept.id))
+            .await
+            .actor();
+        let admin = fixtures::user(&store, "admin", Role::Admin, None)
+            .await
+            .actor();
+        let code = store
+            .create_resource(dept.id, &fixtures::body("人口信息"), &staff, &ctx)
+            .await
+            .unwrap()
+            .code;
+        store
+            .transition(&code, Action::Submit, None, &staff, &ctx)
+            .await
+            .unwrap();
+        store
+            .transition(&code, Action::Sign, None, &chief, &ctx)
+            .await
+            .unwrap();
+        store
+            .transition(&code, Action::Publish, None, &admin, &ctx)
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let id = domain::ids::IdCardNumber::parse("110105491231002")
+        .unwrap()
+        .to_string();
+    let csv = dir.path().join("export.csv");
+    let text = format!("公民身份号码,姓名\n{id},张三\n110105194912310021,李四\n");
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    std::fs::write(&csv, &gbk).unwrap();
+    let output = datahall(
+        &db,
+        &[
+            "import",
+            "--resource",
+            "101001/000001",
+            csv.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("2 rows received, 1 accepted, 1 quarantined"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains("line 3") && stderr(&output).contains("110105********0021"),
+        "{}",
+        stderr(&output)
+    );
+    let unpublished = datahall(
+        &db,
+        &[
+            "import",
+            "--resource",
+            "101001/000099",
+            csv.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!unpublished.status.success());
+}

@@ -175,6 +175,66 @@ pub fn read_json_rows(
     Ok(())
 }
 
+/// Accepted and rejected rows of one file.
+pub type Checked = (Vec<AcceptedRow>, Vec<RejectedRow>);
+
+/// Why a file could not be checked at all.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{0}")]
+    File(String),
+    #[error(transparent)]
+    Columns(#[from] MappingError),
+}
+
+/// A CSV file: header mapped to items, then every record checked. `progress` is called
+/// after each record with the number of records read so far.
+pub fn check_csv<R: std::io::Read>(
+    reader: R,
+    encoding: crate::csv_file::TextEncoding,
+    delimiter: Option<u8>,
+    items: &[Item],
+    mut progress: impl FnMut(u64),
+) -> Result<Checked, FileError> {
+    let mut file = crate::csv_file::open_csv(reader, encoding, delimiter)
+        .map_err(|e| FileError::File(e.to_string()))?;
+    let mapping = map_columns(&file.header, items)?;
+    let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
+    for (count, record) in file.by_ref().enumerate() {
+        match record {
+            Ok(record) => match check_row(record.line, &record.fields, items, &mapping) {
+                Ok(row) => accepted.push(row),
+                Err(row) => rejected.push(row),
+            },
+            Err(crate::csv_file::CsvError::Row { row, message }) => rejected.push(RejectedRow {
+                line: row,
+                column: None,
+                value: None,
+                reason: message,
+            }),
+            Err(other) => return Err(FileError::File(other.to_string())),
+        }
+        progress(count as u64 + 1);
+    }
+    Ok((accepted, rejected))
+}
+
+/// NDJSON or a JSON array of objects keyed by item identifier or name.
+pub fn check_json(bytes: &[u8], items: &[Item]) -> Result<Checked, FileError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| FileError::File(format!("JSON 应为 UTF-8 编码：{e}")))?;
+    if text.trim().is_empty() {
+        return Err(FileError::File("文件为空".into()));
+    }
+    let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
+    read_json_rows(text, items, |row| match row {
+        Ok(row) => accepted.push(row),
+        Err(row) => rejected.push(row),
+    })
+    .map_err(FileError::File)?;
+    Ok((accepted, rejected))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

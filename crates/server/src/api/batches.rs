@@ -8,8 +8,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use domain::catalogue::Item;
-use domain::values::{AcceptedRow, RejectedRow};
+use domain::values::RejectedRow;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::batches::BatchReport;
@@ -93,14 +92,17 @@ pub async fn ingest_upload(
     let items = state.store.published_body(&resource).await?.items;
     let (accepted, rejected, source) = match format {
         UploadFormat::Json => {
-            let (accepted, rejected) = check_json(bytes, &items)?;
+            let (accepted, rejected) =
+                ingest::pipeline::check_json(bytes, &items).map_err(file_error)?;
             (accepted, rejected, "upload:json")
         }
         UploadFormat::Csv {
             encoding,
             delimiter,
         } => {
-            let (accepted, rejected) = check_csv(bytes, encoding, delimiter, &items)?;
+            let (accepted, rejected) =
+                ingest::pipeline::check_csv(bytes, encoding, delimiter, &items, |_| {})
+                    .map_err(file_error)?;
             (accepted, rejected, "upload:csv")
         }
     };
@@ -115,54 +117,13 @@ pub async fn ingest_upload(
     Ok(UploadReport { batch, quarantine })
 }
 
-type Checked = (Vec<AcceptedRow>, Vec<RejectedRow>);
-
-/// CSV: header mapped to items, then every record checked.
-fn check_csv(
-    bytes: &[u8],
-    encoding: ingest::csv_file::TextEncoding,
-    delimiter: Option<u8>,
-    items: &[Item],
-) -> ApiResult<Checked> {
-    let mut file = ingest::csv_file::open_csv(bytes, encoding, delimiter)
-        .map_err(|e| ApiError::bad_request("bad_file", e.to_string()))?;
-    let mapping = ingest::pipeline::map_columns(&file.header, items)
-        .map_err(|e| ApiError::bad_request("bad_columns", e.to_string()))?;
-    let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
-    for record in file.by_ref() {
-        match record {
-            Ok(record) => {
-                match ingest::pipeline::check_row(record.line, &record.fields, items, &mapping) {
-                    Ok(row) => accepted.push(row),
-                    Err(row) => rejected.push(row),
-                }
-            }
-            Err(ingest::csv_file::CsvError::Row { row, message }) => rejected.push(RejectedRow {
-                line: row,
-                column: None,
-                value: None,
-                reason: message,
-            }),
-            Err(other) => return Err(ApiError::bad_request("bad_file", other.to_string())),
+fn file_error(error: ingest::pipeline::FileError) -> ApiError {
+    match error {
+        ingest::pipeline::FileError::File(message) => ApiError::bad_request("bad_file", message),
+        ingest::pipeline::FileError::Columns(e) => {
+            ApiError::bad_request("bad_columns", e.to_string())
         }
     }
-    Ok((accepted, rejected))
-}
-
-/// NDJSON or a JSON array of objects keyed by item identifier or name.
-fn check_json(bytes: &[u8], items: &[Item]) -> ApiResult<Checked> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| ApiError::bad_request("bad_file", format!("JSON 应为 UTF-8 编码：{e}")))?;
-    if text.trim().is_empty() {
-        return Err(ApiError::bad_request("bad_file", "文件为空"));
-    }
-    let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
-    ingest::pipeline::read_json_rows(text, items, |row| match row {
-        Ok(row) => accepted.push(row),
-        Err(row) => rejected.push(row),
-    })
-    .map_err(|e| ApiError::bad_request("bad_file", e))?;
-    Ok((accepted, rejected))
 }
 
 #[utoipa::path(post, path = "/api/v1/resources/{prefix}/{seq}/batches", tag = "collection", security(("bearer" = [])),
