@@ -62,6 +62,26 @@ async fn gbk_csv_upload_upserts_good_rows_and_quarantines_bad_ones_once() {
             "the same file is applied once"
         );
 
+        // The provider's application system may push through the same endpoint.
+        let chief = app.login("gaj-chief").await;
+        let token = app
+            .post(
+                "/api/v1/tokens",
+                &chief,
+                serde_json::json!({"application": "户籍业务系统"}),
+            )
+            .await;
+        let secret = token.json["token"].as_str().unwrap().to_string();
+        let pushed = app
+            .send(upload(
+                &uri,
+                &secret,
+                format!("公民身份号码,姓名\n{second},李四新\n").into_bytes(),
+            ))
+            .await;
+        assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.json);
+        assert_eq!(pushed.json["batch"]["rows_accepted"], 1);
+
         let other = app.login("mzj-staff").await;
         error_of(
             &app.send(upload(&uri, &other, gbk.to_vec())).await,
