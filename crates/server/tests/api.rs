@@ -38,6 +38,7 @@ async fn health_and_openapi_cover_every_endpoint() {
         ("get", "/api/v1/resources/{prefix}/{seq}/diff"),
         ("post", "/api/v1/resources/{prefix}/{seq}/workflow"),
         ("post", "/api/v1/resources/{prefix}/{seq}/batches"),
+        ("get", "/api/v1/batches/{id}"),
         ("get", "/api/v1/source-conflicts"),
         ("get", "/api/v1/catalogue/export"),
         ("post", "/api/v1/catalogue/import"),

@@ -56,6 +56,35 @@ async fn gbk_csv_upload_upserts_good_rows_and_quarantines_bad_ones_once() {
             (Some(4), Some("公民身份号码"), Some("110105********0021"))
         );
 
+        let detail = app
+            .get(&format!("/api/v1/batches/{}", batch["id"]), &staff)
+            .await;
+        assert_eq!(detail.status, StatusCode::OK, "{}", detail.json);
+        let id_quality = &detail.json["items"][0];
+        assert_eq!(
+            (
+                id_quality["identifier"].as_str(),
+                id_quality["rule"].as_str(),
+                id_quality["failed"].as_i64()
+            ),
+            (Some("id_number"), Some("id_card"), Some(1))
+        );
+        assert!((id_quality["pass_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(detail.json["items"][1]["pass_rate"], 1.0);
+        let outsider = app.login("mzj-staff").await;
+        error_of(
+            &app.get(&format!("/api/v1/batches/{}", batch["id"]), &outsider)
+                .await,
+            StatusCode::FORBIDDEN,
+        );
+        let auditor = app.login("auditor").await;
+        assert_eq!(
+            app.get(&format!("/api/v1/batches/{}", batch["id"]), &auditor)
+                .await
+                .status,
+            StatusCode::OK
+        );
+
         let again = app.send(upload(&uri, &staff, gbk.to_vec())).await;
         assert_eq!(
             again.json["batch"]["id"], batch["id"],

@@ -210,6 +210,31 @@ impl Store {
         })
     }
 
+    /// A batch's report and the code of its entry.
+    pub async fn batch(&self, batch_id: i64) -> StoreResult<(BatchReport, String)> {
+        let sql = format!("SELECT {REPORT_COLUMNS} FROM batches WHERE id = $1");
+        let report: Option<BatchReport> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(batch_id).fetch_optional(pool).await?);
+        let report = report.ok_or_else(|| StoreError::NotFound(format!("批次 {batch_id}")))?;
+        let code: String = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT r.code FROM batches b JOIN resources r ON r.id = b.resource_id WHERE b.id = $1").bind(batch_id).fetch_one(pool).await?
+        });
+        Ok((report, code))
+    }
+
+    /// How many rows of a batch failed on each column (`None`: the row itself was malformed).
+    pub async fn quarantine_by_column(
+        &self,
+        batch_id: i64,
+    ) -> StoreResult<Vec<(Option<String>, i64)>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as("SELECT column_name, COUNT(*) FROM quarantine WHERE batch_id = $1 GROUP BY column_name ORDER BY column_name")
+                .bind(batch_id)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
     /// The quarantined rows of a batch, in file order.
     pub async fn quarantine(&self, batch_id: i64) -> StoreResult<Vec<RejectedRow>> {
         let rows: Vec<(i64, Option<String>, Option<String>, String)> = on_pool!(self, pool => {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::batches::BatchReport;
 
-use super::resources::visible_at;
+use super::resources::{visibility, visible_at};
 use super::Query;
 use crate::auth::{audit_context, Auth, Meta};
 use crate::error::{ApiError, ApiResult};
@@ -158,4 +158,84 @@ pub async fn upload(
     };
     let report = ingest_upload(&state, &principal, &meta, &prefix, &seq, &bytes, format).await?;
     Ok((StatusCode::CREATED, axum::Json(report)))
+}
+
+/// The pass rate of one item in a batch.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ItemQuality {
+    pub item: String,
+    pub identifier: String,
+    /// The item's validation rule, if any (id_card, range:…).
+    pub rule: Option<String>,
+    pub failed: i64,
+    /// Share of received rows whose value passed, 0–1.
+    pub pass_rate: f64,
+}
+
+/// A batch with its quality report.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BatchDetail {
+    pub resource: String,
+    pub batch: BatchReport,
+    /// Rows rejected as a whole (ragged, unreadable).
+    pub malformed_rows: i64,
+    pub items: Vec<ItemQuality>,
+    pub quarantine: Vec<RejectedRow>,
+}
+
+#[utoipa::path(get, path = "/api/v1/batches/{id}", tag = "collection", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = BatchDetail), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn show(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<BatchDetail>> {
+    let (batch, code) = state.store.batch(id).await?;
+    let resource = state
+        .store
+        .visible_resource(&code, visibility(&principal))
+        .await?;
+    let oversight = matches!(
+        principal.role(),
+        Some(domain::account::Role::Admin | domain::account::Role::Auditor)
+    );
+    if !oversight && principal.department_id() != Some(resource.provider.id) {
+        return Err(ApiError::Forbidden(
+            "只有提供方部门、管理方和审计员可以查看归集批次".into(),
+        ));
+    }
+    let failures = state.store.quarantine_by_column(id).await?;
+    let failed_on = |name: Option<&str>| {
+        failures
+            .iter()
+            .find(|(c, _)| c.as_deref() == name)
+            .map_or(0, |(_, n)| *n)
+    };
+    let received = batch.rows_received.max(1) as f64;
+    let items = state
+        .store
+        .published_body(&resource)
+        .await?
+        .items
+        .iter()
+        .map(|item| {
+            let failed = failed_on(Some(&item.name));
+            ItemQuality {
+                item: item.name.clone(),
+                identifier: item.identifier.clone(),
+                rule: item.rule.as_ref().map(|r| r.to_string()),
+                failed,
+                pass_rate: (batch.rows_received - failed) as f64 / received,
+            }
+        })
+        .collect();
+    let mut quarantine = state.store.quarantine(id).await?;
+    quarantine.truncate(100);
+    Ok(axum::Json(BatchDetail {
+        resource: code,
+        malformed_rows: failed_on(None),
+        batch,
+        items,
+        quarantine,
+    }))
 }

@@ -152,6 +152,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/resources/{prefix}/{seq}/batches",
             post(batches::upload).layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
         )
+        .route("/api/v1/batches/{id}", get(batches::show))
         .route("/api/v1/source-conflicts", get(resources::conflicts))
         .route("/api/v1/catalogue/export", get(catalogue::export_json))
         .route("/api/v1/catalogue/import", post(catalogue::import_json))
