@@ -15,7 +15,7 @@ pub struct ImportArgs {
     /// The published entry's code, e.g. 101001/000001.
     #[arg(long)]
     resource: String,
-    /// A CSV (UTF-8 or GBK) or NDJSON (.ndjson/.json) file.
+    /// A CSV (UTF-8 or GBK), XLSX (first sheet) or NDJSON (.ndjson/.json) file.
     file: PathBuf,
     /// auto, utf8 or gb18030.
     #[arg(long, default_value = "auto")]
@@ -59,6 +59,10 @@ pub async fn run(store: &Store, args: ImportArgs, ctx: &AuditContext) -> anyhow:
         let mut bytes = Vec::new();
         reader.read_to_end(&mut bytes)?;
         (ingest::pipeline::check_json(&bytes, &items)?, "import:json")
+    } else if name.ends_with(".xlsx") {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes)?;
+        (ingest::pipeline::check_xlsx(&bytes, &items)?, "import:xlsx")
     } else {
         let encoding = match args.encoding.as_str() {
             "auto" => TextEncoding::Auto,

@@ -219,6 +219,21 @@ pub fn check_csv<R: std::io::Read>(
     Ok((accepted, rejected))
 }
 
+/// An XLSX export: the first sheet's header mapped to items, then every row checked.
+pub fn check_xlsx(bytes: &[u8], items: &[Item]) -> Result<Checked, FileError> {
+    let sheet = crate::catalogue_xlsx::read_sheet(bytes, None)
+        .map_err(|e| FileError::File(e.to_string()))?;
+    let mapping = map_columns(&sheet.header, items)?;
+    let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
+    for (row, fields) in &sheet.rows {
+        match check_row(u64::from(*row), fields, items, &mapping) {
+            Ok(good) => accepted.push(good),
+            Err(bad) => rejected.push(bad),
+        }
+    }
+    Ok((accepted, rejected))
+}
+
 /// NDJSON or a JSON array of objects keyed by item identifier or name.
 pub fn check_json(bytes: &[u8], items: &[Item]) -> Result<Checked, FileError> {
     let text = std::str::from_utf8(bytes)

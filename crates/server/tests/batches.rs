@@ -132,6 +132,40 @@ async fn gbk_csv_upload_upserts_good_rows_and_quarantines_bad_ones_once() {
             StatusCode::BAD_REQUEST,
         );
 
+        // An XLSX export, first sheet; a malformed row is quarantined with its Excel row.
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        sheet.write_string(0, 0, "姓名").unwrap();
+        sheet.write_string(0, 1, "公民身份号码").unwrap();
+        sheet.write_string(1, 0, "张三（更正）").unwrap();
+        sheet.write_string(1, 1, &first).unwrap();
+        sheet.write_string(3, 1, "bad").unwrap();
+        let xlsx = workbook.save_to_buffer().unwrap();
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(&uri)
+            .header(header::AUTHORIZATION, format!("Bearer {staff}"))
+            .header(
+                header::CONTENT_TYPE,
+                datahall_server::api::catalogue::XLSX_TYPE,
+            )
+            .body(Body::from(xlsx))
+            .unwrap();
+        let sheet_batch = app.send(request).await;
+        assert_eq!(
+            sheet_batch.status,
+            StatusCode::CREATED,
+            "{}",
+            sheet_batch.json
+        );
+        assert_eq!(
+            (
+                sheet_batch.json["batch"]["rows_accepted"].as_i64(),
+                sheet_batch.json["quarantine"][0]["line"].as_i64()
+            ),
+            (Some(1), Some(4))
+        );
+
         let draft = app
             .post(
                 "/api/v1/resources",

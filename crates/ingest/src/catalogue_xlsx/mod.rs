@@ -10,6 +10,7 @@ mod cells;
 mod columns;
 mod packed;
 mod read;
+mod sheet;
 mod write;
 mod zip_guard;
 
@@ -17,6 +18,7 @@ use domain::catalogue::ResourceBody;
 use serde::Serialize;
 
 pub use read::read_template;
+pub use sheet::{read_sheet, SheetRows};
 pub use write::{blank_template, write_template};
 pub use zip_guard::MAX_UNZIPPED_BYTES;
 

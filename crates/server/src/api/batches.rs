@@ -68,6 +68,7 @@ pub enum UploadFormat {
         delimiter: Option<u8>,
     },
     Json,
+    Xlsx,
 }
 
 /// Checks an uploaded file against the entry's published items and applies it as one
@@ -95,6 +96,11 @@ pub async fn ingest_upload(
             let (accepted, rejected) =
                 ingest::pipeline::check_json(bytes, &items).map_err(file_error)?;
             (accepted, rejected, "upload:json")
+        }
+        UploadFormat::Xlsx => {
+            let (accepted, rejected) =
+                ingest::pipeline::check_xlsx(bytes, &items).map_err(file_error)?;
+            (accepted, rejected, "upload:xlsx")
         }
         UploadFormat::Csv {
             encoding,
@@ -128,7 +134,7 @@ fn file_error(error: ingest::pipeline::FileError) -> ApiError {
 
 #[utoipa::path(post, path = "/api/v1/resources/{prefix}/{seq}/batches", tag = "collection", security(("bearer" = [])),
     params(("prefix" = String, Path), ("seq" = String, Path), UploadParams),
-    request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8 or GBK), or NDJSON / a JSON array with Content-Type application/x-ndjson or application/json"),
+    request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8 or GBK); NDJSON or a JSON array (Content-Type application/x-ndjson or application/json); or XLSX (first sheet, Content-Type of XLSX)"),
     responses((status = 201, body = UploadReport), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
                (status = 409, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)))]
 pub async fn upload(
@@ -142,14 +148,16 @@ pub async fn upload(
 ) -> ApiResult<(StatusCode, axum::Json<UploadReport>)> {
     let bytes = super::upload_bytes(body)?;
     let (encoding, delimiter) = parse_params(&params)?;
-    let is_json = headers
+    let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.starts_with("application/json") || v.starts_with("application/x-ndjson")
-        });
-    let format = if is_json {
+        .unwrap_or("");
+    let format = if content_type.starts_with("application/json")
+        || content_type.starts_with("application/x-ndjson")
+    {
         UploadFormat::Json
+    } else if content_type.starts_with(super::catalogue::XLSX_TYPE) {
+        UploadFormat::Xlsx
     } else {
         UploadFormat::Csv {
             encoding,

@@ -13,10 +13,10 @@ use crate::AppState;
 fn upload_form(user: &WebUser, code: &str) -> Markup {
     html! {
         div.card {
-            p { "上传本目录数据的导出文件：CSV（UTF-8 或 GBK，列名为信息项名称或标识符）或 NDJSON。每行按信息项校验，合格行按主键更新，问题行隔离并列出；同一文件只归集一次。" }
+            p { "上传本目录数据的导出文件：CSV（UTF-8 或 GBK）、XLSX（第一个工作表）或 NDJSON，列名为信息项名称或标识符。每行按信息项校验，合格行按主键更新，问题行隔离并列出；同一文件只归集一次。" }
             form method="post" action={(code_path(code)) "/upload"} enctype="multipart/form-data" {
                 (csrf_field(user))
-                p { input type="file" name="file" accept=".csv,.txt,.ndjson,.json" required; }
+                p { input type="file" name="file" accept=".csv,.txt,.xlsx,.ndjson,.json" required; }
                 p { label { "文件编码 "
                     select name="encoding" { option value="auto" { "自动识别" } option value="utf8" { "UTF-8" } option value="gb18030" { "GBK / GB18030" } }
                 } }
@@ -80,6 +80,8 @@ pub async fn submit(
     let file = file.ok_or_else(|| ApiError::field("file", "请选择要上传的文件"))?;
     let format = if name.ends_with(".ndjson") || name.ends_with(".json") {
         UploadFormat::Json
+    } else if name.ends_with(".xlsx") {
+        UploadFormat::Xlsx
     } else {
         let (encoding, delimiter) = parse_params(&UploadParams {
             encoding: Some(encoding),
