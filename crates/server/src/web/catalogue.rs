@@ -13,7 +13,7 @@ use store::resources::Resource;
 
 use super::{
     beijing, beijing_date, code_path, csrf_field, layout, query_string, status_tag, thousands,
-    PageError, PageResult, WebUser,
+    PageError, PageResult, UploadForm, WebUser,
 };
 use crate::api::catalogue::{import_template, template_bytes, xlsx_response};
 use crate::api::resources::{parse_action, visibility, visible_at, SearchParams};
@@ -413,30 +413,11 @@ pub async fn import_submit(
     State(state): State<AppState>,
     user: WebUser,
     Meta(meta): Meta,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> PageResult {
-    let (mut csrf, mut partial, mut file) = (String::new(), false, None);
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| ApiError::bad_request("bad_upload", e.body_text()))?
-    {
-        match field.name() {
-            Some("_csrf") => csrf = field.text().await.unwrap_or_default(),
-            Some("partial") => partial = field.text().await.is_ok_and(|v| v == "true"),
-            Some("file") => {
-                file = Some(
-                    field
-                        .bytes()
-                        .await
-                        .map_err(|e| ApiError::PayloadTooLarge(e.body_text()))?,
-                )
-            }
-            _ => {}
-        }
-    }
-    user.check_csrf(&csrf)?;
-    let file = file.ok_or_else(|| ApiError::field("file", "请选择要上传的 XLSX 文件"))?;
+    let form = UploadForm::read(multipart).await?;
+    let partial = form.field("partial") == "true";
+    let (_, file) = form.checked_file(&user, "请选择要上传的 XLSX 文件")?;
     let outcome = import_template(&state, &user.0, &meta, &file, partial).await;
     let content = html! {
         @match &outcome {

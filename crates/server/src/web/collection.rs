@@ -3,7 +3,7 @@
 use axum::extract::{Multipart, Path, State};
 use maud::{html, Markup};
 
-use super::{code_path, csrf_field, layout, thousands, PageError, PageResult, WebUser};
+use super::{code_path, csrf_field, layout, thousands, PageError, PageResult, UploadForm, WebUser};
 use crate::api::batches::{ingest_upload, parse_params, UploadFormat, UploadParams};
 use crate::api::resources::visible_at;
 use crate::auth::Meta;
@@ -52,39 +52,18 @@ pub async fn submit(
     user: WebUser,
     Meta(meta): Meta,
     Path((prefix, seq)): Path<(String, String)>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> PageResult {
-    let (mut csrf, mut encoding, mut file, mut name) =
-        (String::new(), String::from("auto"), None, String::new());
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| ApiError::bad_request("bad_upload", e.body_text()))?
-    {
-        match field.name() {
-            Some("_csrf") => csrf = field.text().await.unwrap_or_default(),
-            Some("encoding") => encoding = field.text().await.unwrap_or_default(),
-            Some("file") => {
-                name = field.file_name().unwrap_or_default().to_lowercase();
-                file = Some(
-                    field
-                        .bytes()
-                        .await
-                        .map_err(|e| ApiError::PayloadTooLarge(e.body_text()))?,
-                );
-            }
-            _ => {}
-        }
-    }
-    user.check_csrf(&csrf)?;
-    let file = file.ok_or_else(|| ApiError::field("file", "请选择要上传的文件"))?;
+    let form = UploadForm::read(multipart).await?;
+    let encoding = form.field("encoding").to_string();
+    let (name, file) = form.checked_file(&user, "请选择要上传的文件")?;
     let format = if name.ends_with(".ndjson") || name.ends_with(".json") {
         UploadFormat::Json
     } else if name.ends_with(".xlsx") {
         UploadFormat::Xlsx
     } else {
         let (encoding, delimiter) = parse_params(&UploadParams {
-            encoding: Some(encoding),
+            encoding: Some(encoding).filter(|e| !e.is_empty()),
             delimiter: None,
         })?;
         UploadFormat::Csv {

@@ -156,6 +156,56 @@ impl WebUser {
     }
 }
 
+/// A submitted upload form: its text fields and its one file (lower-cased name, bytes).
+pub struct UploadForm {
+    pub fields: std::collections::HashMap<String, String>,
+    pub file: Option<(String, axum::body::Bytes)>,
+}
+
+impl UploadForm {
+    /// Reads every part; the part named `file` is the upload.
+    pub async fn read(mut multipart: axum::extract::Multipart) -> Result<Self, PageError> {
+        let mut form = UploadForm {
+            fields: Default::default(),
+            file: None,
+        };
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| ApiError::bad_request("bad_upload", e.body_text()))?
+        {
+            let name = field.name().unwrap_or_default().to_string();
+            if name == "file" {
+                let file_name = field.file_name().unwrap_or_default().to_lowercase();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| ApiError::PayloadTooLarge(e.body_text()))?;
+                form.file = Some((file_name, bytes));
+            } else {
+                form.fields
+                    .insert(name, field.text().await.unwrap_or_default());
+            }
+        }
+        Ok(form)
+    }
+
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    /// Checks the form's CSRF token and returns the file, or a message naming the field.
+    pub fn checked_file(
+        self,
+        user: &WebUser,
+        missing: &str,
+    ) -> Result<(String, axum::body::Bytes), PageError> {
+        user.check_csrf(self.field("_csrf"))?;
+        self.file
+            .ok_or_else(|| PageError(ApiError::field("file", missing)))
+    }
+}
+
 pub fn csrf_field(user: &WebUser) -> Markup {
     html! { input type="hidden" name="_csrf" value=(user.csrf()); }
 }
