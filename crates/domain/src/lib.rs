@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod code;
 pub mod diff;
 pub mod error;
+pub mod freshness;
 pub mod ids;
 mod labelled;
 pub mod mask;

@@ -717,3 +717,145 @@ async fn batches_upsert_by_key_quarantine_and_apply_once() {
         assert!(t.store.audit_verify().await.unwrap().intact);
     }
 }
+
+/// Creates and publishes the two-item entry of `fixtures::body` (公民身份号码 as key, 姓名).
+async fn published_entry(t: &testkit::TestStore) -> String {
+    let dept = department(&t.store, "gaj", 1).await;
+    let staff = actor(&user(&t.store, "gaj-staff", Role::Staff, Some(dept.id)).await);
+    let chief = actor(&user(&t.store, "gaj-chief", Role::Chief, Some(dept.id)).await);
+    let admin = actor(&user(&t.store, "admin", Role::Admin, None).await);
+    let code = t
+        .store
+        .create_resource(dept.id, &body("人口信息"), &staff, &ctx())
+        .await
+        .unwrap()
+        .code;
+    for (action, who) in [
+        (Action::Submit, &staff),
+        (Action::Sign, &chief),
+        (Action::Publish, &admin),
+    ] {
+        t.store
+            .transition(&code, action, None, who, &ctx())
+            .await
+            .unwrap();
+    }
+    code
+}
+
+async fn people(t: &testkit::TestStore) -> Vec<(String, String)> {
+    on_pool!(t.store, pool => {
+        sqlx::query_as("SELECT id_number, full_name FROM data_101001_000001 ORDER BY id_number")
+            .fetch_all(pool).await.unwrap()
+    })
+}
+
+#[tokio::test]
+async fn a_batch_stays_invisible_until_it_finishes_and_an_interrupted_one_resumes() {
+    use store::batch_writer::{BatchStart, Reconcile};
+    use domain::values::TypedValue;
+    use store::batches::AcceptedRow;
+    let row = |line: u64, id: &str, name: &str| AcceptedRow {
+        line,
+        values: vec![TypedValue::Text(id.into()), TypedValue::Text(name.into())],
+    };
+    let (a, b, c) = (
+        "11010519491231002X",
+        "110105194912310021",
+        "110105194912310048",
+    );
+    for t in backends().await {
+        let code = published_entry(&t).await;
+        t.store
+            .apply_batch(
+                &code,
+                "upload",
+                "first",
+                &[row(2, a, "张三"), row(3, b, "李四")],
+                &[],
+                &ctx(),
+            )
+            .await
+            .unwrap();
+
+        // A writer that stages rows and is abandoned (the process dies) changes nothing.
+        let BatchStart::Started(mut writer) = t
+            .store
+            .begin_batch(&code, "upload", Some("second"), &ctx())
+            .await
+            .unwrap()
+        else {
+            panic!("a new key starts a batch");
+        };
+        let interrupted = writer.batch_id();
+        writer
+            .write(&[row(2, a, "改名"), row(3, c, "王五")], &[])
+            .await
+            .unwrap();
+        assert_eq!(people(&t).await.len(), 2, "staged rows are not visible");
+        drop(writer);
+        assert_eq!(
+            t.store.recover_interrupted_batches().await.unwrap(),
+            [interrupted],
+            "{}",
+            t.backend
+        );
+        let (failed, _) = t.store.batch(interrupted).await.unwrap();
+        assert_eq!(failed.status, "failed");
+        assert!(failed.error.unwrap().contains("续传"));
+        assert_eq!(
+            people(&t).await,
+            [
+                (b.to_string(), "李四".to_string()),
+                (a.to_string(), "张三".to_string())
+            ]
+        );
+
+        // The same content again resumes the failed batch under its id.
+        let BatchStart::Started(mut writer) = t
+            .store
+            .begin_batch(&code, "upload", Some("second"), &ctx())
+            .await
+            .unwrap()
+        else {
+            panic!("a failed batch resumes");
+        };
+        assert_eq!(writer.batch_id(), interrupted);
+        writer
+            .write(&[row(2, a, "改名"), row(3, c, "王五")], &[])
+            .await
+            .unwrap();
+        writer
+            .delete(&[vec![TypedValue::Text(b.into())]])
+            .await
+            .unwrap();
+        let report = writer.finish().await.unwrap();
+        assert_eq!(
+            (report.status.as_str(), report.attempts, report.rows_deleted),
+            ("succeeded", 2, 1)
+        );
+        assert_eq!(
+            people(&t).await,
+            [
+                (a.to_string(), "改名".to_string()),
+                (c.to_string(), "王五".to_string())
+            ]
+        );
+
+        // A full snapshot removes what the source no longer has.
+        let BatchStart::Started(mut writer) = t
+            .store
+            .begin_batch(&code, "pull", None, &ctx())
+            .await
+            .unwrap()
+        else {
+            panic!("pulls always start");
+        };
+        writer.set_reconcile(Reconcile::AgainstRows);
+        writer.write(&[row(1, c, "王五")], &[]).await.unwrap();
+        let report = writer.finish().await.unwrap();
+        assert_eq!(report.rows_deleted, 1, "{}", t.backend);
+        assert_eq!(people(&t).await, [(c.to_string(), "王五".to_string())]);
+        assert!(t.store.audit_verify().await.unwrap().intact);
+    }
+}

@@ -1,0 +1,728 @@
+//! Writing a collection batch so that it becomes visible whole or not at all, whatever its
+//! size and even if the process dies half-way.
+//!
+//! Rows are streamed into temporary tables on a connection of the batch's own (SQLite:
+//! multi-row inserts; PostgreSQL: `COPY`), which takes no lock on the entry's table and
+//! holds nothing in memory. [`BatchWriter::finish`] then publishes them in one short write
+//! transaction: upsert by key (the last of repeated keys wins), deletions, quarantine,
+//! counts, the batch's status and its audit record. If the process is killed before that
+//! commit, the temporary tables vanish with the connection and the entry keeps its previous
+//! data; the batch row, committed as `running` at the start, is then marked `failed` by
+//! [`Store::recover_interrupted_batches`], and submitting the same content again resumes it
+//! under the same id.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use domain::code::ResourceCode;
+use domain::storage::{table_columns, ColumnType};
+use domain::values::{AcceptedRow, RejectedRow, TypedValue};
+use sqlx::{Connection, PgConnection, SqliteConnection};
+
+use crate::audit::snapshot;
+use crate::batches::{BatchReport, REPORT_COLUMNS};
+use crate::{now, on_pool, AuditContext, Dialect, Store, StoreError, StoreResult};
+
+/// PostgreSQL advisory lock class held (with the batch id) by the connection writing a
+/// batch: a `running` batch whose lock is free has lost its writer.
+const BATCH_LOCK_CLASS: i32 = 7_340_101;
+
+/// SQLite allows 32,766 bound values per statement; stay well below.
+const SQLITE_VALUES_PER_STATEMENT: usize = 8_000;
+
+/// A batch's own connection; its temporary tables live and die with it.
+enum Staging {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+/// Runs `$body` with `$conn` bound to the staging connection and `$dialect` to its dialect.
+macro_rules! on_staging {
+    ($staging:expr, $conn:ident, $dialect:ident => $body:expr) => {
+        match $staging {
+            Staging::Sqlite($conn) => {
+                #[allow(unused_variables)]
+                let $dialect = Dialect::Sqlite;
+                $body
+            }
+            Staging::Postgres($conn) => {
+                #[allow(unused_variables)]
+                let $dialect = Dialect::Postgres;
+                $body
+            }
+        }
+    };
+}
+
+/// Binds a typed cell to a query of either backend.
+macro_rules! bind_value {
+    ($query:expr, $value:expr) => {
+        match $value {
+            TypedValue::Null => $query.bind(None::<String>),
+            TypedValue::Text(text) | TypedValue::Decimal(text) => $query.bind(text.as_str()),
+            TypedValue::Integer(i) => $query.bind(*i),
+            TypedValue::Float(f) => $query.bind(*f),
+            TypedValue::Date(d) => $query.bind(*d),
+            TypedValue::DateTime(t) => $query.bind(*t),
+            TypedValue::Bool(b) => $query.bind(*b),
+        }
+    };
+}
+
+/// How a batch treats rows of the entry it did not mention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reconcile {
+    /// Upsert only: rows not in the batch stay (uploads, pushes, incremental pulls).
+    None,
+    /// The batch is the whole source: rows whose key is not in it are deleted (full pulls).
+    AgainstRows,
+    /// Keys sent with [`BatchWriter::keep_keys`] are the source's whole key set: rows whose
+    /// key is not among them are deleted (periodic key reconciliation of incremental pulls).
+    AgainstKeys,
+}
+
+/// What a saved source's run changes together with its batch.
+#[derive(Debug, Clone)]
+pub struct SourceProgress {
+    pub source_id: i64,
+    pub watermark: Option<String>,
+}
+
+/// Either a batch being written, or the report of the identical batch applied before.
+pub enum BatchStart {
+    Started(Box<BatchWriter>),
+    AlreadyApplied(BatchReport),
+}
+
+/// A batch being written; see the module documentation.
+pub struct BatchWriter {
+    store: Store,
+    staging: Staging,
+    batch_id: i64,
+    resource_id: i64,
+    published_version: i64,
+    code: String,
+    table: String,
+    columns: Vec<(String, ColumnType, bool)>,
+    source: String,
+    ctx: AuditContext,
+    staged: i64,
+    rejected: i64,
+    reconcile: Reconcile,
+    progress: Option<SourceProgress>,
+}
+
+/// A run-unique dedup key for batches that have no content to hash (pulls).
+fn run_key() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "run:{}:{}:{}",
+        std::process::id(),
+        now().timestamp_micros(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn quoted(names: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("\"{}\"", n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One value in PostgreSQL's COPY text format.
+fn push_copy_value(out: &mut String, value: &TypedValue) {
+    use std::fmt::Write;
+    match value {
+        TypedValue::Null => out.push_str("\\N"),
+        TypedValue::Text(text) | TypedValue::Decimal(text) => {
+            for c in text.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
+            }
+        }
+        TypedValue::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        TypedValue::Float(f) => {
+            let _ = write!(out, "{f:?}");
+        }
+        TypedValue::Date(d) => {
+            let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+        }
+        TypedValue::DateTime(t) => {
+            let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.6f+00"));
+        }
+        TypedValue::Bool(b) => out.push(if *b { 't' } else { 'f' }),
+    }
+}
+
+impl Store {
+    /// Starts a batch for the published entry `code`. `dedup_key` names its content (a
+    /// file's hash, or a key the client chose): if a batch with that key already succeeded
+    /// its report is returned instead; if one failed, it is resumed under its id.
+    pub async fn begin_batch(
+        &self,
+        code: &str,
+        source: &str,
+        dedup_key: Option<&str>,
+        ctx: &AuditContext,
+    ) -> StoreResult<BatchStart> {
+        let resource = self.resource(code).await?;
+        let body = self.published_body(&resource).await?;
+        let published_version = resource.published_version.unwrap_or_default();
+        let columns = table_columns(&body);
+        let table = crate::data_tables::table_name(
+            &ResourceCode::parse(code).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        );
+        let key = dedup_key.map_or_else(run_key, str::to_string);
+        let at = now();
+        let actor = ctx.actor.as_deref().unwrap_or("system");
+        let batch_id: i64 = on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            let earlier: Option<(i64, String)> = sqlx::query_as("SELECT id, status FROM batches WHERE resource_id = $1 AND content_hash = $2")
+                .bind(resource.id).bind(&key).fetch_optional(&mut *tx).await?;
+            let id = match earlier {
+                Some((id, status)) if status == "succeeded" => {
+                    drop(tx);
+                    return Ok(BatchStart::AlreadyApplied(self.batch(id).await?.0));
+                }
+                Some((id, status)) if status == "running" => {
+                    return Err(StoreError::Conflict(format!("内容相同的批次 {id} 正在归集，请等待其完成")));
+                }
+                Some((id, _)) => {
+                    sqlx::query("UPDATE batches SET status = 'running', source = $2, attempts = attempts + 1, error = NULL, \
+                                 started_at = $3, finished_at = NULL WHERE id = $1")
+                        .bind(id).bind(source).bind(at).execute(&mut *tx).await?;
+                    id
+                }
+                None => sqlx::query_scalar("INSERT INTO batches (resource_id, source, content_hash, status, created_by, started_at) \
+                                            VALUES ($1, $2, $3, 'running', $4, $5) RETURNING id")
+                    .bind(resource.id).bind(source).bind(&key).bind(actor).bind(at)
+                    .fetch_one(&mut *tx).await?,
+            };
+            tx.commit().await?;
+            id
+        });
+        let staging = match self.open_staging(batch_id).await {
+            Ok(staging) => staging,
+            Err(error) => {
+                self.fail_batch(batch_id, &error.to_string()).await?;
+                return Err(error);
+            }
+        };
+        let mut writer = BatchWriter {
+            store: self.clone(),
+            staging,
+            batch_id,
+            resource_id: resource.id,
+            published_version,
+            code: code.to_string(),
+            table,
+            columns,
+            source: source.to_string(),
+            ctx: ctx.clone(),
+            staged: 0,
+            rejected: 0,
+            reconcile: Reconcile::None,
+            progress: None,
+        };
+        if let Err(error) = writer.create_staging_tables().await {
+            return Err(writer.fail(&error.to_string()).await.err().unwrap_or(error));
+        }
+        tracing::info!(batch = batch_id, resource = code, source, "batch started");
+        Ok(BatchStart::Started(Box::new(writer)))
+    }
+
+    async fn open_staging(&self, batch_id: i64) -> StoreResult<Staging> {
+        use sqlx::ConnectOptions;
+        Ok(match self.backend() {
+            crate::Backend::Sqlite(pool) => {
+                Staging::Sqlite(pool.connect_options().connect().await?)
+            }
+            crate::Backend::Postgres(pool) => {
+                let mut conn = pool.connect_options().connect().await?;
+                sqlx::query("SELECT pg_advisory_lock($1, $2)")
+                    .bind(BATCH_LOCK_CLASS)
+                    .bind(batch_id as i32)
+                    .execute(&mut conn)
+                    .await?;
+                Staging::Postgres(conn)
+            }
+        })
+    }
+
+    /// Marks a batch failed with its reason; its staged rows were never visible.
+    pub async fn fail_batch(&self, batch_id: i64, reason: &str) -> StoreResult<()> {
+        let reason: String = reason.chars().take(2000).collect();
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE batches SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1 AND status = 'running'")
+                .bind(batch_id).bind(&reason).bind(now()).execute(pool).await?;
+        });
+        tracing::warn!(batch = batch_id, reason, "batch failed");
+        Ok(())
+    }
+
+    /// Marks as failed the `running` batches whose writer is gone (the process was killed).
+    /// SQLite has one serving process, so at its start-up every running batch is orphaned;
+    /// on PostgreSQL a batch is orphaned when no session holds its advisory lock.
+    pub async fn recover_interrupted_batches(&self) -> StoreResult<Vec<i64>> {
+        const REASON: &str = "归集进程中断，本批次数据未生效；重新提交相同内容即可续传";
+        let running: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM batches WHERE status = 'running' ORDER BY id").fetch_all(pool).await?
+        });
+        let mut recovered = Vec::new();
+        for id in running {
+            let orphaned = match self.backend() {
+                crate::Backend::Sqlite(_) => true,
+                crate::Backend::Postgres(pool) => {
+                    let mut conn = pool.acquire().await?;
+                    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+                        .bind(BATCH_LOCK_CLASS)
+                        .bind(id as i32)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    if free {
+                        sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+                            .bind(BATCH_LOCK_CLASS)
+                            .bind(id as i32)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    free
+                }
+            };
+            if orphaned {
+                self.fail_batch(id, REASON).await?;
+                recovered.push(id);
+            }
+        }
+        Ok(recovered)
+    }
+
+    /// Applies a whole batch held in memory (small pushes and tests): begin, write, finish.
+    pub async fn apply_batch(
+        &self,
+        code: &str,
+        source: &str,
+        dedup_key: &str,
+        accepted: &[AcceptedRow],
+        rejected: &[RejectedRow],
+        ctx: &AuditContext,
+    ) -> StoreResult<BatchReport> {
+        match self.begin_batch(code, source, Some(dedup_key), ctx).await? {
+            BatchStart::AlreadyApplied(report) => Ok(report),
+            BatchStart::Started(mut writer) => {
+                if let Err(error) = writer.write(accepted, rejected).await {
+                    return Err(writer.fail(&error.to_string()).await.err().unwrap_or(error));
+                }
+                writer.finish().await
+            }
+        }
+    }
+}
+
+impl BatchWriter {
+    pub fn batch_id(&self) -> i64 {
+        self.batch_id
+    }
+
+    /// Rows staged so far (accepted, rejected).
+    pub fn counts(&self) -> (i64, i64) {
+        (self.staged, self.rejected)
+    }
+
+    pub fn set_reconcile(&mut self, reconcile: Reconcile) {
+        self.reconcile = reconcile;
+    }
+
+    /// Records the source run this batch belongs to; its watermark is saved with the batch.
+    pub fn set_source_progress(&mut self, progress: SourceProgress) {
+        self.progress = Some(progress);
+    }
+
+    fn key_columns(&self) -> Vec<&(String, ColumnType, bool)> {
+        self.columns.iter().filter(|(_, _, key)| *key).collect()
+    }
+
+    async fn create_staging_tables(&mut self) -> StoreResult<()> {
+        let typed = |columns: &[&(String, ColumnType, bool)], dialect: Dialect| {
+            columns
+                .iter()
+                .map(|(name, ty, _)| format!("\"{name}\" {}", dialect.column_type(*ty)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let all: Vec<&(String, ColumnType, bool)> = self.columns.iter().collect();
+        let keys: Vec<&(String, ColumnType, bool)> =
+            self.columns.iter().filter(|(_, _, key)| *key).collect();
+        on_staging!(&mut self.staging, conn, dialect => {
+            let statements = [
+                format!("CREATE TEMP TABLE stage (\"_line\" BIGINT, {})", typed(&all, dialect)),
+                "CREATE TEMP TABLE stage_rejected (line BIGINT, column_name TEXT, value TEXT, reason TEXT)".to_string(),
+                format!("CREATE TEMP TABLE stage_deleted ({})", typed(&keys, dialect)),
+                format!("CREATE TEMP TABLE stage_keys ({})", typed(&keys, dialect)),
+            ];
+            for statement in statements {
+                if keys.is_empty() && (statement.contains("stage_deleted") || statement.contains("stage_keys")) {
+                    continue;
+                }
+                sqlx::query(&statement).execute(&mut *conn).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Stages accepted and rejected rows.
+    pub async fn write(
+        &mut self,
+        accepted: &[AcceptedRow],
+        rejected: &[RejectedRow],
+    ) -> StoreResult<()> {
+        if let Some(bad) = accepted
+            .iter()
+            .find(|r| r.values.len() != self.columns.len())
+        {
+            return Err(StoreError::Corrupt(format!(
+                "row {} has {} values for {} items",
+                bad.line,
+                bad.values.len(),
+                self.columns.len()
+            )));
+        }
+        let names: Vec<&str> = std::iter::once("_line")
+            .chain(self.columns.iter().map(|(n, _, _)| n.as_str()))
+            .collect();
+        let rows: Vec<(i64, &[TypedValue])> = accepted
+            .iter()
+            .map(|r| (r.line as i64, r.values.as_slice()))
+            .collect();
+        stage_values(&mut self.staging, "stage", &names, &rows, true).await?;
+        stage_rejected(&mut self.staging, rejected).await?;
+        self.staged += accepted.len() as i64;
+        self.rejected += rejected.len() as i64;
+        Ok(())
+    }
+
+    /// Stages the keys of rows the source deleted (one value per key item, in item order).
+    pub async fn delete(&mut self, keys: &[Vec<TypedValue>]) -> StoreResult<()> {
+        self.stage_keys("stage_deleted", keys).await
+    }
+
+    /// Stages keys the source still holds, for [`Reconcile::AgainstKeys`].
+    pub async fn keep_keys(&mut self, keys: &[Vec<TypedValue>]) -> StoreResult<()> {
+        self.stage_keys("stage_keys", keys).await
+    }
+
+    async fn stage_keys(&mut self, table: &str, keys: &[Vec<TypedValue>]) -> StoreResult<()> {
+        let key_columns = self.key_columns();
+        if key_columns.is_empty() {
+            return Err(StoreError::Conflict(
+                "本目录没有主键信息项，无法按主键删除或对账".into(),
+            ));
+        }
+        if let Some(bad) = keys.iter().find(|k| k.len() != key_columns.len()) {
+            return Err(StoreError::Corrupt(format!(
+                "a key has {} values for {} key items",
+                bad.len(),
+                key_columns.len()
+            )));
+        }
+        let names: Vec<String> = key_columns.iter().map(|(n, _, _)| n.clone()).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let rows: Vec<(i64, &[TypedValue])> = keys.iter().map(|k| (0, k.as_slice())).collect();
+        stage_values(&mut self.staging, table, &names, &rows, false).await
+    }
+
+    /// Gives up the batch: nothing staged becomes visible, the batch is marked failed.
+    /// Returns `Ok(())` so callers can report their own error.
+    pub async fn fail(self, reason: &str) -> StoreResult<()> {
+        let (store, batch_id) = (self.store.clone(), self.batch_id);
+        self.close().await;
+        store.fail_batch(batch_id, reason).await
+    }
+
+    async fn close(self) {
+        let result = match self.staging {
+            Staging::Sqlite(conn) => conn.close().await,
+            Staging::Postgres(conn) => conn.close().await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(batch = self.batch_id, %error, "closing a batch connection");
+        }
+    }
+
+    /// Publishes the staged rows in one transaction and returns the batch's report.
+    pub async fn finish(mut self) -> StoreResult<BatchReport> {
+        match self.publish().await {
+            Ok(report) => {
+                tracing::info!(
+                    batch = report.id,
+                    accepted = report.rows_accepted,
+                    quarantined = report.rows_quarantined,
+                    deleted = report.rows_deleted,
+                    "batch applied"
+                );
+                self.close().await;
+                Ok(report)
+            }
+            Err(error) => Err(self.fail(&error.to_string()).await.err().unwrap_or(error)),
+        }
+    }
+
+    async fn publish(&mut self) -> StoreResult<BatchReport> {
+        let table = self.table.clone();
+        let names: Vec<String> = self.columns.iter().map(|(n, _, _)| n.clone()).collect();
+        let keys: Vec<String> = self
+            .key_columns()
+            .iter()
+            .map(|(n, _, _)| n.clone())
+            .collect();
+        let at = now();
+        let (batch_id, resource_id) = (self.batch_id, self.resource_id);
+        let (staged, rejected, reconcile) = (self.staged, self.rejected, self.reconcile);
+        let progress = self.progress.clone();
+        let mut event = self
+            .ctx
+            .event("batch.apply", format!("resource:{}", self.code));
+        let source = self.source.clone();
+        let published_version = self.published_version;
+        on_staging!(&mut self.staging, conn, dialect => {
+            let mut tx = crate::begin_write!(conn, dialect);
+            let current: Option<i64> = sqlx::query_scalar("SELECT published_version FROM resources WHERE id = $1")
+                .bind(resource_id).fetch_one(&mut *tx).await?;
+            if current != Some(published_version) {
+                return Err(StoreError::Conflict("归集期间目录发布了新版本，请按新版本重新提交".into()));
+            }
+            let upsert = upsert_from_stage(dialect, &table, &names, &keys);
+            sqlx::query(&upsert).bind(batch_id).bind(&source).bind(at).execute(&mut *tx).await?;
+            let mut deleted = 0;
+            if !keys.is_empty() {
+                let key_list = quoted(&keys);
+                deleted += sqlx::query(&format!(
+                    "DELETE FROM \"{table}\" WHERE ({key_list}) IN (SELECT {key_list} FROM stage_deleted)"
+                )).execute(&mut *tx).await?.rows_affected();
+                let kept = match reconcile {
+                    Reconcile::None => None,
+                    Reconcile::AgainstRows => Some("stage"),
+                    Reconcile::AgainstKeys => Some("stage_keys"),
+                };
+                if let Some(kept) = kept {
+                    if dialect == Dialect::Sqlite {
+                        sqlx::query(&format!("CREATE INDEX temp.{kept}_key_index ON {kept} ({key_list})")).execute(&mut *tx).await?;
+                    }
+                    let matches: Vec<String> = keys.iter().map(|k| format!("k.\"{k}\" = \"{table}\".\"{k}\"")).collect();
+                    deleted += sqlx::query(&format!(
+                        "DELETE FROM \"{table}\" WHERE NOT EXISTS (SELECT 1 FROM {kept} k WHERE {})",
+                        matches.join(" AND ")
+                    ))
+                    .execute(&mut *tx).await?.rows_affected();
+                }
+            }
+            sqlx::query("INSERT INTO quarantine (batch_id, line, column_name, value, reason) \
+                         SELECT $1, line, column_name, value, reason FROM stage_rejected")
+                .bind(batch_id).execute(&mut *tx).await?;
+            let written: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{table}\" WHERE \"_batch_id\" = $1"))
+                .bind(batch_id).fetch_one(&mut *tx).await?;
+            let duplicates = if keys.is_empty() { 0 } else { staged - written };
+            let row_count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{table}\"")).fetch_one(&mut *tx).await?;
+            sqlx::query("UPDATE batches SET status = 'succeeded', rows_received = $2, rows_accepted = $3, rows_quarantined = $4, \
+                         duplicate_keys = $5, rows_deleted = $6, error = NULL, finished_at = $7 WHERE id = $1")
+                .bind(batch_id).bind(staged + rejected).bind(staged).bind(rejected).bind(duplicates)
+                .bind(deleted as i64).bind(at).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO resource_data (resource_id, row_count, last_batch_id, last_success_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (resource_id) DO UPDATE SET row_count = excluded.row_count, last_batch_id = excluded.last_batch_id, \
+                         last_success_at = excluded.last_success_at")
+                .bind(resource_id).bind(row_count).bind(batch_id).bind(at).execute(&mut *tx).await?;
+            if let Some(progress) = &progress {
+                sqlx::query("UPDATE sources SET watermark = COALESCE($2, watermark), runs = runs + 1, last_success_at = $3, \
+                             failures = 0, last_error = NULL WHERE id = $1")
+                    .bind(progress.source_id).bind(&progress.watermark).bind(at).execute(&mut *tx).await?;
+            }
+            let report: BatchReport = sqlx::query_as(&format!("SELECT {REPORT_COLUMNS} FROM batches WHERE id = $1"))
+                .bind(batch_id).fetch_one(&mut *tx).await?;
+            event.after = snapshot(&report);
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+            Ok(report)
+        })
+    }
+}
+
+/// Inserts rows into a staging table: `names` are its columns (starting with `_line`
+/// when `with_line`), each row its line and one value per remaining column.
+async fn stage_values(
+    staging: &mut Staging,
+    table: &str,
+    names: &[&str],
+    rows: &[(i64, &[TypedValue])],
+    with_line: bool,
+) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match staging {
+        Staging::Sqlite(conn) => {
+            let per_row = names.len();
+            let rows_per_statement = (SQLITE_VALUES_PER_STATEMENT / per_row).max(1);
+            for chunk in rows.chunks(rows_per_statement) {
+                let placeholders: Vec<String> = (0..chunk.len())
+                    .map(|r| {
+                        let cells: Vec<String> = (0..per_row)
+                            .map(|c| format!("${}", r * per_row + c + 1))
+                            .collect();
+                        format!("({})", cells.join(", "))
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO temp.{table} ({}) VALUES {}",
+                    quoted(names),
+                    placeholders.join(", ")
+                );
+                let mut query = sqlx::query(&sql);
+                for (line, values) in chunk {
+                    if with_line {
+                        query = query.bind(*line);
+                    }
+                    for value in values.iter() {
+                        query = bind_value!(query, value);
+                    }
+                }
+                query.execute(&mut *conn).await?;
+            }
+        }
+        Staging::Postgres(conn) => {
+            let mut copy = conn
+                .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", quoted(names)))
+                .await?;
+            let mut buffer = String::with_capacity(1 << 20);
+            for (line, values) in rows {
+                if with_line {
+                    buffer.push_str(&line.to_string());
+                    buffer.push('\t');
+                }
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        buffer.push('\t');
+                    }
+                    push_copy_value(&mut buffer, value);
+                }
+                buffer.push('\n');
+                if buffer.len() > (1 << 20) {
+                    copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+                }
+            }
+            if !buffer.is_empty() {
+                copy.send(buffer.into_bytes()).await?;
+            }
+            copy.finish().await?;
+        }
+    }
+    Ok(())
+}
+
+async fn stage_rejected(staging: &mut Staging, rejected: &[RejectedRow]) -> StoreResult<()> {
+    let rows: Vec<(i64, [TypedValue; 3])> = rejected
+        .iter()
+        .map(|r| {
+            let text = |t: &Option<String>| {
+                t.clone()
+                    .map_or(TypedValue::Null, |t| TypedValue::Text(t.replace('\0', "")))
+            };
+            (
+                r.line as i64,
+                [
+                    text(&r.column),
+                    text(&r.value),
+                    TypedValue::Text(r.reason.clone()),
+                ],
+            )
+        })
+        .collect();
+    let rows: Vec<(i64, &[TypedValue])> = rows.iter().map(|(l, v)| (*l, &v[..])).collect();
+    stage_values(
+        staging,
+        "stage_rejected",
+        &["line", "column_name", "value", "reason"],
+        &rows,
+        true,
+    )
+    .await
+}
+
+/// Moves the staged rows into the entry's table: insert, or replace the non-key columns of
+/// the row with the same key. Repeated keys within the batch: the last line wins.
+fn upsert_from_stage(dialect: Dialect, table: &str, names: &[String], keys: &[String]) -> String {
+    let columns = quoted(names);
+    let lineage = "\"_batch_id\", \"_source\", \"_received_at\", \"_updated_at\"";
+    let timestamp = dialect.cast(ColumnType::Timestamp);
+    let select_lineage = format!("$1, $2, $3{timestamp}, $3{timestamp}");
+    if keys.is_empty() {
+        return format!(
+            "INSERT INTO \"{table}\" ({columns}, {lineage}) SELECT {columns}, {select_lineage} FROM stage ORDER BY \"_line\""
+        );
+    }
+    let key_list = quoted(keys);
+    let source = match dialect {
+        // SQLite applies the rows in order, so a later line updates the row an earlier
+        // line of the same batch inserted. (`WHERE true` resolves the parser's ambiguity
+        // between a join constraint and the upsert clause.)
+        Dialect::Sqlite => {
+            format!("SELECT {columns}, {select_lineage} FROM stage WHERE true ORDER BY \"_line\"")
+        }
+        // PostgreSQL refuses to touch one row twice in a statement: keep each key's last line.
+        Dialect::Postgres => format!(
+            "SELECT DISTINCT ON ({key_list}) {columns}, {select_lineage} FROM stage ORDER BY {key_list}, \"_line\" DESC"
+        ),
+    };
+    let updates: Vec<String> = names
+        .iter()
+        .filter(|n| !keys.contains(n))
+        .map(|n| format!("\"{n}\""))
+        .chain(["\"_batch_id\"", "\"_source\"", "\"_updated_at\""].map(String::from))
+        .map(|n| format!("{n} = excluded.{n}"))
+        .collect();
+    format!(
+        "INSERT INTO \"{table}\" ({columns}, {lineage}) {source} ON CONFLICT ({key_list}) DO UPDATE SET {}",
+        updates.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_control_characters_and_marks_nulls() {
+        let mut out = String::new();
+        for value in [
+            TypedValue::Text("a\tb\\c\nd".into()),
+            TypedValue::Null,
+            TypedValue::Bool(true),
+            TypedValue::Float(1.0),
+        ] {
+            push_copy_value(&mut out, &value);
+            out.push('|');
+        }
+        assert_eq!(out, "a\\tb\\\\c\\nd|\\N|t|1.0|");
+    }
+
+    #[test]
+    fn postgres_upsert_keeps_the_last_line_of_each_key() {
+        let sql = upsert_from_stage(
+            Dialect::Postgres,
+            "data_1_2",
+            &["id".into(), "name".into()],
+            &["id".into()],
+        );
+        assert!(sql.contains("DISTINCT ON (\"id\")"), "{sql}");
+        assert!(sql.contains("ORDER BY \"id\", \"_line\" DESC"), "{sql}");
+        assert!(sql.contains("\"name\" = excluded.\"name\""), "{sql}");
+        assert!(!sql.contains("\"id\" = excluded"), "{sql}");
+    }
+}
