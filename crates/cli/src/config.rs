@@ -25,6 +25,21 @@ pub struct Config {
     pub log_format: String,
     /// A `tracing` filter, e.g. `info` or `datahall=debug,sqlx=warn`.
     pub log_level: String,
+    /// The largest data file accepted by upload, in MiB.
+    pub max_upload_mib: u64,
+    /// Where uploads are written while they are checked (empty: the system's temp dir).
+    pub spool_dir: String,
+    /// 32 bytes in base64 that seal source database credentials. Empty: the key in
+    /// `secret_key_file`, created on first use.
+    pub secret_key: String,
+    pub secret_key_file: String,
+    /// How often sources of 实时 entries are polled, in seconds.
+    pub realtime_poll_seconds: i64,
+    /// Run the pull scheduler in this process.
+    pub scheduler: bool,
+    /// Aggregation-rate targets in percent: government data, social/economic data.
+    pub target_government: f64,
+    pub target_social: f64,
 }
 
 impl Default for Config {
@@ -37,11 +52,19 @@ impl Default for Config {
             session_hours: 8,
             log_format: "pretty".into(),
             log_level: "info,sqlx=warn".into(),
+            max_upload_mib: 4096,
+            spool_dir: String::new(),
+            secret_key: String::new(),
+            secret_key_file: "datahall.key".into(),
+            realtime_poll_seconds: 60,
+            scheduler: true,
+            target_government: 100.0,
+            target_social: 60.0,
         }
     }
 }
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 15] = [
     "database",
     "listen",
     "platform_name",
@@ -49,6 +72,14 @@ const KEYS: [&str; 7] = [
     "session_hours",
     "log_format",
     "log_level",
+    "max_upload_mib",
+    "spool_dir",
+    "secret_key",
+    "secret_key_file",
+    "realtime_poll_seconds",
+    "scheduler",
+    "target_government",
+    "target_social",
 ];
 
 impl Config {
@@ -77,6 +108,38 @@ impl Config {
         self.listen
             .parse()
             .map_err(|e| anyhow::anyhow!("listen address {:?} is not host:port: {e}", self.listen))
+    }
+
+    pub fn spool_dir(&self) -> std::path::PathBuf {
+        match self.spool_dir.as_str() {
+            "" => std::env::temp_dir(),
+            dir => dir.into(),
+        }
+    }
+
+    /// The key sealing source credentials: configured, or read from (and on first use
+    /// written to, readable by the owner only) `secret_key_file`.
+    #[allow(dead_code)] // wired in with saved sources
+    pub fn secret_key(&self) -> anyhow::Result<collect::secret::SecretKey> {
+        if !self.secret_key.is_empty() {
+            return Ok(collect::secret::SecretKey::from_base64(&self.secret_key)?);
+        }
+        let path = Path::new(&self.secret_key_file);
+        if !path.exists() {
+            use std::io::Write;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+            writeln!(file, "{}", collect::secret::SecretKey::generate())?;
+            tracing::warn!(file = %path.display(), "created a secret key for source credentials; back it up with the database");
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        Ok(collect::secret::SecretKey::from_base64(&text)?)
     }
 
     pub fn secure_cookies(&self, listen: SocketAddr) -> anyhow::Result<bool> {

@@ -1,13 +1,15 @@
 //! `datahall import --resource CODE FILE`: an operator loads a department's export into a
-//! published entry from the command line, with a progress bar (bytes/s and ETA).
+//! published entry from the command line, with a progress bar (rows/s and ETA by bytes).
 
-use std::io::Read;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
+use collect::file::{FileImport, Progress};
 use indicatif::{ProgressBar, ProgressStyle};
-use sha2::{Digest, Sha256};
+use ingest::csv_file::TextEncoding;
+use ingest::pipeline::{parse_mapping, FileFormat};
 use store::{AuditContext, Store};
 
 #[derive(Args)]
@@ -15,86 +17,98 @@ pub struct ImportArgs {
     /// The published entry's code, e.g. 101001/000001.
     #[arg(long)]
     resource: String,
-    /// A CSV (UTF-8 or GBK), XLSX (first sheet) or NDJSON (.ndjson/.json) file.
+    /// A CSV (UTF-8 or GBK), XLSX or JSON (.json array / .ndjson) file.
     file: PathBuf,
-    /// auto, utf8 or gb18030.
+    /// CSV: auto, utf8 or gb18030.
     #[arg(long, default_value = "auto")]
     encoding: String,
-    /// One character; sniffed from the header when absent.
+    /// CSV: one character; sniffed from the header when absent.
     #[arg(long)]
     delimiter: Option<char>,
+    /// XLSX: the sheet to read (default: the first).
+    #[arg(long)]
+    sheet: Option<String>,
+    /// Column matches, `file column=ITEM,other=-` (`-` ignores a column), or `@FILE`
+    /// holding them. Remembered for the entry once the batch succeeds.
+    #[arg(long)]
+    mapping: Option<String>,
 }
 
-/// Hashes what passes through, so the file is read once for both checking and identity.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
+fn format_of(args: &ImportArgs) -> anyhow::Result<FileFormat> {
+    Ok(
+        match FileFormat::from_file_name(&args.file.to_string_lossy()) {
+            FileFormat::Xlsx { .. } => FileFormat::Xlsx {
+                sheet: args.sheet.clone(),
+            },
+            FileFormat::Csv { .. } => FileFormat::Csv {
+                encoding: match args.encoding.as_str() {
+                    "auto" => TextEncoding::Auto,
+                    "utf8" | "utf-8" => TextEncoding::Utf8,
+                    "gb18030" | "gbk" => TextEncoding::Gb18030,
+                    other => anyhow::bail!("unknown encoding {other:?}: use auto, utf8 or gb18030"),
+                },
+                delimiter: args
+                    .delimiter
+                    .map(|d| u8::try_from(d).context("the delimiter must be one ASCII character"))
+                    .transpose()?,
+            },
+            json => json,
+        },
+    )
 }
 
 pub async fn run(store: &Store, args: ImportArgs, ctx: &AuditContext) -> anyhow::Result<()> {
-    use ingest::csv_file::TextEncoding;
-    let resource = store.resource(&args.resource).await?;
-    let items = store.published_body(&resource).await?.items;
-    let file = std::fs::File::open(&args.file)
-        .with_context(|| format!("cannot open {}", args.file.display()))?;
-    let size = file.metadata()?.len();
+    let format = format_of(&args)?;
+    let mapping = match args.mapping.as_deref() {
+        None => None,
+        Some(text) => {
+            let text = match text.strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the mapping file {path}"))?,
+                None => text.to_string(),
+            };
+            Some(parse_mapping(&text)?)
+        }
+    };
+    let size = std::fs::metadata(&args.file)
+        .with_context(|| format!("cannot open {}", args.file.display()))?
+        .len();
     let bar = ProgressBar::new(size);
     bar.set_style(ProgressStyle::with_template(
-        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+        "{bar:40} {bytes}/{total_bytes} ETA {eta} {msg}",
     )?);
-    let mut reader = Hashing {
-        inner: bar.wrap_read(std::io::BufReader::new(file)),
-        hasher: Sha256::new(),
-    };
-    let name = args.file.to_string_lossy().to_lowercase();
-    let (checked, source) = if name.ends_with(".ndjson") || name.ends_with(".json") {
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes)?;
-        (ingest::pipeline::check_json(&bytes, &items)?, "import:json")
-    } else if name.ends_with(".xlsx") {
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes)?;
-        (ingest::pipeline::check_xlsx(&bytes, &items)?, "import:xlsx")
-    } else {
-        let encoding = match args.encoding.as_str() {
-            "auto" => TextEncoding::Auto,
-            "utf8" | "utf-8" => TextEncoding::Utf8,
-            "gb18030" | "gbk" => TextEncoding::Gb18030,
-            other => anyhow::bail!("unknown encoding {other:?}: use auto, utf8 or gb18030"),
-        };
-        let delimiter = args
-            .delimiter
-            .map(|d| u8::try_from(d).context("the delimiter must be one ASCII character"))
-            .transpose()?;
-        let checked =
-            ingest::pipeline::check_csv(&mut reader, encoding, delimiter, &items, |rows| {
-                if rows % 10_000 == 0 {
-                    bar.set_message(format!("{rows} rows"));
-                }
-            })?;
-        (checked, "import:csv")
-    };
+    let started = Instant::now();
+    let shown = bar.clone();
+    let report = collect::file::import_file(
+        store,
+        FileImport {
+            code: args.resource.clone(),
+            path: args.file.clone(),
+            format,
+            mapping,
+            channel: "import",
+            dedup_key: None,
+        },
+        ctx,
+        move |progress: Progress| {
+            shown.set_position(progress.bytes);
+            let rate = progress.rows as f64 / started.elapsed().as_secs_f64().max(0.001);
+            shown.set_message(format!("{} rows, {:.0} rows/s", progress.rows, rate));
+        },
+    )
+    .await;
     bar.finish_and_clear();
-    let hash = hex::encode(reader.hasher.finalize());
-    let (accepted, rejected) = checked;
-    let report = store
-        .apply_batch(&resource.code, source, &hash, &accepted, &rejected, ctx)
-        .await?;
+    let report = report?;
+    let seconds = started.elapsed().as_secs_f64();
     println!(
-        "batch {}: {} rows received, {} accepted, {} quarantined, {} repeated keys (last wins)",
+        "batch {}: {} rows received, {} accepted, {} quarantined, {} repeated keys (last wins) in {:.1} s ({:.0} rows/s)",
         report.id,
         report.rows_received,
         report.rows_accepted,
         report.rows_quarantined,
-        report.duplicate_keys
+        report.duplicate_keys,
+        seconds,
+        report.rows_received as f64 / seconds.max(0.001),
     );
     for row in store.quarantine(report.id).await?.iter().take(20) {
         eprintln!(

@@ -238,6 +238,15 @@ async fn department_id(store: &Store, code: Option<&str>) -> anyhow::Result<Opti
     }
 }
 
+/// Batches whose process died stay invisible; mark them failed so they show and resume.
+async fn recover_batches(store: &store::Store) -> anyhow::Result<()> {
+    let recovered = store.recover_interrupted_batches().await?;
+    if !recovered.is_empty() {
+        tracing::warn!(batches = ?recovered, "interrupted batches marked failed; resubmitting the same content resumes them");
+    }
+    Ok(())
+}
+
 async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let listen: std::net::SocketAddr = match &args.listen {
@@ -247,6 +256,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         None => config.listen_addr()?,
     };
     let store = open_store(&config).await?;
+    recover_batches(&store).await?;
     if args.demo {
         if store.is_empty().await? {
             let summary = demo::load(&store).await?;
@@ -264,6 +274,8 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         platform_name: config.platform_name.clone(),
         secure_cookies: config.secure_cookies(listen)?,
         session_hours: config.session_hours,
+        max_upload_bytes: config.max_upload_mib << 20,
+        spool_dir: config.spool_dir(),
     };
     let app = server::router(server::AppState::new(store, server_config));
     let listener = tokio::net::TcpListener::bind(listen)
@@ -544,6 +556,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench(command) => bench::run(command).await,
         Command::Import(args) => {
             let store = open_store(&config).await?;
+            recover_batches(&store).await?;
             import::run(&store, args, &cli_context()).await
         }
     }

@@ -32,13 +32,40 @@ pub enum CsvError {
 /// The file as text: the sniffed sample put back in front of the rest, then decoded.
 type Decoded<R> = DecodeReaderBytes<Chain<Cursor<Vec<u8>>, R>, Vec<u8>>;
 
+/// The largest record accepted. A quote left open would otherwise make the rest of a
+/// 2 GB file one field, held in memory.
+pub const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// Counts the bytes handed to the CSV parser and fails once one record runs past
+/// [`MAX_RECORD_BYTES`]; `record_start` is where the record being parsed began.
+struct RecordGuard<R> {
+    inner: R,
+    read: u64,
+    record_start: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for RecordGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read - self.record_start.get() > MAX_RECORD_BYTES {
+            return Err(std::io::Error::other(format!(
+                "一条记录超过 {} MiB，可能是引号未闭合",
+                MAX_RECORD_BYTES >> 20
+            )));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// An open CSV file: its header and a stream of records.
 pub struct CsvFile<R: Read> {
     /// `UTF-8` or `gb18030`.
     pub encoding: &'static str,
     pub delimiter: u8,
     pub header: Vec<String>,
-    records: csv::StringRecordsIntoIter<Decoded<R>>,
+    records: csv::StringRecordsIntoIter<RecordGuard<Decoded<R>>>,
+    record_start: std::rc::Rc<std::cell::Cell<u64>>,
 }
 
 /// Valid UTF-8, allowing a character cut off at the end of the sample.
@@ -113,11 +140,16 @@ pub fn open_csv<R: Read>(
         .encoding(Some(chosen))
         .bom_override(true)
         .build(Cursor::new(sample).chain(reader));
+    let record_start = std::rc::Rc::new(std::cell::Cell::new(0));
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(true)
-        .from_reader(decoder);
+        .from_reader(RecordGuard {
+            inner: decoder,
+            read: 0,
+            record_start: record_start.clone(),
+        });
     let header: Vec<String> = csv
         .headers()
         .map_err(|e| CsvError::Row {
@@ -132,6 +164,7 @@ pub fn open_csv<R: Read>(
         delimiter,
         header,
         records: csv.into_records(),
+        record_start,
     })
 }
 
@@ -150,11 +183,18 @@ impl<R: Read> Iterator for CsvFile<R> {
     fn next(&mut self) -> Option<Self::Item> {
         let expected = self.header.len();
         let record = self.records.next()?;
+        self.record_start
+            .set(self.records.reader().position().byte());
         Some(match record {
-            Err(e) => Err(CsvError::Row {
-                row: e.position().map_or(0, |p| p.line()),
-                message: e.to_string(),
-            }),
+            Err(e) => {
+                let row = e.position().map_or(0, |p| p.line());
+                let message = e.to_string();
+                match e.into_kind() {
+                    // Reading failed (or a record ran away): the file cannot go on.
+                    csv::ErrorKind::Io(io) => Err(CsvError::Io(io)),
+                    _ => Err(CsvError::Row { row, message }),
+                }
+            }
             Ok(record) => {
                 let line = record.position().map_or(0, |p| p.line());
                 if record.len() != expected {

@@ -14,6 +14,66 @@ pub enum MappingError {
     MissingColumns(Vec<String>),
     #[error("列“{0}”出现了不止一次")]
     DuplicateColumn(String),
+    #[error("列映射中的“{0}”不是本目录的信息项")]
+    UnknownItem(String),
+    #[error("列映射“{0}”应写作“文件列名=信息项”，忽略一列写作“文件列名=-”")]
+    BadMapping(String),
+}
+
+/// Columns the uploader matched by hand: file column → item name or identifier, or `None`
+/// to ignore the column. Columns not in it are matched by item name or identifier.
+pub type ColumnMapping = std::collections::BTreeMap<String, Option<String>>;
+
+/// Parses `文件列=信息项, 另一列=-` (`-` ignores a column); separators `,` `，` `;` or
+/// new lines.
+pub fn parse_mapping(text: &str) -> Result<ColumnMapping, MappingError> {
+    let mut mapping = ColumnMapping::new();
+    for pair in text
+        .split([',', '，', ';', '；', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (column, item) = pair
+            .split_once('=')
+            .map(|(c, i)| (c.trim(), i.trim()))
+            .filter(|(c, i)| !c.is_empty() && !i.is_empty())
+            .ok_or_else(|| MappingError::BadMapping(pair.to_string()))?;
+        let item = (item != "-").then(|| item.to_string());
+        mapping.insert(column.to_string(), item);
+    }
+    Ok(mapping)
+}
+
+/// Like [`map_columns`], with the uploader's own matches taking precedence.
+pub fn map_columns_with(
+    header: &[String],
+    items: &[Item],
+    mapping: &ColumnMapping,
+) -> Result<Vec<Option<usize>>, MappingError> {
+    let find = |name: &str| {
+        items
+            .iter()
+            .position(|i| i.name == name || i.identifier.eq_ignore_ascii_case(name))
+    };
+    if let Some(unknown) = mapping.values().flatten().find(|item| find(item).is_none()) {
+        return Err(MappingError::UnknownItem(unknown.clone()));
+    }
+    // Rename mapped columns to their item's identifier; drop ignored ones.
+    const IGNORED: &str = "\u{0}ignored";
+    let renamed: Vec<String> = header
+        .iter()
+        .map(|column| match mapping.get(column.trim()) {
+            Some(Some(item)) => items[find(item).unwrap_or_default()].identifier.clone(),
+            Some(None) => IGNORED.to_string(),
+            None => column.clone(),
+        })
+        .collect();
+    let kept: Vec<usize> = (0..header.len())
+        .filter(|&i| renamed[i] != IGNORED)
+        .collect();
+    let kept_header: Vec<String> = kept.iter().map(|&i| renamed[i].clone()).collect();
+    let columns = map_columns(&kept_header, items)?;
+    Ok(columns.into_iter().map(|c| c.map(|c| kept[c])).collect())
 }
 
 /// For each item, the index of the file column that holds it (if any).
@@ -125,55 +185,11 @@ pub fn check_object(
     check_values(line, &raw, items)
 }
 
-/// Reads NDJSON (one object per line) or a JSON array of objects, calling `row` for each
-/// with its line number (NDJSON) or 1-based position (array). Lines that are not objects
-/// become rejected rows; a file that is neither form is an error.
-pub fn read_json_rows(
-    text: &str,
-    items: &[Item],
-    mut row: impl FnMut(Result<AcceptedRow, RejectedRow>),
-) -> Result<(), String> {
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('[') {
-        let values: Vec<serde_json::Value> =
-            serde_json::from_str(trimmed).map_err(|e| format!("JSON 数组无法解析：{e}"))?;
-        for (i, value) in values.iter().enumerate() {
-            let line = i as u64 + 1;
-            row(match value.as_object() {
-                Some(object) => check_object(line, object, items),
-                None => Err(RejectedRow {
-                    line,
-                    column: None,
-                    value: None,
-                    reason: "数组元素应为对象".into(),
-                }),
-            });
-        }
-        return Ok(());
-    }
-    for (i, text) in trimmed.lines().enumerate() {
-        if text.trim().is_empty() {
-            continue;
-        }
-        let line = i as u64 + 1;
-        row(match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Object(object)) => check_object(line, &object, items),
-            Ok(_) => Err(RejectedRow {
-                line,
-                column: None,
-                value: None,
-                reason: "每行应为一个 JSON 对象".into(),
-            }),
-            Err(e) => Err(RejectedRow {
-                line,
-                column: None,
-                value: None,
-                reason: format!("JSON 无法解析：{e}"),
-            }),
-        });
-    }
-    Ok(())
-}
+/// One row of a file, checked.
+pub type RowOutcome = Result<AcceptedRow, RejectedRow>;
+
+/// What the consumer of checked rows says: go on, or stop reading (it gave up).
+pub type Next = std::ops::ControlFlow<()>;
 
 /// Accepted and rejected rows of one file.
 pub type Checked = (Vec<AcceptedRow>, Vec<RejectedRow>);
@@ -187,66 +203,258 @@ pub enum FileError {
     Columns(#[from] MappingError),
 }
 
-/// A CSV file: header mapped to items, then every record checked. `progress` is called
-/// after each record with the number of records read so far.
-pub fn check_csv<R: std::io::Read>(
+/// How an uploaded file is to be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv {
+        encoding: crate::csv_file::TextEncoding,
+        delimiter: Option<u8>,
+    },
+    /// NDJSON or a JSON array of objects keyed by item identifier or name.
+    Json,
+    /// The named sheet, or the first.
+    Xlsx { sheet: Option<String> },
+}
+
+impl FileFormat {
+    /// `csv`, `json` or `xlsx`: the batch's source label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            FileFormat::Csv { .. } => "csv",
+            FileFormat::Json => "json",
+            FileFormat::Xlsx { .. } => "xlsx",
+        }
+    }
+
+    /// Guesses the format from a file name: `.xlsx`, `.json`/`.ndjson`, otherwise CSV.
+    pub fn from_file_name(name: &str) -> Self {
+        let name = name.to_ascii_lowercase();
+        if name.ends_with(".xlsx") {
+            FileFormat::Xlsx { sheet: None }
+        } else if name.ends_with(".json") || name.ends_with(".ndjson") || name.ends_with(".jsonl") {
+            FileFormat::Json
+        } else {
+            FileFormat::Csv {
+                encoding: crate::csv_file::TextEncoding::Auto,
+                delimiter: None,
+            }
+        }
+    }
+}
+
+/// Reads a file of any format and calls `row` for every data row, checked against
+/// `items`, with the columns matched by `mapping` and then by name. Returns the number of
+/// rows; a file without a data row is an error. XLSX is read into memory (the sheet is
+/// bounded by the upload limit and the zip-bomb guard); CSV and JSON are streamed.
+pub fn for_each_row<R: std::io::Read>(
+    reader: R,
+    format: &FileFormat,
+    items: &[Item],
+    mapping: &ColumnMapping,
+    row: impl FnMut(RowOutcome) -> Next,
+) -> Result<u64, FileError> {
+    let rows = match format {
+        FileFormat::Csv {
+            encoding,
+            delimiter,
+        } => for_each_csv_row(reader, *encoding, *delimiter, items, mapping, row)?,
+        FileFormat::Json => for_each_json_row(reader, items, row)?,
+        FileFormat::Xlsx { sheet } => {
+            let mut bytes = Vec::new();
+            let mut reader = reader;
+            reader
+                .read_to_end(&mut bytes)
+                .map_err(|e| FileError::File(format!("读取文件失败：{e}")))?;
+            for_each_xlsx_row(&bytes, sheet.as_deref(), items, mapping, row)?
+        }
+    };
+    if rows == 0 {
+        return Err(FileError::File("文件只有表头，没有数据行".into()));
+    }
+    Ok(rows)
+}
+
+/// A CSV file: header mapped to items, then every record checked.
+pub fn for_each_csv_row<R: std::io::Read>(
     reader: R,
     encoding: crate::csv_file::TextEncoding,
     delimiter: Option<u8>,
     items: &[Item],
-    mut progress: impl FnMut(u64),
-) -> Result<Checked, FileError> {
+    mapping: &ColumnMapping,
+    mut row: impl FnMut(RowOutcome) -> Next,
+) -> Result<u64, FileError> {
     let mut file = crate::csv_file::open_csv(reader, encoding, delimiter)
         .map_err(|e| FileError::File(e.to_string()))?;
-    let mapping = map_columns(&file.header, items)?;
-    let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
-    for (count, record) in file.by_ref().enumerate() {
-        match record {
-            Ok(record) => match check_row(record.line, &record.fields, items, &mapping) {
-                Ok(row) => accepted.push(row),
-                Err(row) => rejected.push(row),
-            },
-            Err(crate::csv_file::CsvError::Row { row, message }) => rejected.push(RejectedRow {
+    let columns = map_columns_with(&file.header, items, mapping)?;
+    let mut count = 0;
+    for record in file.by_ref() {
+        let outcome = match record {
+            Ok(record) => check_row(record.line, &record.fields, items, &columns),
+            Err(crate::csv_file::CsvError::Row { row, message }) => Err(RejectedRow {
                 line: row,
                 column: None,
                 value: None,
                 reason: message,
             }),
             Err(other) => return Err(FileError::File(other.to_string())),
+        };
+        count += 1;
+        if row(outcome).is_break() {
+            break;
         }
-        progress(count as u64 + 1);
     }
-    Ok((accepted, rejected))
+    Ok(count)
 }
 
-/// An XLSX export: the first sheet's header mapped to items, then every row checked.
-pub fn check_xlsx(bytes: &[u8], items: &[Item]) -> Result<Checked, FileError> {
-    let sheet = crate::catalogue_xlsx::read_sheet(bytes, None)
+/// An XLSX export: the header of the named (or first) sheet mapped to items, then every
+/// row checked.
+pub fn for_each_xlsx_row(
+    bytes: &[u8],
+    sheet: Option<&str>,
+    items: &[Item],
+    mapping: &ColumnMapping,
+    mut row: impl FnMut(RowOutcome) -> Next,
+) -> Result<u64, FileError> {
+    let sheet = crate::catalogue_xlsx::read_sheet(bytes, sheet)
         .map_err(|e| FileError::File(e.to_string()))?;
-    let mapping = map_columns(&sheet.header, items)?;
-    let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
-    for (row, fields) in &sheet.rows {
-        match check_row(u64::from(*row), fields, items, &mapping) {
-            Ok(good) => accepted.push(good),
-            Err(bad) => rejected.push(bad),
+    let columns = map_columns_with(&sheet.header, items, mapping)?;
+    let mut count = 0;
+    for (line, fields) in &sheet.rows {
+        count += 1;
+        if row(check_row(u64::from(*line), fields, items, &columns)).is_break() {
+            break;
         }
     }
-    Ok((accepted, rejected))
+    Ok(count)
 }
 
-/// NDJSON or a JSON array of objects keyed by item identifier or name.
-pub fn check_json(bytes: &[u8], items: &[Item]) -> Result<Checked, FileError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| FileError::File(format!("JSON 应为 UTF-8 编码：{e}")))?;
-    if text.trim().is_empty() {
-        return Err(FileError::File("文件为空".into()));
+/// NDJSON (one object per line) or a JSON array of objects, streamed either way.
+pub fn for_each_json_row<R: std::io::Read>(
+    reader: R,
+    items: &[Item],
+    mut row: impl FnMut(RowOutcome) -> Next,
+) -> Result<u64, FileError> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+    let io = |e: std::io::Error| FileError::File(format!("读取文件失败：{e}"));
+    // Skip a byte-order mark and leading blanks to see which form this is.
+    let first = loop {
+        let buffer = reader.fill_buf().map_err(io)?;
+        let Some(&byte) = buffer.first() else {
+            return Err(FileError::File("文件为空".into()));
+        };
+        if buffer.starts_with(b"\xEF\xBB\xBF") {
+            reader.consume(3);
+        } else if byte.is_ascii_whitespace() {
+            reader.consume(1);
+        } else {
+            break byte;
+        }
+    };
+    let mut count = 0;
+    if first == b'[' {
+        let mut deserializer = serde_json::Deserializer::from_reader(reader);
+        let visitor = ArrayVisitor {
+            items,
+            row: &mut row,
+            count: &mut count,
+        };
+        serde::Deserializer::deserialize_seq(&mut deserializer, visitor)
+            .and_then(|()| deserializer.end())
+            .map_err(|e| FileError::File(format!("JSON 数组无法解析：{e}")))?;
+        return Ok(count);
     }
+    let mut line = 0;
+    let mut text = String::new();
+    loop {
+        text.clear();
+        if reader.read_line(&mut text).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => {
+                FileError::File(format!("第{}行：JSON 应为 UTF-8 编码", line + 1))
+            }
+            _ => io(e),
+        })? == 0
+        {
+            break;
+        }
+        line += 1;
+        if text.trim().is_empty() {
+            continue;
+        }
+        count += 1;
+        let outcome = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(object)) => check_object(line, &object, items),
+            Ok(_) => Err(RejectedRow {
+                line,
+                column: None,
+                value: None,
+                reason: "每行应为一个 JSON 对象".into(),
+            }),
+            Err(e) => Err(RejectedRow {
+                line,
+                column: None,
+                value: None,
+                reason: format!("JSON 无法解析：{e}"),
+            }),
+        };
+        if row(outcome).is_break() {
+            break;
+        }
+    }
+    Ok(count)
+}
+
+/// Visits the elements of a JSON array one at a time, so the array is never held whole.
+struct ArrayVisitor<'a, F> {
+    items: &'a [Item],
+    row: &'a mut F,
+    count: &'a mut u64,
+}
+
+impl<'de, F: FnMut(RowOutcome) -> Next> serde::de::Visitor<'de> for ArrayVisitor<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("an array of objects")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(value) = seq.next_element::<serde_json::Value>()? {
+            *self.count += 1;
+            let line = *self.count;
+            let outcome = match value.as_object() {
+                Some(object) => check_object(line, object, self.items),
+                None => Err(RejectedRow {
+                    line,
+                    column: None,
+                    value: None,
+                    reason: "数组元素应为对象".into(),
+                }),
+            };
+            if (self.row)(outcome).is_break() {
+                // Stop early: the rest of the array is not read.
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Collects every checked row of a file in memory: for small files and tests.
+pub fn check_file<R: std::io::Read>(
+    reader: R,
+    format: &FileFormat,
+    items: &[Item],
+    mapping: &ColumnMapping,
+) -> Result<Checked, FileError> {
     let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
-    read_json_rows(text, items, |row| match row {
-        Ok(row) => accepted.push(row),
-        Err(row) => rejected.push(row),
-    })
-    .map_err(FileError::File)?;
+    for_each_row(reader, format, items, mapping, |outcome| {
+        match outcome {
+            Ok(row) => accepted.push(row),
+            Err(row) => rejected.push(row),
+        }
+        Next::Continue(())
+    })?;
     Ok((accepted, rejected))
 }
 
@@ -324,26 +532,56 @@ mod tests {
         );
     }
 
+    fn json_rows(text: &str) -> Result<Vec<RowOutcome>, FileError> {
+        let mut rows = Vec::new();
+        for_each_json_row(text.as_bytes(), &body().items, |r| {
+            rows.push(r);
+            Next::Continue(())
+        })?;
+        Ok(rows)
+    }
+
     #[test]
     fn reads_ndjson_and_arrays_rejecting_unknown_fields() {
-        let items = body().items;
-        let mut rows = Vec::new();
-        let ndjson = "{\"id_number\": \"11010519491231002X\", \"姓名\": \"张三\"}\n\n{\"id_number\": \"11010519491231002X\", \"age\": 3}\nnot json\n";
-        read_json_rows(ndjson, &items, |r| rows.push(r)).unwrap();
+        let ndjson = "\u{feff}{\"id_number\": \"11010519491231002X\", \"姓名\": \"张三\"}\n\n{\"id_number\": \"11010519491231002X\", \"age\": 3}\nnot json\n";
+        let rows = json_rows(ndjson).unwrap();
         assert!(rows[0].is_ok());
         let unknown = rows[1].as_ref().unwrap_err();
         assert_eq!((unknown.line, unknown.column.as_deref()), (3, Some("age")));
         assert_eq!(rows[2].as_ref().unwrap_err().line, 4);
-        let mut array_rows = Vec::new();
-        read_json_rows(
-            "[{\"id_number\": \"11010519491231002X\", \"full_name\": null}, 5]",
-            &items,
-            |r| array_rows.push(r),
-        )
-        .unwrap();
+        let array_rows =
+            json_rows(" [{\"id_number\": \"11010519491231002X\", \"full_name\": null}, 5]")
+                .unwrap();
         assert_eq!(array_rows[0].as_ref().unwrap().values[1], TypedValue::Null);
         assert_eq!(array_rows[1].as_ref().unwrap_err().line, 2);
-        assert!(read_json_rows("[1,", &items, |_| {}).is_err());
+        assert!(json_rows("[1,").is_err());
+        assert!(matches!(json_rows("  "), Err(FileError::File(m)) if m.contains("为空")));
+    }
+
+    #[test]
+    fn remembered_mappings_rename_and_ignore_columns() {
+        let items = body().items;
+        let mapping = parse_mapping("证件号码=公民身份号码，备注=-").unwrap();
+        let header: Vec<String> = ["备注", "姓名", "证件号码"].map(String::from).to_vec();
+        assert_eq!(
+            map_columns_with(&header, &items, &mapping).unwrap(),
+            [Some(2), Some(1)]
+        );
+        assert_eq!(
+            map_columns_with(&header, &items, &ColumnMapping::new()),
+            Err(MappingError::UnknownColumns(vec![
+                "备注".into(),
+                "证件号码".into()
+            ]))
+        );
+        assert_eq!(
+            map_columns_with(&header, &items, &parse_mapping("证件号码=身份证").unwrap()),
+            Err(MappingError::UnknownItem("身份证".into()))
+        );
+        assert_eq!(
+            parse_mapping("证件号码"),
+            Err(MappingError::BadMapping("证件号码".into()))
+        );
     }
 
     #[test]

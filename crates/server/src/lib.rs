@@ -16,6 +16,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod openapi;
+pub mod spool;
 pub mod web;
 
 /// Largest JSON request body.
@@ -34,6 +35,10 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// Lifetime of web sessions and API login tokens, in hours.
     pub session_hours: i64,
+    /// The largest data file accepted by upload (API and web), in bytes.
+    pub max_upload_bytes: u64,
+    /// Where uploads are written while they are checked.
+    pub spool_dir: std::path::PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +48,8 @@ impl Default for ServerConfig {
             platform_name: "黄山市政务数据归集共享平台 · 线上政务数据大厅".into(),
             secure_cookies: true,
             session_hours: 8,
+            max_upload_bytes: 4 << 30,
+            spool_dir: std::env::temp_dir(),
         }
     }
 }

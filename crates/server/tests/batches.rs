@@ -183,3 +183,191 @@ async fn gbk_csv_upload_upserts_good_rows_and_quarantines_bad_ones_once() {
         );
     }
 }
+
+fn upload_as(uri: &str, token: &str, content_type: &str, bytes: Vec<u8>) -> Request<Body> {
+    let mut request = upload(uri, token, bytes);
+    request.headers_mut().insert(
+        header::CONTENT_TYPE,
+        content_type.parse().expect("a header value"),
+    );
+    request
+}
+
+#[tokio::test]
+async fn mappings_are_remembered_sheets_chosen_pushes_keyed_and_limits_enforced() {
+    for app in TestApp::all(false).await {
+        let code = app.published_entry("常住人口户籍信息").await;
+        let staff = app.login("gaj-staff").await;
+        let id = |n: &str| IdCardNumber::parse(n).unwrap().to_string();
+        let (a, b) = (id("110105491231002"), id("110105491231003"));
+        let uri = format!("/api/v1/resources/{code}/batches");
+
+        // A department's own column names, matched once and remembered.
+        let export = format!("证件号码;名字;备注\n{a};张三;x\n");
+        let unmapped = app
+            .send(upload(&uri, &staff, export.clone().into_bytes()))
+            .await;
+        assert!(error_of(&unmapped, StatusCode::BAD_REQUEST)["message"]
+            .as_str()
+            .unwrap()
+            .contains("证件号码"));
+        let mapping = "证件号码=公民身份号码,名字=full_name,备注=-";
+        let mapped = app
+            .send(upload(
+                &format!("{uri}?mapping={}", urlencode(mapping)),
+                &staff,
+                export.into_bytes(),
+            ))
+            .await;
+        assert_eq!(
+            mapped.status,
+            StatusCode::CREATED,
+            "{}: {}",
+            app.backend,
+            mapped.json
+        );
+        let next = app
+            .send(upload(
+                &uri,
+                &staff,
+                format!("证件号码;名字;备注\n{b};李四;y\n").into_bytes(),
+            ))
+            .await;
+        assert_eq!(
+            next.status,
+            StatusCode::CREATED,
+            "the mapping is remembered: {}",
+            next.json
+        );
+        assert_eq!(next.json["batch"]["rows_accepted"], 1);
+
+        // A header without rows starts no batch.
+        let before = app
+            .get(&format!("/api/v1/resources/{code}/quality"), &staff)
+            .await;
+        let header_only = app
+            .send(upload(&uri, &staff, "公民身份号码,姓名\n".into()))
+            .await;
+        assert!(error_of(&header_only, StatusCode::BAD_REQUEST)["message"]
+            .as_str()
+            .unwrap()
+            .contains("只有表头"));
+        let after = app
+            .get(&format!("/api/v1/resources/{code}/quality"), &staff)
+            .await;
+        assert_eq!(before.json["recent"], after.json["recent"]);
+
+        // The named sheet of a workbook.
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        workbook
+            .add_worksheet()
+            .set_name("说明")
+            .unwrap()
+            .write_string(0, 0, "本表说明")
+            .unwrap();
+        let data = workbook.add_worksheet().set_name("数据").unwrap();
+        data.write_string(0, 0, "公民身份号码").unwrap();
+        data.write_string(0, 1, "姓名").unwrap();
+        data.write_string(1, 0, &a).unwrap();
+        data.write_string(1, 1, "张三（表二）").unwrap();
+        let xlsx = workbook.save_to_buffer().unwrap();
+        let xlsx_type = datahall_server::api::catalogue::XLSX_TYPE;
+        let first_sheet = app
+            .send(upload_as(&uri, &staff, xlsx_type, xlsx.clone()))
+            .await;
+        error_of(&first_sheet, StatusCode::BAD_REQUEST);
+        let named = app
+            .send(upload_as(
+                &format!("{uri}?sheet={}", urlencode("数据")),
+                &staff,
+                xlsx_type,
+                xlsx,
+            ))
+            .await;
+        assert_eq!(named.status, StatusCode::CREATED, "{}", named.json);
+        assert_eq!(named.json["batch"]["source"], "api:xlsx");
+
+        // An application pushes rows; the same batch key applies once.
+        let push_uri = format!("/api/v1/resources/{code}/records");
+        let records = serde_json::json!({"batch_key": "sync-0001", "records": [
+            {"id_number": a, "full_name": "张三（推送）"},
+            {"id_number": "110105194912310021", "full_name": "坏号码"},
+            {"id_number": b, "nickname": "未知字段"},
+        ]});
+        let pushed = app.post(&push_uri, &staff, records.clone()).await;
+        assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.json);
+        assert_eq!(
+            (
+                pushed.json["batch"]["rows_accepted"].as_i64(),
+                pushed.json["batch"]["rows_quarantined"].as_i64()
+            ),
+            (Some(1), Some(2))
+        );
+        let repeated = app.post(&push_uri, &staff, records).await;
+        assert_eq!(repeated.json["batch"]["id"], pushed.json["batch"]["id"]);
+        error_of(
+            &app.post(
+                &push_uri,
+                &staff,
+                serde_json::json!({"batch_key": "k", "records": [], "extra": 1}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+
+        // The entry's quality and the quarantine as a file for Excel.
+        let quality = app
+            .get(&format!("/api/v1/resources/{code}/quality"), &staff)
+            .await;
+        assert_eq!(quality.status, StatusCode::OK, "{}", quality.json);
+        assert_eq!(quality.json["rows_quarantined"], 2);
+        let id_rule = quality.json["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == "id_card")
+            .unwrap();
+        assert_eq!(id_rule["failed"], 1);
+        let download = app
+            .get(
+                &format!(
+                    "/api/v1/batches/{}/quarantine.csv",
+                    pushed.json["batch"]["id"]
+                ),
+                &staff,
+            )
+            .await;
+        assert_eq!(download.status, StatusCode::OK);
+        let text = String::from_utf8(download.bytes.clone()).unwrap();
+        assert!(text.starts_with("\u{feff}行号,信息项,值,原因"), "{text}");
+        assert!(
+            text.contains("110105********0021") && !text.contains("110105194912310021"),
+            "{text}"
+        );
+        assert!(text.contains("nickname"), "{text}");
+
+        // Over the upload limit: refused while streaming, nothing applied.
+        let huge = format!(
+            "公民身份号码,姓名\n{}",
+            format!("{a},张三\n").repeat(60_000)
+        );
+        assert!(huge.len() > 1 << 20);
+        error_of(
+            &app.send(upload(&uri, &staff, huge.into_bytes())).await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        );
+        let last = app
+            .get(&format!("/api/v1/resources/{code}/quality"), &staff)
+            .await;
+        assert_eq!(last.json["batches"], quality.json["batches"]);
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

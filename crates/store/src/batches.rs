@@ -100,3 +100,88 @@ impl Store {
             .collect())
     }
 }
+
+/// File column → item identifier or name (`None`: ignored), as last used for an entry.
+pub type ColumnMapping = std::collections::BTreeMap<String, Option<String>>;
+
+impl Store {
+    /// The column mapping last used for an entry's uploads, if any.
+    pub async fn column_mapping(&self, resource_id: i64) -> StoreResult<Option<ColumnMapping>> {
+        let text: Option<String> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT mapping FROM column_mappings WHERE resource_id = $1").bind(resource_id).fetch_optional(pool).await?
+        });
+        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    /// Remembers the column mapping of a successful upload for the entry's next one.
+    pub async fn save_column_mapping(
+        &self,
+        resource_id: i64,
+        mapping: &ColumnMapping,
+        actor: &str,
+    ) -> StoreResult<()> {
+        let text =
+            serde_json::to_string(mapping).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO column_mappings (resource_id, mapping, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (resource_id) DO UPDATE SET mapping = excluded.mapping, updated_by = excluded.updated_by, \
+                         updated_at = excluded.updated_at")
+                .bind(resource_id).bind(&text).bind(actor).bind(crate::now()).execute(pool).await?;
+        });
+        Ok(())
+    }
+}
+
+/// Quality of an entry's data over its successful batches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct EntryQuality {
+    pub batches: i64,
+    pub rows_received: i64,
+    pub rows_accepted: i64,
+    pub rows_quarantined: i64,
+    /// Failures per item name (`None`: rows rejected as a whole).
+    pub failures: Vec<(Option<String>, i64)>,
+}
+
+impl Store {
+    /// An entry's latest batches, newest first.
+    pub async fn recent_batches(
+        &self,
+        resource_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<BatchReport>> {
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM batches WHERE resource_id = $1 ORDER BY id DESC LIMIT $2"
+        );
+        Ok(
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(resource_id).bind(limit).fetch_all(pool).await?),
+        )
+    }
+
+    /// Totals and failures per item over the entry's successful batches.
+    pub async fn entry_quality(&self, resource_id: i64) -> StoreResult<EntryQuality> {
+        let (batches, received, accepted, quarantined): (
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        ) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*), CAST(SUM(rows_received) AS BIGINT), CAST(SUM(rows_accepted) AS BIGINT), CAST(SUM(rows_quarantined) AS BIGINT) FROM batches \
+                            WHERE resource_id = $1 AND status = 'succeeded'")
+                .bind(resource_id).fetch_one(pool).await?
+        });
+        let failures = on_pool!(self, pool => {
+            sqlx::query_as("SELECT q.column_name, COUNT(*) FROM quarantine q JOIN batches b ON b.id = q.batch_id \
+                            WHERE b.resource_id = $1 AND b.status = 'succeeded' GROUP BY q.column_name ORDER BY q.column_name")
+                .bind(resource_id).fetch_all(pool).await?
+        });
+        Ok(EntryQuality {
+            batches,
+            rows_received: received.unwrap_or(0),
+            rows_accepted: accepted.unwrap_or(0),
+            rows_quarantined: quarantined.unwrap_or(0),
+            failures,
+        })
+    }
+}

@@ -752,8 +752,8 @@ async fn people(t: &testkit::TestStore) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_batch_stays_invisible_until_it_finishes_and_an_interrupted_one_resumes() {
-    use store::batch_writer::{BatchStart, Reconcile};
     use domain::values::TypedValue;
+    use store::batch_writer::{BatchStart, Reconcile};
     use store::batches::AcceptedRow;
     let row = |line: u64, id: &str, name: &str| AcceptedRow {
         line,

@@ -150,9 +150,22 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/resources/{prefix}/{seq}/batches",
-            post(batches::upload).layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
+            // Streamed to disk; `max_upload_bytes` is enforced while spooling.
+            post(batches::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/v1/resources/{prefix}/{seq}/records",
+            post(batches::push).layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
         )
         .route("/api/v1/batches/{id}", get(batches::show))
+        .route(
+            "/api/v1/batches/{id}/quarantine.csv",
+            get(batches::quarantine_download),
+        )
+        .route(
+            "/api/v1/resources/{prefix}/{seq}/quality",
+            get(batches::quality),
+        )
         .route("/api/v1/source-conflicts", get(resources::conflicts))
         .route("/api/v1/catalogue/export", get(catalogue::export_json))
         .route("/api/v1/catalogue/import", post(catalogue::import_json))

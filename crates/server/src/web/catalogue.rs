@@ -415,9 +415,12 @@ pub async fn import_submit(
     Meta(meta): Meta,
     multipart: Multipart,
 ) -> PageResult {
-    let form = UploadForm::read(multipart).await?;
+    let form = UploadForm::read(multipart, &state, crate::UPLOAD_LIMIT as u64).await?;
     let partial = form.field("partial") == "true";
-    let (_, file) = form.checked_file(&user, "请选择要上传的 XLSX 文件")?;
+    let (_, spooled) = form.checked_file(&user, "请选择要上传的 XLSX 文件")?;
+    let file = tokio::fs::read(&spooled.path)
+        .await
+        .map_err(|e| ApiError::Internal(format!("reading a spooled upload: {e}")))?;
     let outcome = import_template(&state, &user.0, &meta, &file, partial).await;
     let content = html! {
         @match &outcome {

@@ -52,7 +52,12 @@ pub fn routes() -> Router<AppState> {
             "/catalogue/{prefix}/{seq}/upload",
             get(collection::page)
                 .post(collection::submit)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
+                // Streamed to disk; `max_upload_bytes` is enforced while spooling.
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/batches/{id}/quarantine.csv",
+            get(collection::quarantine_download),
         )
         .route("/review", get(catalogue::review))
         .route(
@@ -156,32 +161,36 @@ impl WebUser {
     }
 }
 
-/// A submitted upload form: its text fields and its one file (lower-cased name, bytes).
+/// A submitted upload form: its text fields and its one file (lower-cased name, spooled
+/// to disk as it arrives).
 pub struct UploadForm {
     pub fields: std::collections::HashMap<String, String>,
-    pub file: Option<(String, axum::body::Bytes)>,
+    pub file: Option<(String, crate::spool::Spooled)>,
 }
 
 impl UploadForm {
-    /// Reads every part; the part named `file` is the upload.
-    pub async fn read(mut multipart: axum::extract::Multipart) -> Result<Self, PageError> {
+    /// Reads every part; the part named `file` is the upload, at most `limit` bytes.
+    pub async fn read(
+        mut multipart: axum::extract::Multipart,
+        state: &AppState,
+        limit: u64,
+    ) -> Result<Self, PageError> {
+        let bad = |e: axum::extract::multipart::MultipartError| {
+            ApiError::bad_request("bad_upload", e.body_text())
+        };
         let mut form = UploadForm {
             fields: Default::default(),
             file: None,
         };
-        while let Some(field) = multipart
-            .next_field()
-            .await
-            .map_err(|e| ApiError::bad_request("bad_upload", e.body_text()))?
-        {
+        while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
             let name = field.name().unwrap_or_default().to_string();
             if name == "file" {
                 let file_name = field.file_name().unwrap_or_default().to_lowercase();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| ApiError::PayloadTooLarge(e.body_text()))?;
-                form.file = Some((file_name, bytes));
+                let mut spooler = crate::spool::Spooler::new(&state.config.spool_dir, limit)?;
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    spooler.push(&chunk).await?;
+                }
+                form.file = Some((file_name, spooler.finish().await?));
             } else {
                 form.fields
                     .insert(name, field.text().await.unwrap_or_default());
@@ -199,9 +208,10 @@ impl UploadForm {
         self,
         user: &WebUser,
         missing: &str,
-    ) -> Result<(String, axum::body::Bytes), PageError> {
+    ) -> Result<(String, crate::spool::Spooled), PageError> {
         user.check_csrf(self.field("_csrf"))?;
         self.file
+            .filter(|(_, file)| file.size > 0)
             .ok_or_else(|| PageError(ApiError::field("file", missing)))
     }
 }

@@ -63,6 +63,8 @@ impl TestApp {
         let config = ServerConfig {
             demo_mode,
             secure_cookies: false,
+            // Small, so that tests can cross it.
+            max_upload_bytes: 1 << 20,
             ..ServerConfig::default()
         };
         let router = router(AppState::new(store.clone(), config));
