@@ -1,1 +1,575 @@
-//! Pulling from department databases.
+//! Pulling an entry's data from a department's own database (PostgreSQL or
+//! MySQL/MariaDB).
+//!
+//! Every column is read as text (the source's own text form) and checked exactly as an
+//! uploaded cell would be. A full pull is a snapshot: rows the source no longer has are
+//! deleted. An incremental pull reads rows whose change column (an update timestamp or an
+//! increasing key) is at or after the watermark minus an overlap, so ties on the watermark
+//! and rows committed late are read again; upserting by key makes the re-reads harmless.
+//! The new watermark is the largest change value read, saved in the batch's transaction.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use domain::catalogue::Item;
+use domain::values::{check_value, TypedValue};
+use futures_util::TryStreamExt;
+use ingest::pipeline::check_values;
+use sqlx::{Column, Connection, Executor, Row};
+use store::batch_writer::{BatchStart, Reconcile, SourceProgress};
+use store::batches::BatchReport;
+use store::sources::Source;
+use store::{AuditContext, Store};
+
+use crate::file::{abandon, Chunk};
+use crate::secret::SecretKey;
+use crate::{CollectError, CHUNK_ROWS};
+
+/// How long connecting to a source may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A source database of either kind.
+enum SourceConnection {
+    Postgres(sqlx::PgConnection),
+    MySql(sqlx::MySqlConnection),
+}
+
+fn source_error(context: &str, error: impl std::fmt::Display) -> CollectError {
+    CollectError::Source(format!("{context}：{error}"))
+}
+
+/// `true` for a bare table name (`people`, `hr.people`), which is read whole.
+fn is_table_name(query: &str) -> bool {
+    !query.is_empty()
+        && query.split('.').all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+impl SourceConnection {
+    async fn connect(kind: &str, url: &str) -> Result<Self, CollectError> {
+        let connecting = async {
+            Ok::<_, sqlx::Error>(match kind {
+                "postgres" => SourceConnection::Postgres(sqlx::PgConnection::connect(url).await?),
+                _ => SourceConnection::MySql(sqlx::MySqlConnection::connect(url).await?),
+            })
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+            Ok(Ok(connection)) => Ok(connection),
+            Ok(Err(error)) => Err(source_error("无法连接源库", error)),
+            Err(_) => Err(CollectError::Source(format!(
+                "无法连接源库：{} 秒内没有响应",
+                CONNECT_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    fn quote(&self, name: &str) -> String {
+        match self {
+            SourceConnection::Postgres(_) => format!("\"{}\"", name.replace('"', "\"\"")),
+            SourceConnection::MySql(_) => format!("`{}`", name.replace('`', "``")),
+        }
+    }
+
+    /// The source query as a derived table.
+    fn derived_table(&self, query: &str) -> String {
+        if is_table_name(query) {
+            let table: Vec<String> = query.split('.').map(|p| self.quote(p)).collect();
+            format!("(SELECT * FROM {}) src", table.join("."))
+        } else {
+            format!("({query}) src")
+        }
+    }
+
+    fn as_text(&self, column: &str) -> String {
+        let column = format!("src.{}", self.quote(column));
+        match self {
+            SourceConnection::Postgres(_) => format!("{column}::text"),
+            SourceConnection::MySql(_) => format!("CAST({column} AS CHAR)"),
+        }
+    }
+
+    /// The condition `change column ≥ bound`, the bound bound as text.
+    fn at_or_after(&self, column: &str, kind: &str) -> String {
+        let column = format!("src.{}", self.quote(column));
+        match (self, kind) {
+            (SourceConnection::Postgres(_), "key") => format!("{column} >= CAST($1 AS BIGINT)"),
+            (SourceConnection::Postgres(_), _) => format!("{column} >= CAST($1 AS TIMESTAMP)"),
+            (SourceConnection::MySql(_), "key") => format!("{column} >= CAST(? AS SIGNED)"),
+            (SourceConnection::MySql(_), _) => format!("{column} >= CAST(? AS DATETIME(6))"),
+        }
+    }
+
+    /// The column names of the query's result, without running it.
+    async fn columns(&mut self, from: &str) -> Result<Vec<String>, CollectError> {
+        let sql = format!("SELECT * FROM {from} WHERE 1 = 0");
+        let names = match self {
+            SourceConnection::Postgres(c) => c
+                .describe(&sql)
+                .await
+                .map(|d| d.columns().iter().map(|c| c.name().to_string()).collect()),
+            SourceConnection::MySql(c) => c
+                .describe(&sql)
+                .await
+                .map(|d| d.columns().iter().map(|c| c.name().to_string()).collect()),
+        };
+        names.map_err(|e| source_error("源表或查询无法读取（表结构可能已变化）", e))
+    }
+}
+
+/// Source column of each item (`None`: not provided), from the saved mapping and then by
+/// identifier or name. Fails when the source lacks a mapped or required column.
+fn map_source_columns(
+    source_columns: &[String],
+    items: &[Item],
+    mapping: &BTreeMap<String, String>,
+) -> Result<Vec<Option<String>>, CollectError> {
+    let find_item = |name: &str| {
+        items
+            .iter()
+            .position(|i| i.name == name || i.identifier.eq_ignore_ascii_case(name))
+    };
+    let mut columns: Vec<Option<String>> = vec![None; items.len()];
+    for (column, item) in mapping {
+        let index = find_item(item)
+            .ok_or_else(|| CollectError::Source(format!("列映射中的“{item}”不是本目录的信息项")))?;
+        if !source_columns.contains(column) {
+            return Err(CollectError::Source(format!(
+                "源表结构已变化：缺少列“{column}”（现有列：{}）",
+                source_columns.join("、")
+            )));
+        }
+        columns[index] = Some(column.clone());
+    }
+    for (index, item) in items.iter().enumerate() {
+        if columns[index].is_none() {
+            columns[index] = source_columns
+                .iter()
+                .find(|c| c.eq_ignore_ascii_case(&item.identifier) || **c == item.name)
+                .cloned();
+        }
+    }
+    let missing: Vec<&str> = items
+        .iter()
+        .zip(&columns)
+        .filter(|(item, column)| (item.required || item.key) && column.is_none())
+        .map(|(item, _)| item.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(CollectError::Source(format!(
+            "源表结构已变化或未映射：缺少必填信息项 {}（现有列：{}）",
+            missing.join("、"),
+            source_columns.join("、")
+        )));
+    }
+    Ok(columns)
+}
+
+/// A change value, ordered: timestamps as time, keys as numbers.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum Mark {
+    Time(NaiveDateTime),
+    Key(i64),
+}
+
+fn parse_mark(text: &str, kind: &str) -> Option<Mark> {
+    let text = text.trim();
+    if kind == "key" {
+        return text.parse().ok().map(Mark::Key);
+    }
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d"]
+        .iter()
+        .find_map(|f| {
+            NaiveDateTime::parse_from_str(text, f).ok().or_else(|| {
+                chrono::NaiveDate::parse_from_str(text, f)
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+            })
+        })
+        .map(Mark::Time)
+}
+
+/// Where an incremental read starts: the watermark minus the overlap.
+fn lower_bound(watermark: &Mark, overlap: i64) -> String {
+    match watermark {
+        Mark::Key(key) => (key - overlap).to_string(),
+        Mark::Time(at) => (*at - chrono::Duration::seconds(overlap))
+            .format("%Y-%m-%d %H:%M:%S%.6f")
+            .to_string(),
+    }
+}
+
+fn is_true(text: Option<&str>) -> bool {
+    matches!(
+        text.map(|t| t.trim().to_ascii_lowercase()).as_deref(),
+        Some("1" | "t" | "true" | "y" | "yes" | "是")
+    )
+}
+
+/// A source as a department describes it, before it is checked and saved.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDefinition {
+    pub name: String,
+    /// `postgres://user:password@host:5432/db` or `mysql://user:password@host:3306/db`
+    /// (MariaDB too). Stored encrypted; never shown again.
+    pub url: String,
+    /// A table name (`people`, `hr.people`) or a SELECT.
+    pub query: String,
+    /// Source column → item identifier or name; other columns match by identifier or name.
+    #[serde(default)]
+    pub mapping: BTreeMap<String, String>,
+    /// `full` (default) or `incremental`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// Incremental: the column that grows with every insert or update.
+    #[serde(default)]
+    pub change_column: Option<String>,
+    /// `timestamp` (default) or `key`.
+    #[serde(default)]
+    pub change_kind: Option<String>,
+    /// Seconds (timestamp) or values (key) re-read behind the watermark; default 300 / 1000.
+    #[serde(default)]
+    pub overlap: Option<i64>,
+    /// A column that is true for rows deleted at the source.
+    #[serde(default)]
+    pub delete_column: Option<String>,
+    /// Incremental: every N-th run also reconciles all keys (0: never).
+    #[serde(default)]
+    pub reconcile_every: Option<i64>,
+}
+
+/// Checks a definition against the source itself (it must connect, and its columns must
+/// cover the entry's key and required items) and seals its credentials. The mapping saved
+/// is explicit, so a later change of the source's columns is reported, not guessed around.
+pub async fn define_source(
+    key: &SecretKey,
+    items: &[Item],
+    definition: &SourceDefinition,
+) -> Result<store::sources::NewSource, CollectError> {
+    let invalid = |m: &str| CollectError::Source(m.to_string());
+    let name = definition.name.trim();
+    if name.is_empty() || name.chars().count() > 50 {
+        return Err(invalid("数据源名称应为 1–50 个字"));
+    }
+    let kind = if definition.url.starts_with("postgres://")
+        || definition.url.starts_with("postgresql://")
+    {
+        "postgres"
+    } else if definition.url.starts_with("mysql://") || definition.url.starts_with("mariadb://") {
+        "mysql"
+    } else {
+        return Err(invalid("连接地址应以 postgres:// 或 mysql:// 开头"));
+    };
+    let url = definition.url.replacen("mariadb://", "mysql://", 1);
+    let mode = definition.mode.as_deref().unwrap_or("full");
+    if !["full", "incremental"].contains(&mode) {
+        return Err(invalid("mode 应为 full 或 incremental"));
+    }
+    let change_kind = definition.change_kind.as_deref().unwrap_or("timestamp");
+    if !["timestamp", "key"].contains(&change_kind) {
+        return Err(invalid("change_kind 应为 timestamp 或 key"));
+    }
+    if mode == "incremental" && definition.change_column.is_none() {
+        return Err(invalid(
+            "增量归集需要指定变化列 change_column（更新时间或递增主键）",
+        ));
+    }
+    let query = definition.query.trim();
+    if query.is_empty() || query.contains(';') {
+        return Err(invalid("query 应为表名或一条 SELECT 语句（不含分号）"));
+    }
+    let mut conn = SourceConnection::connect(kind, &url).await?;
+    let from = conn.derived_table(query);
+    let source_columns = conn.columns(&from).await?;
+    let columns = map_source_columns(&source_columns, items, &definition.mapping)?;
+    for extra in [&definition.change_column, &definition.delete_column]
+        .into_iter()
+        .flatten()
+    {
+        if !source_columns.contains(extra) {
+            return Err(CollectError::Source(format!(
+                "源表没有列“{extra}”（现有列：{}）",
+                source_columns.join("、")
+            )));
+        }
+    }
+    let explicit: BTreeMap<String, String> = items
+        .iter()
+        .zip(columns)
+        .filter_map(|(item, column)| column.map(|c| (c, item.identifier.clone())))
+        .collect();
+    Ok(store::sources::NewSource {
+        name: name.to_string(),
+        kind: kind.to_string(),
+        url_sealed: key.seal(&url),
+        url_display: store::redact_url(&url),
+        query: query.to_string(),
+        mapping: serde_json::to_string(&explicit)
+            .map_err(|e| CollectError::Source(e.to_string()))?,
+        mode: mode.to_string(),
+        change_column: definition.change_column.clone(),
+        change_kind: definition
+            .change_column
+            .as_ref()
+            .map(|_| change_kind.to_string()),
+        overlap: definition
+            .overlap
+            .unwrap_or(if change_kind == "key" { 1000 } else { 300 })
+            .max(0),
+        delete_column: definition.delete_column.clone(),
+        reconcile_every: definition.reconcile_every.unwrap_or(0).max(0),
+    })
+}
+
+/// Runs one pull of `source` as one batch and returns its report. The caller records the
+/// outcome on the source (success is recorded with the batch itself).
+pub async fn run_pull(
+    store: &Store,
+    key: &SecretKey,
+    source: &Source,
+    ctx: &AuditContext,
+) -> Result<BatchReport, CollectError> {
+    let resource = store.resource(&source.code).await?;
+    let items = store.published_body(&resource).await?.items;
+    let mapping: BTreeMap<String, String> = serde_json::from_str(&source.mapping)
+        .map_err(|e| CollectError::Source(format!("列映射无法读取：{e}")))?;
+    let url = key
+        .open(&source.url_sealed)
+        .map_err(|e| CollectError::Source(e.to_string()))?;
+    let mut conn = SourceConnection::connect(&source.kind, &url).await?;
+    let from = conn.derived_table(&source.query);
+    let source_columns = conn.columns(&from).await?;
+    let item_columns = map_source_columns(&source_columns, &items, &mapping)?;
+    for extra in [&source.change_column, &source.delete_column]
+        .into_iter()
+        .flatten()
+    {
+        if !source_columns.contains(extra) {
+            return Err(CollectError::Source(format!(
+                "源表结构已变化：缺少列“{extra}”"
+            )));
+        }
+    }
+    let change_kind = source.change_kind.as_deref().unwrap_or("timestamp");
+    let watermark = source
+        .watermark
+        .as_deref()
+        .and_then(|w| parse_mark(w, change_kind));
+    let incremental = source.mode == "incremental" && source.change_column.is_some();
+    let bound = match (&watermark, incremental) {
+        (Some(mark), true) => Some(lower_bound(mark, source.overlap)),
+        _ => None,
+    };
+    let reconcile_keys = incremental
+        && bound.is_some()
+        && source.reconcile_every > 0
+        && (source.runs + 1) % source.reconcile_every == 0;
+
+    // The SELECT: one text column per provided item, then the change and delete columns.
+    let mut selected: Vec<String> = item_columns
+        .iter()
+        .flatten()
+        .map(|c| conn.as_text(c))
+        .collect();
+    let provided: Vec<usize> = (0..items.len())
+        .filter(|&i| item_columns[i].is_some())
+        .collect();
+    let change_at = source.change_column.as_ref().map(|c| {
+        selected.push(conn.as_text(c));
+        selected.len() - 1
+    });
+    let delete_at = source.delete_column.as_ref().map(|c| {
+        selected.push(conn.as_text(c));
+        selected.len() - 1
+    });
+    let mut sql = format!("SELECT {} FROM {from}", selected.join(", "));
+    if let (Some(column), Some(_)) = (&source.change_column, &bound) {
+        sql.push_str(&format!(" WHERE {}", conn.at_or_after(column, change_kind)));
+    }
+
+    let batch_source = format!("pull:{}", source.name);
+    let mut writer = match store
+        .begin_batch(&source.code, &batch_source, None, ctx)
+        .await?
+    {
+        BatchStart::Started(writer) => writer,
+        BatchStart::AlreadyApplied(report) => return Ok(report),
+    };
+    writer.set_reconcile(if bound.is_none() {
+        Reconcile::AgainstRows
+    } else if reconcile_keys {
+        Reconcile::AgainstKeys
+    } else {
+        Reconcile::None
+    });
+    let key_items: Vec<usize> = (0..items.len()).filter(|&i| items[i].key).collect();
+    let read = async {
+        let mut chunk = Chunk::default();
+        let mut deleted: Vec<Vec<TypedValue>> = Vec::new();
+        let mut highest = watermark.clone();
+        let mut line = 0u64;
+        macro_rules! stream_rows {
+            ($conn:expr) => {{
+                let mut query = sqlx::query(&sql);
+                if let Some(bound) = &bound {
+                    query = query.bind(bound.clone());
+                }
+                let mut rows = query.fetch($conn);
+                while let Some(row) = rows
+                    .try_next()
+                    .await
+                    .map_err(|e| source_error("读取源库中断", e))?
+                {
+                    line += 1;
+                    let texts: Vec<Option<String>> = (0..selected.len())
+                        .map(|i| row.try_get::<Option<String>, _>(i))
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| source_error("源库的值无法读取", e))?;
+                    if let Some(mark) = change_at
+                        .and_then(|i| texts[i].as_deref())
+                        .and_then(|t| parse_mark(t, change_kind))
+                    {
+                        if highest.as_ref().is_none_or(|h| mark > *h) {
+                            highest = Some(mark);
+                        }
+                    }
+                    let mut raw: Vec<Option<&str>> = vec![None; items.len()];
+                    for (position, &item) in provided.iter().enumerate() {
+                        raw[item] = texts[position].as_deref();
+                    }
+                    if is_true(delete_at.and_then(|i| texts[i].as_deref())) {
+                        let key: Result<Vec<TypedValue>, _> = key_items
+                            .iter()
+                            .map(|&i| check_value(&items[i], raw[i], None))
+                            .collect();
+                        if let Ok(key) = key {
+                            deleted.push(key);
+                        }
+                        continue;
+                    }
+                    match check_values(line, &raw, &items) {
+                        Ok(row) => chunk.accepted.push(row),
+                        Err(row) => chunk.rejected.push(row),
+                    }
+                    if chunk.len() >= CHUNK_ROWS {
+                        writer.write(&chunk.accepted, &chunk.rejected).await?;
+                        chunk = Chunk::default();
+                    }
+                    if deleted.len() >= CHUNK_ROWS {
+                        writer.delete(&deleted).await?;
+                        deleted.clear();
+                    }
+                }
+            }};
+        }
+        match &mut conn {
+            SourceConnection::Postgres(c) => stream_rows!(&mut *c),
+            SourceConnection::MySql(c) => stream_rows!(&mut *c),
+        }
+        writer.write(&chunk.accepted, &chunk.rejected).await?;
+        if !deleted.is_empty() {
+            writer.delete(&deleted).await?;
+        }
+        if reconcile_keys {
+            read_all_keys(
+                &mut conn,
+                &from,
+                &items,
+                &key_items,
+                &item_columns,
+                source.delete_column.as_deref(),
+                &mut writer,
+            )
+            .await?;
+        }
+        Ok::<_, CollectError>(highest)
+    };
+    let highest = match read.await {
+        Ok(highest) => highest,
+        Err(error) => return Err(abandon(writer, error).await),
+    };
+    writer.set_source_progress(SourceProgress {
+        source_id: source.id,
+        watermark: highest.map(|mark| match mark {
+            Mark::Key(key) => key.to_string(),
+            Mark::Time(at) => at.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+        }),
+    });
+    Ok(writer.finish().await?)
+}
+
+/// Stages every key the source holds (not soft-deleted), for key reconciliation.
+async fn read_all_keys(
+    conn: &mut SourceConnection,
+    from: &str,
+    items: &[Item],
+    key_items: &[usize],
+    item_columns: &[Option<String>],
+    delete_column: Option<&str>,
+    writer: &mut store::batch_writer::BatchWriter,
+) -> Result<(), CollectError> {
+    let mut selected: Vec<String> = key_items
+        .iter()
+        .filter_map(|&i| item_columns[i].as_deref())
+        .map(|c| conn.as_text(c))
+        .collect();
+    if let Some(column) = delete_column {
+        selected.push(conn.as_text(column));
+    }
+    let sql = format!("SELECT {} FROM {from}", selected.join(", "));
+    let mut keys: Vec<Vec<TypedValue>> = Vec::new();
+    macro_rules! stream_keys {
+        ($conn:expr) => {{
+            let mut rows = sqlx::query(&sql).fetch($conn);
+            while let Some(row) = rows
+                .try_next()
+                .await
+                .map_err(|e| source_error("读取源库中断", e))?
+            {
+                let texts: Vec<Option<String>> = (0..selected.len())
+                    .map(|i| row.try_get::<Option<String>, _>(i))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| source_error("源库的值无法读取", e))?;
+                if delete_column.is_some() && is_true(texts.last().and_then(|t| t.as_deref())) {
+                    continue;
+                }
+                let key: Result<Vec<TypedValue>, _> = key_items
+                    .iter()
+                    .zip(&texts)
+                    .map(|(&i, text)| check_value(&items[i], text.as_deref(), None))
+                    .collect();
+                if let Ok(key) = key {
+                    keys.push(key);
+                }
+                if keys.len() >= CHUNK_ROWS {
+                    writer.keep_keys(&keys).await?;
+                    keys.clear();
+                }
+            }
+        }};
+    }
+    match conn {
+        SourceConnection::Postgres(c) => stream_keys!(&mut *c),
+        SourceConnection::MySql(c) => stream_keys!(&mut *c),
+    }
+    writer.keep_keys(&keys).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watermarks_order_and_step_back_by_the_overlap() {
+        let a = parse_mark("2026-03-01 08:00:00.250000", "timestamp").unwrap();
+        let b = parse_mark("2026-03-01 08:00:01", "timestamp").unwrap();
+        assert!(b > a);
+        assert_eq!(lower_bound(&b, 300), "2026-03-01 07:55:01.000000");
+        assert_eq!(lower_bound(&parse_mark("1000", "key").unwrap(), 50), "950");
+        assert!(parse_mark("soon", "timestamp").is_none());
+        assert!(is_table_name("hr.people") && !is_table_name("SELECT 1"));
+        assert!(is_true(Some(" 1")) && !is_true(Some("0")) && !is_true(None));
+    }
+}

@@ -87,9 +87,14 @@ pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Some(at.with_timezone(&Utc));
     }
+    // PostgreSQL's text form of timestamptz: `2026-03-01 08:00:00.25+08`.
+    if let Ok(at) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z") {
+        return Some(at.with_timezone(&Utc));
+    }
     for format in [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
+        // Database text forms carry microseconds: `2026-03-01 08:00:00.250000`.
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
         "%Y/%m/%d %H:%M:%S",
         "%Y-%m-%d %H:%M",
         "%Y%m%d%H%M%S",
@@ -277,6 +282,28 @@ pub fn displayable(item: &Item, raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_text_forms_databases_give_timestamps() {
+        let expected = parse_datetime("2026-03-01 08:00:00").unwrap();
+        assert_eq!(
+            expected.to_rfc3339(),
+            "2026-03-01T00:00:00+00:00",
+            "Beijing time"
+        );
+        for text in [
+            "2026-03-01 08:00:00.000000",
+            "2026-03-01 00:00:00+00",
+            "2026-03-01 08:00:00+08",
+            "2026-03-01T08:00:00.0",
+        ] {
+            assert_eq!(parse_datetime(text), Some(expected), "{text}");
+        }
+        assert_eq!(
+            parse_datetime("2026-03-01 08:00:00.5").unwrap() - expected,
+            chrono::Duration::milliseconds(500)
+        );
+    }
     use crate::catalogue::SecurityGrade;
 
     fn item(data_type: DataType, length: Option<u32>, rule: Option<&str>) -> Item {

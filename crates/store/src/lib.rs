@@ -20,6 +20,7 @@ pub mod departments;
 mod error;
 pub mod resources;
 pub mod sessions;
+pub mod sources;
 pub mod users;
 
 pub use audit::{now_for_audit, AuditContext};

@@ -23,6 +23,7 @@ pub struct TestStore {
 enum Guard {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { admin_url: String, database: String },
+    MySql { admin_url: String, database: String },
 }
 
 impl Drop for Guard {
@@ -33,26 +34,50 @@ impl Drop for Guard {
         } = self
         {
             let (admin_url, database) = (admin_url.clone(), database.clone());
-            // Drop runs outside async code; use a thread with its own runtime.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                runtime.block_on(async {
-                    use sqlx::Connection;
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(&format!(
-                            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-                        ))
+            drop_in_thread(move || async move {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::query(&format!(
+                        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+                    ))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        }
+        if let Guard::MySql {
+            admin_url,
+            database,
+        } = self
+        {
+            let (admin_url, database) = (admin_url.clone(), database.clone());
+            drop_in_thread(move || async move {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::MySqlConnection::connect(&admin_url).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{database}`"))
                         .execute(&mut conn)
                         .await;
-                    }
-                });
-            })
-            .join();
+                }
+            });
         }
     }
+}
+
+/// Runs async clean-up from `Drop`, which runs outside async code: a thread with its own
+/// runtime.
+fn drop_in_thread<F, Fut>(cleanup: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(cleanup());
+    })
+    .join();
 }
 
 /// A loud line on the real terminal, bypassing the harness's capture.
@@ -89,6 +114,48 @@ fn with_database(url: &str, database: &str) -> String {
         Some(q) => format!("{host_part}/{database}?{q}"),
         None => format!("{host_part}/{database}"),
     }
+}
+
+pub const MYSQL_ENV: &str = "DATAHALL_TEST_MYSQL_URL";
+
+static MYSQL_SKIP_NOTICE: Once = Once::new();
+
+/// An empty MySQL/MariaDB database of its own (a department's source system), dropped
+/// when this is dropped.
+pub struct MySqlDatabase {
+    pub url: String,
+    _guard: Guard,
+}
+
+/// A new empty MySQL/MariaDB database, or `None` (announced) when no server is configured.
+/// With `DATAHALL_TEST_MYSQL_URL` set, an unreachable server fails the test.
+pub async fn mysql_database() -> Option<MySqlDatabase> {
+    let Ok(admin_url) = std::env::var(MYSQL_ENV) else {
+        MYSQL_SKIP_NOTICE.call_once(|| {
+            announce(&format!(
+                "SKIPPED MySQL/MariaDB source systems: {MYSQL_ENV} is not set"
+            ))
+        });
+        return None;
+    };
+    let database = format!("datahall_src_{}", uuid::Uuid::new_v4().simple());
+    use sqlx::Connection;
+    let mut conn = sqlx::MySqlConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("{MYSQL_ENV} is set but MySQL/MariaDB does not answer: {e}"));
+    sqlx::query(&format!(
+        "CREATE DATABASE `{database}` CHARACTER SET utf8mb4"
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("create test database");
+    Some(MySqlDatabase {
+        url: with_database(&admin_url, &database),
+        _guard: Guard::MySql {
+            admin_url,
+            database,
+        },
+    })
 }
 
 /// An empty PostgreSQL database of its own, dropped when this is dropped.
@@ -246,6 +313,32 @@ pub mod fixtures {
     }
 
     /// A valid basic-class (人口) entry.
+    /// Creates `body` in a new department `code` (number `n`) and walks it through
+    /// submit, sign and publish; returns the entry's code.
+    pub async fn published_entry(store: &Store, code: &str, n: u32, body: &ResourceBody) -> String {
+        use domain::workflow::Action;
+        let ctx = store::AuditContext::system("test");
+        let dept = department(store, code, n).await;
+        let staff = actor(&user(store, &format!("{code}-staff"), Role::Staff, Some(dept.id)).await);
+        let chief = actor(&user(store, &format!("{code}-chief"), Role::Chief, Some(dept.id)).await);
+        let admin = actor(&user(store, &format!("{code}-admin"), Role::Admin, None).await);
+        let resource = store
+            .create_resource(dept.id, body, &staff, &ctx)
+            .await
+            .expect("entry created");
+        for (action, who) in [
+            (Action::Submit, &staff),
+            (Action::Sign, &chief),
+            (Action::Publish, &admin),
+        ] {
+            store
+                .transition(&resource.code, action, None, who, &ctx)
+                .await
+                .expect("workflow step");
+        }
+        resource.code
+    }
+
     pub fn body(name: &str) -> ResourceBody {
         let mut key = item("公民身份号码", "id_number");
         key.length = Some(18);
