@@ -119,7 +119,6 @@ impl Config {
 
     /// The key sealing source credentials: configured, or read from (and on first use
     /// written to, readable by the owner only) `secret_key_file`.
-    #[allow(dead_code)] // wired in with saved sources
     pub fn secret_key(&self) -> anyhow::Result<collect::secret::SecretKey> {
         if !self.secret_key.is_empty() {
             return Ok(collect::secret::SecretKey::from_base64(&self.secret_key)?);

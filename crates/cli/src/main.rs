@@ -269,6 +269,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!("database is not empty; demo mode without reloading the demo city");
         }
     }
+    let secret_key = config.secret_key()?;
     let server_config = server::ServerConfig {
         demo_mode: args.demo,
         platform_name: config.platform_name.clone(),
@@ -276,7 +277,19 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         session_hours: config.session_hours,
         max_upload_bytes: config.max_upload_mib << 20,
         spool_dir: config.spool_dir(),
+        secret_key: Some(secret_key.clone()),
+        target_government: config.target_government / 100.0,
+        target_social: config.target_social / 100.0,
     };
+    if config.scheduler {
+        let scheduler = collect::scheduler::Scheduler {
+            store: store.clone(),
+            key: secret_key,
+            realtime_poll: chrono::Duration::seconds(config.realtime_poll_seconds.max(5)),
+            tick: std::time::Duration::from_secs(config.realtime_poll_seconds.clamp(5, 60) as u64),
+        };
+        tokio::spawn(scheduler.run());
+    }
     let app = server::router(server::AppState::new(store, server_config));
     let listener = tokio::net::TcpListener::bind(listen)
         .await

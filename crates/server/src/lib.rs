@@ -39,6 +39,11 @@ pub struct ServerConfig {
     pub max_upload_bytes: u64,
     /// Where uploads are written while they are checked.
     pub spool_dir: std::path::PathBuf,
+    /// Seals source database credentials; without it sources cannot be saved or pulled.
+    pub secret_key: Option<collect::secret::SecretKey>,
+    /// Aggregation-rate targets, 0–1: government data, social/economic data.
+    pub target_government: f64,
+    pub target_social: f64,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +55,9 @@ impl Default for ServerConfig {
             session_hours: 8,
             max_upload_bytes: 4 << 30,
             spool_dir: std::env::temp_dir(),
+            secret_key: None,
+            target_government: 1.0,
+            target_social: 0.6,
         }
     }
 }

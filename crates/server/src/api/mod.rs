@@ -17,6 +17,7 @@ pub mod catalogue;
 pub mod departments;
 pub mod resources;
 pub mod session;
+pub mod sources;
 pub mod tokens;
 pub mod users;
 
@@ -157,6 +158,12 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/resources/{prefix}/{seq}/records",
             post(batches::push).layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
         )
+        .route(
+            "/api/v1/resources/{prefix}/{seq}/sources",
+            get(sources::list).post(sources::create),
+        )
+        .route("/api/v1/sources/{id}/run", post(sources::run))
+        .route("/api/v1/sources/{id}/enabled", post(sources::set_enabled))
         .route("/api/v1/batches/{id}", get(batches::show))
         .route(
             "/api/v1/batches/{id}/quarantine.csv",

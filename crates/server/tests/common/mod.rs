@@ -65,6 +65,10 @@ impl TestApp {
             secure_cookies: false,
             // Small, so that tests can cross it.
             max_upload_bytes: 1 << 20,
+            secret_key: Some(
+                collect::secret::SecretKey::from_base64(&collect::secret::SecretKey::generate())
+                    .unwrap(),
+            ),
             ..ServerConfig::default()
         };
         let router = router(AppState::new(store.clone(), config));
