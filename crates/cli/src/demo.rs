@@ -622,6 +622,8 @@ fn credit_code(kind: DepartmentKind, n: usize) -> anyhow::Result<CreditCode> {
 pub struct Summary {
     pub departments: usize,
     pub resources: usize,
+    /// Published entries given data.
+    pub with_data: usize,
 }
 
 /// Fills an empty database with the demo city.
@@ -730,9 +732,11 @@ pub async fn load(store: &Store) -> anyhow::Result<Summary> {
     }
     let total = planned.len();
     walk_workflows(store, planned, &ctx).await?;
+    let with_data = crate::demo_data::load(store, &mut rng, &ctx).await?;
     Ok(Summary {
         departments: departments.len(),
         resources: total,
+        with_data,
     })
 }
 
@@ -893,6 +897,23 @@ mod tests {
             store.user_by_username("gaj-chief").await.is_ok()
                 && store.user_by_username("nsyh-staff").await.is_ok()
         );
+        // Most published entries hold data; a few are empty, a few overdue; every demo row
+        // passes its entry's checks (valid identifiers).
+        let (inputs, entries) = store.aggregation_inputs().await.unwrap();
+        let targets = domain::aggregation::Targets {
+            government: 1.0,
+            social: 0.6,
+        };
+        let stats = domain::aggregation::aggregate(&inputs, &entries, targets, chrono::Utc::now());
+        assert_eq!(summary.with_data as i64, stats.city.entries_with_data);
+        assert!(stats.city.entries_empty >= 5, "{:?}", stats.city);
+        assert!(stats.city.entries_overdue >= 5, "{:?}", stats.city);
+        assert!(
+            (0.8..1.0).contains(&stats.city.aggregation_rate),
+            "{:?}",
+            stats.city
+        );
+        assert_eq!(stats.city.quality_rate, 1.0, "{:?}", stats.city);
         let again = testkit::sqlite().await;
         super::load(&again.store).await.unwrap();
         let first = store.resource("301001/000001").await.unwrap();

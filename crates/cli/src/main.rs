@@ -15,6 +15,7 @@ use store::{AuditContext, Store};
 mod bench;
 mod config;
 mod demo;
+mod demo_data;
 mod import;
 
 use config::Config;
@@ -263,6 +264,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!(
                 departments = summary.departments,
                 resources = summary.resources,
+                with_data = summary.with_data,
                 "demo city loaded"
             );
         } else {

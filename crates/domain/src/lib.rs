@@ -5,6 +5,7 @@
 //! constructor, so an invalid value cannot exist past the edge.
 
 pub mod account;
+pub mod aggregation;
 pub mod audit;
 pub mod catalogue;
 pub mod code;

@@ -29,7 +29,7 @@ impl Modify for BearerAuth {
         api::resources::search, api::resources::create, api::resources::show, api::resources::show_encoded,
         api::resources::update, api::resources::workflow, api::resources::versions, api::resources::diff,
         api::resources::conflicts, api::batches::upload, api::batches::push, api::batches::show, api::batches::quality, api::batches::quarantine_download,
-        api::sources::create, api::sources::list, api::sources::run, api::sources::set_enabled,
+        api::sources::create, api::sources::list, api::sources::run, api::sources::set_enabled, api::stats::aggregation,
         api::catalogue::export_json, api::catalogue::import_json, api::catalogue::export_xlsx, api::catalogue::import_xlsx,
         api::audit::list, api::audit::verify,
         healthz_doc,

@@ -46,6 +46,7 @@ async fn health_and_openapi_cover_every_endpoint() {
         ("get", "/api/v1/resources/{prefix}/{seq}/sources"),
         ("post", "/api/v1/sources/{id}/run"),
         ("post", "/api/v1/sources/{id}/enabled"),
+        ("get", "/api/v1/stats/aggregation"),
         ("get", "/api/v1/source-conflicts"),
         ("get", "/api/v1/catalogue/export"),
         ("post", "/api/v1/catalogue/import"),

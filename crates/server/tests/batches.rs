@@ -356,6 +356,24 @@ async fn mappings_are_remembered_sheets_chosen_pushes_keyed_and_limits_enforced(
             &app.send(upload(&uri, &staff, huge.into_bytes())).await,
             StatusCode::PAYLOAD_TOO_LARGE,
         );
+        let stats = app.get("/api/v1/stats/aggregation", &staff).await;
+        assert_eq!(stats.status, StatusCode::OK, "{}", stats.json);
+        let gaj = stats.json["departments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["department_id"] == app.gaj.id)
+            .unwrap();
+        assert_eq!(
+            (
+                gaj["entries_published"].as_i64(),
+                gaj["entries_with_data"].as_i64(),
+                gaj["rows"].as_i64()
+            ),
+            (Some(1), Some(1), Some(2))
+        );
+        assert_eq!(gaj["aggregation_rate"], 1.0);
+        assert_eq!(stats.json["government"]["target"], 1.0);
         let last = app
             .get(&format!("/api/v1/resources/{code}/quality"), &staff)
             .await;

@@ -461,3 +461,52 @@ async fn staff_upload_a_csv_from_the_entry_page() {
         "another department's staff cannot upload (and their CSRF token differs)"
     );
 }
+
+#[tokio::test]
+async fn collection_duties_show_in_the_queue_and_rates_on_the_statistics_page() {
+    for app in TestApp::all(false).await {
+        let code = app.published_entry("常住人口户籍信息").await;
+        let mut browser = Browser::new(&app);
+        browser.sign_in("gaj-staff").await;
+        let queue = Browser::text(&browser.request(Method::GET, "/", None).await);
+        assert!(
+            queue.contains("逾期或无数据的目录") && queue.contains(&code),
+            "{}",
+            app.backend
+        );
+
+        let token = app.login("gaj-staff").await;
+        let id = domain::ids::IdCardNumber::parse("110105491231002")
+            .unwrap()
+            .to_string();
+        let pushed = app
+            .post(
+                &format!("/api/v1/resources/{code}/records"),
+                &token,
+                serde_json::json!({"batch_key": "k1", "records": [{"id_number": id, "full_name": "张三"}]}),
+            )
+            .await;
+        assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.json);
+        let queue = Browser::text(&browser.request(Method::GET, "/", None).await);
+        assert!(
+            !queue.contains("逾期或无数据的目录"),
+            "fresh data leaves the queue"
+        );
+
+        let stats = Browser::text(&browser.request(Method::GET, "/stats", None).await);
+        assert!(
+            stats.contains("政务数据归集率") && stats.contains("测试部门gaj"),
+            "{stats}"
+        );
+        assert!(stats.contains("100.0%") && stats.contains("达标"), "{stats}");
+        let page = Browser::text(
+            &browser
+                .request(Method::GET, &format!("/catalogue/{code}/upload"), None)
+                .await,
+        );
+        assert!(
+            page.contains("数据质量") && page.contains("push:json"),
+            "{page}"
+        );
+    }
+}

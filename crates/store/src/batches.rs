@@ -185,3 +185,19 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Records a successful batch as received at `at` (history imports and the demo city,
+    /// whose data must look as old as the story needs).
+    pub async fn backdate_batch(&self, batch_id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            sqlx::query("UPDATE batches SET started_at = $2, finished_at = $2 WHERE id = $1 AND status = 'succeeded'")
+                .bind(batch_id).bind(at).execute(&mut *tx).await?;
+            sqlx::query("UPDATE resource_data SET last_success_at = $2 WHERE last_batch_id = $1")
+                .bind(batch_id).bind(at).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}

@@ -21,6 +21,7 @@ mod error;
 pub mod resources;
 pub mod sessions;
 pub mod sources;
+pub mod stats;
 pub mod users;
 
 pub use audit::{now_for_audit, AuditContext};

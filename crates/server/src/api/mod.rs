@@ -18,6 +18,7 @@ pub mod departments;
 pub mod resources;
 pub mod session;
 pub mod sources;
+pub mod stats;
 pub mod tokens;
 pub mod users;
 
@@ -163,6 +164,7 @@ pub fn routes() -> Router<AppState> {
             get(sources::list).post(sources::create),
         )
         .route("/api/v1/sources/{id}/run", post(sources::run))
+        .route("/api/v1/stats/aggregation", get(stats::aggregation))
         .route("/api/v1/sources/{id}/enabled", post(sources::set_enabled))
         .route("/api/v1/batches/{id}", get(batches::show))
         .route(

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use domain::account::Role;
+use domain::freshness::Freshness;
 use domain::workflow::Status;
 use maud::html;
 use store::resources::{ResourceQuery, ResourceSummary, Visibility};
@@ -56,6 +57,36 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
     } else {
         0
     };
+    // Collection duties: failing pulls and entries whose data is late or missing.
+    let collects = matches!(user.role(), Role::Staff | Role::Chief | Role::Admin);
+    let failing: Vec<store::sources::Source> = if collects {
+        state
+            .store
+            .sources(None, own_department)
+            .await?
+            .into_iter()
+            .filter(|s| s.failures > 0)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let now = chrono::Utc::now();
+    let late: Vec<(store::stats::EntryFreshness, Freshness)> = if collects {
+        state
+            .store
+            .published_freshness()
+            .await?
+            .into_iter()
+            .filter(|e| own_department.is_none_or(|d| d == e.department_id))
+            .map(|e| {
+                let freshness = Freshness::of(e.update_cycle, e.last_success, now);
+                (e, freshness)
+            })
+            .filter(|(_, f)| matches!(f, Freshness::Overdue | Freshness::NoData))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let content = html! {
         div.cards {
             @for status in [Status::Published, Status::Submitted, Status::Signed, Status::Returned, Status::Draft] {
@@ -67,6 +98,36 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
         }
         @if user.role() == Role::Auditor {
             div.card { p { "安全审计员可查阅审计日志并校验哈希链，不能修改任何数据。" } a.button href="/audit" { "查看审计日志" } }
+        }
+        @if !failing.is_empty() {
+            h2 { "归集失败的数据源 " span.muted { "（" (failing.len()) " 个，按退避自动重试）" } }
+            table id="failing-sources" {
+                tr { th { "目录" } th { "数据源" } th.num { "连续失败" } th { "原因" } th { "下次重试" } }
+                @for s in &failing {
+                    tr {
+                        td.mono { a href={(code_path(&s.code)) "/upload"} { (s.code) } }
+                        td { (s.name) }
+                        td.num { (s.failures) }
+                        td { (s.last_error.as_deref().unwrap_or("")) }
+                        td { (super::beijing(&s.next_run_at)) }
+                    }
+                }
+            }
+        }
+        @if !late.is_empty() {
+            h2 { "逾期或无数据的目录 " span.muted { "（" (late.len()) " 项）" } }
+            table id="late-entries" {
+                tr { th { "信息资源代码" } th { "名称" } th { "更新周期" } th { "状态" } th { "最近归集" } }
+                @for (e, freshness) in late.iter().take(20) {
+                    tr {
+                        td.mono { a href={(code_path(&e.code)) "/upload"} { (e.code) } }
+                        td { (e.name) }
+                        td { (e.update_cycle.label()) }
+                        td { span.tag.overdue { (freshness.label()) } }
+                        td { @if let Some(at) = &e.last_success { (super::beijing(at)) } }
+                    }
+                }
+            }
         }
         @for (label, total, items) in &queues {
             h2 { (label) " " span.muted { "（" (thousands(*total)) " 项）" } }

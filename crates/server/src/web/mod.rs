@@ -22,6 +22,7 @@ mod collection;
 mod editor;
 mod home;
 mod login;
+mod stats;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -59,6 +60,7 @@ pub fn routes() -> Router<AppState> {
             "/batches/{id}/quarantine.csv",
             get(collection::quarantine_download),
         )
+        .route("/stats", get(stats::page))
         .route("/review", get(catalogue::review))
         .route(
             "/admin/departments",
@@ -237,7 +239,11 @@ fn bare_page(title: &str, body: Markup) -> Markup {
 
 /// Navigation by role: what each person's work consists of.
 fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
-    let mut links = vec![("/", "我的待办"), ("/catalogue", "数据资源目录")];
+    let mut links = vec![
+        ("/", "我的待办"),
+        ("/catalogue", "数据资源目录"),
+        ("/stats", "归集统计"),
+    ];
     match role {
         Role::Staff => links.extend([
             ("/catalogue/new", "编制目录"),
