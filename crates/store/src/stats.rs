@@ -19,9 +19,14 @@ pub struct EntryFreshness {
     pub last_success: Option<DateTime<Utc>>,
 }
 
+/// A department with the rows received and accepted over its successful batches.
+type DepartmentRow = (i64, String, String, Option<i64>, Option<i64>);
+/// code, name, provider, update cycle, rows, last success.
+type FreshnessRow = (String, String, i64, String, Option<i64>, Option<DateTime<Utc>>);
+
 impl Store {
     pub async fn aggregation_inputs(&self) -> StoreResult<(Vec<DepartmentInput>, Vec<EntryData>)> {
-        let departments: Vec<(i64, String, String, Option<i64>, Option<i64>)> = on_pool!(self, pool => {
+        let departments: Vec<DepartmentRow> = on_pool!(self, pool => {
             sqlx::query_as("SELECT d.id, d.name, d.kind, CAST(SUM(b.rows_received) AS BIGINT), CAST(SUM(b.rows_accepted) AS BIGINT) \
                             FROM departments d LEFT JOIN resources r ON r.provider_id = d.id \
                             LEFT JOIN batches b ON b.resource_id = r.id AND b.status = 'succeeded' \
@@ -56,14 +61,7 @@ impl Store {
 
     /// Every published entry with its data state, by code.
     pub async fn published_freshness(&self) -> StoreResult<Vec<EntryFreshness>> {
-        let rows: Vec<(
-            String,
-            String,
-            i64,
-            String,
-            Option<i64>,
-            Option<DateTime<Utc>>,
-        )> = on_pool!(self, pool => {
+        let rows: Vec<FreshnessRow> = on_pool!(self, pool => {
             sqlx::query_as("SELECT r.code, r.name, r.provider_id, r.update_cycle, d.row_count, d.last_success_at \
                             FROM resources r LEFT JOIN resource_data d ON d.resource_id = r.id \
                             WHERE r.published_version IS NOT NULL ORDER BY r.code")
