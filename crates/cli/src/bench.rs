@@ -26,6 +26,10 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000)]
         queries: usize,
     },
+    /// Collection: imports a CSV made by benches/collection/gen_rows.py into a fresh
+    /// database and, with --mysql-url, pulls the same rows from MariaDB (full, then
+    /// incremental after 1 % updates). Prints rows/s; see benches/collection/run.sh.
+    Collect(crate::bench_collect::CollectArgs),
 }
 
 const WORDS: &[&str] = &[
@@ -178,10 +182,13 @@ async fn fill(store: &Store, entries: usize, rng: &mut ChaCha8Rng) -> anyhow::Re
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Search { entries, queries } = command;
     let database = std::env::var("DATAHALL_BENCH_DATABASE").ok();
     let dir = tempfile_dir()?;
     let url = database.unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()));
+    let (entries, queries) = match command {
+        BenchCommand::Search { entries, queries } => (entries, queries),
+        BenchCommand::Collect(args) => return crate::bench_collect::run(&url, args).await,
+    };
     let store = Store::connect(&url).await?;
     store.migrate().await?;
     anyhow::ensure!(

@@ -13,6 +13,7 @@ use domain::account::{check_password, Role};
 use store::{AuditContext, Store};
 
 mod bench;
+mod bench_collect;
 mod config;
 mod demo;
 mod demo_data;
