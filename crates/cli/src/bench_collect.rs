@@ -29,19 +29,57 @@ pub struct CollectArgs {
     mysql_url: Option<String>,
 }
 
-/// (name, identifier, type, length, rule, key)
-const COLUMNS: [(&str, &str, DataType, Option<u32>, Option<&str>); 15] = [
-    ("身份证号", "SFZH", DataType::Char, Some(18), Some("id_card")),
+/// An item of the benchmark entry: name, identifier, type, length, validation rule.
+type Column = (
+    &'static str,
+    &'static str,
+    DataType,
+    Option<u32>,
+    Option<&'static str>,
+);
+
+const COLUMNS: [Column; 15] = [
+    (
+        "身份证号",
+        "SFZH",
+        DataType::Char,
+        Some(18),
+        Some("id_card"),
+    ),
     ("姓名", "XM", DataType::Char, Some(50), None),
     ("性别", "XB", DataType::Char, Some(1), Some("regex:[12]")),
     ("出生日期", "CSRQ", DataType::Date, None, Some("date")),
-    ("民族", "MZ", DataType::Char, Some(2), Some("regex:[0-9]{2}")),
+    (
+        "民族",
+        "MZ",
+        DataType::Char,
+        Some(2),
+        Some("regex:[0-9]{2}"),
+    ),
     ("户籍地址", "HJDZ", DataType::Char, Some(200), None),
-    ("行政区划", "XZQH", DataType::Char, Some(6), Some("region_code")),
+    (
+        "行政区划",
+        "XZQH",
+        DataType::Char,
+        Some(6),
+        Some("region_code"),
+    ),
     ("手机号码", "SJHM", DataType::Char, Some(11), Some("mobile")),
-    ("工作单位统一社会信用代码", "DWTYXYDM", DataType::Char, Some(18), Some("uscc")),
+    (
+        "工作单位统一社会信用代码",
+        "DWTYXYDM",
+        DataType::Char,
+        Some(18),
+        Some("uscc"),
+    ),
     ("月收入", "YSR", DataType::Numeric, Some(12), None),
-    ("家庭人口", "JTRK", DataType::Integer, None, Some("range:1..20")),
+    (
+        "家庭人口",
+        "JTRK",
+        DataType::Integer,
+        None,
+        Some("range:1..20"),
+    ),
     ("身高", "SG", DataType::Double, None, None),
     ("是否参保", "SFCB", DataType::Logical, None, None),
     ("登记时间", "DJSJ", DataType::DateTime, None, None),
@@ -171,7 +209,10 @@ fn report(name: &str, rows: i64, started: Instant) {
 pub async fn run(url: &str, args: CollectArgs) -> anyhow::Result<()> {
     let store = Store::connect(url).await?;
     store.migrate().await?;
-    anyhow::ensure!(store.is_empty().await?, "bench collect needs an empty database");
+    anyhow::ensure!(
+        store.is_empty().await?,
+        "bench collect needs an empty database"
+    );
     let backend = match store.dialect() {
         store::Dialect::Sqlite => "sqlite",
         store::Dialect::Postgres => "postgres",
@@ -221,7 +262,11 @@ pub async fn run(url: &str, args: CollectArgs) -> anyhow::Result<()> {
         reconcile_every: None,
     };
     let source = store
-        .create_source(&code, &collect::pull::define_source(&key, &items, &definition).await?, &ctx)
+        .create_source(
+            &code,
+            &collect::pull::define_source(&key, &items, &definition).await?,
+            &ctx,
+        )
         .await?;
     let started = Instant::now();
     let full = collect::pull::run_pull(&store, &key, &source, &ctx).await?;
@@ -239,7 +284,14 @@ pub async fn run(url: &str, args: CollectArgs) -> anyhow::Result<()> {
     let source = store.source(source.id).await?;
     let started = Instant::now();
     let delta = collect::pull::run_pull(&store, &key, &source, &ctx).await?;
-    report(&format!("pull_incremental_{backend}"), delta.rows_received, started);
-    println!("# changed_at_source={changed} read_again={}", delta.rows_received);
+    report(
+        &format!("pull_incremental_{backend}"),
+        delta.rows_received,
+        started,
+    );
+    println!(
+        "# changed_at_source={changed} read_again={}",
+        delta.rows_received
+    );
     Ok(())
 }

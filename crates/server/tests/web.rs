@@ -498,7 +498,10 @@ async fn collection_duties_show_in_the_queue_and_rates_on_the_statistics_page() 
             stats.contains("政务数据归集率") && stats.contains("测试部门gaj"),
             "{stats}"
         );
-        assert!(stats.contains("100.0%") && stats.contains("达标"), "{stats}");
+        assert!(
+            stats.contains("100.0%") && stats.contains("达标"),
+            "{stats}"
+        );
         let page = Browser::text(
             &browser
                 .request(Method::GET, &format!("/catalogue/{code}/upload"), None)

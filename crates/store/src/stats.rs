@@ -22,7 +22,14 @@ pub struct EntryFreshness {
 /// A department with the rows received and accepted over its successful batches.
 type DepartmentRow = (i64, String, String, Option<i64>, Option<i64>);
 /// code, name, provider, update cycle, rows, last success.
-type FreshnessRow = (String, String, i64, String, Option<i64>, Option<DateTime<Utc>>);
+type FreshnessRow = (
+    String,
+    String,
+    i64,
+    String,
+    Option<i64>,
+    Option<DateTime<Utc>>,
+);
 
 impl Store {
     pub async fn aggregation_inputs(&self) -> StoreResult<(Vec<DepartmentInput>, Vec<EntryData>)> {

@@ -1,0 +1,142 @@
+//! SIGKILL in the middle of a large import: after restart the entry holds exactly the
+//! previous batch's data, the interrupted batch shows as failed, and submitting the same
+//! file again resumes it under its id. On SQLite and on PostgreSQL.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use store::{on_pool, Store};
+
+fn import(database: &str, file: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_datahall"));
+    command
+        .args(["import", "--resource", "101001/000001"])
+        .arg(file)
+        .arg("--database")
+        .arg(database)
+        .env("DATAHALL_LOG", "warn");
+    command
+}
+
+/// `rows` distinct valid resident ID numbers, from legacy 15-digit ones.
+fn write_csv(path: &std::path::Path, rows: u32, name: &str) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(out, "公民身份号码,姓名").unwrap();
+    for n in 0..rows {
+        let legacy = format!(
+            "110105{:02}{:02}{:02}{:03}",
+            30 + n / 336_000,
+            1 + (n / 28_000) % 12,
+            1 + (n / 1000) % 28,
+            n % 1000
+        );
+        let id = domain::ids::IdCardNumber::parse(&legacy).unwrap();
+        writeln!(out, "{id},{name}{n}").unwrap();
+    }
+}
+
+async fn rows(store: &Store) -> Vec<(String, String)> {
+    on_pool!(store, pool => {
+        sqlx::query_as("SELECT id_number, full_name FROM data_101001_000001 ORDER BY id_number")
+            .fetch_all(pool).await.unwrap()
+    })
+}
+
+async fn batch_states(store: &Store) -> Vec<(i64, String, i64)> {
+    on_pool!(store, pool => {
+        sqlx::query_as("SELECT id, status, attempts FROM batches ORDER BY id").fetch_all(pool).await.unwrap()
+    })
+}
+
+#[test]
+fn a_killed_import_leaves_the_previous_data_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let postgres = runtime.block_on(testkit::postgres_database());
+    let mut databases = vec![format!("sqlite://{}", dir.path().join("kill.db").display())];
+    databases.extend(postgres.as_ref().map(|db| db.url.clone()));
+    let small = dir.path().join("small.csv");
+    let large = dir.path().join("large.csv");
+    write_csv(&small, 3, "旧");
+    write_csv(&large, 150_000, "新");
+    for database in &databases {
+        let store = runtime.block_on(async {
+            let store = Store::connect(database).await.unwrap();
+            store.migrate().await.unwrap();
+            let body = testkit::fixtures::body("常住人口信息");
+            testkit::fixtures::published_entry(&store, "gaj", 1, &body).await;
+            store
+        });
+        let first = import(database, &small).output().unwrap();
+        assert!(
+            first.status.success(),
+            "{}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        let before = runtime.block_on(rows(&store));
+        assert_eq!(before.len(), 3);
+
+        let mut child = import(database, &large)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let states = runtime.block_on(batch_states(&store));
+            if states.iter().any(|(_, status, _)| status == "running") {
+                break;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "{database}: the import ended before it could be killed"
+            );
+            assert!(
+                Instant::now() < deadline,
+                "{database}: the import never started a batch"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{database}: still importing when killed"
+        );
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+
+        assert_eq!(
+            runtime.block_on(rows(&store)),
+            before,
+            "{database}: none of the killed batch is visible"
+        );
+        let states = runtime.block_on(batch_states(&store));
+        let (killed, status, _) = states.last().unwrap().clone();
+        assert_eq!(
+            status, "running",
+            "{database}: orphaned until a process recovers it"
+        );
+
+        let again = import(database, &large).output().unwrap();
+        assert!(
+            again.status.success(),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert!(String::from_utf8_lossy(&again.stdout)
+            .contains(&format!("batch {killed}: 150000 rows received")));
+        let states = runtime.block_on(batch_states(&store));
+        assert_eq!(
+            states.last().unwrap(),
+            &(killed, "succeeded".to_string(), 2),
+            "{database}: resumed under its id"
+        );
+        // The large file repeats the small one's three keys with new names.
+        let after = runtime.block_on(rows(&store));
+        assert_eq!(after.len(), 150_000, "{database}");
+        assert!(after.iter().all(|(_, name)| name.starts_with('新')));
+        assert!(runtime.block_on(store.audit_verify()).unwrap().intact);
+        runtime.block_on(store.close());
+    }
+}
