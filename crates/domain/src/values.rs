@@ -224,9 +224,7 @@ fn check_rule(
         },
         ValidationRule::Regex(pattern) => {
             // Anchored: the whole value must match, not a part of it.
-            let anchored = regex::Regex::new(&format!("^(?:{pattern})$"))
-                .map_err(|e| ValueProblem::Rule(e.to_string()))?;
-            if anchored.is_match(text) {
+            if matches_pattern(pattern, text).map_err(ValueProblem::Rule)? {
                 Ok(value)
             } else {
                 Err(ValueProblem::Rule(format!("不符合格式 {pattern}")))
@@ -241,6 +239,31 @@ fn check_rule(
 
 /// Checks one value. `code_table` is the set of allowed codes when the item references a
 /// code table that the platform holds; `None` skips that check.
+/// Whether `text` matches the anchored form of a catalogue pattern. Each pattern is compiled
+/// once per thread: compiling costs far more than matching, and a file checks the same few
+/// patterns on every row.
+fn matches_pattern(pattern: &str, text: &str) -> Result<bool, String> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static COMPILED: RefCell<HashMap<String, regex::Regex>> = RefCell::new(HashMap::new());
+    }
+    COMPILED.with(|compiled| {
+        let mut compiled = compiled.borrow_mut();
+        if let Some(regex) = compiled.get(pattern) {
+            return Ok(regex.is_match(text));
+        }
+        let regex = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| e.to_string())?;
+        let matched = regex.is_match(text);
+        // Patterns come from published entries, so few; bound the cache all the same.
+        if compiled.len() >= 1024 {
+            compiled.clear();
+        }
+        compiled.insert(pattern.to_string(), regex);
+        Ok(matched)
+    })
+}
+
 pub fn check_value(
     item: &Item,
     raw: Option<&str>,

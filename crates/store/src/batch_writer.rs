@@ -13,6 +13,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use chrono::Datelike;
 use domain::code::ResourceCode;
 use domain::storage::{table_columns, ColumnType};
 use domain::values::{AcceptedRow, RejectedRow, TypedValue};
@@ -571,14 +572,10 @@ async fn stage_values(
             let per_row = names.len();
             let rows_per_statement = (SQLITE_VALUES_PER_STATEMENT / per_row).max(1);
             for chunk in rows.chunks(rows_per_statement) {
-                let placeholders: Vec<String> = (0..chunk.len())
-                    .map(|r| {
-                        let cells: Vec<String> = (0..per_row)
-                            .map(|c| format!("${}", r * per_row + c + 1))
-                            .collect();
-                        format!("({})", cells.join(", "))
-                    })
-                    .collect();
+                // Anonymous `?` placeholders: SQLite finds a named one by walking a list,
+                // which makes binding thousands of `$n` quadratic.
+                let row = format!("({})", vec!["?"; per_row].join(", "));
+                let placeholders = vec![row; chunk.len()];
                 let sql = format!(
                     "INSERT INTO temp.{table} ({}) VALUES {}",
                     quoted(names),
@@ -590,7 +587,17 @@ async fn stage_values(
                         query = query.bind(*line);
                     }
                     for value in values.iter() {
-                        query = bind_value!(query, value);
+                        query = match value {
+                            // The text sqlx would write for a date, without parsing a
+                            // format string on every cell.
+                            TypedValue::Date(d) => query.bind(format!(
+                                "{:04}-{:02}-{:02}",
+                                d.year(),
+                                d.month(),
+                                d.day()
+                            )),
+                            other => bind_value!(query, other),
+                        };
                     }
                 }
                 query.execute(&mut *conn).await?;
@@ -672,8 +679,10 @@ fn upsert_from_stage(dialect: Dialect, table: &str, names: &[String], keys: &[St
         // SQLite applies the rows in order, so a later line updates the row an earlier
         // line of the same batch inserted. (`WHERE true` resolves the parser's ambiguity
         // between a join constraint and the upsert clause.)
+        // Rows were staged in line order, so the temporary table's rowid order is line
+        // order and needs no sort.
         Dialect::Sqlite => {
-            format!("SELECT {columns}, {select_lineage} FROM stage WHERE true ORDER BY \"_line\"")
+            format!("SELECT {columns}, {select_lineage} FROM stage WHERE true ORDER BY rowid")
         }
         // PostgreSQL refuses to touch one row twice in a statement: keep each key's last line.
         Dialect::Postgres => format!(
