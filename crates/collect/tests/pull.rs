@@ -353,3 +353,109 @@ async fn a_source_that_goes_away_mid_pull_leaves_the_previous_data_and_a_failed_
         }
     }
 }
+
+#[tokio::test]
+async fn incremental_by_key_reconciles_hard_deletes_every_run() {
+    let key = SecretKey::from_base64(&SecretKey::generate()).unwrap();
+    let ctx = AuditContext::system("test");
+    for db in source_systems().await {
+        for platform in testkit::backends().await {
+            let label = format!("{} ← {}", platform.backend, db.kind);
+            let store = &platform.store;
+            let body = testkit::fixtures::body("常住人口信息");
+            let code = testkit::fixtures::published_entry(store, "gaj", 1, &body).await;
+            exec(&db, &[
+                "CREATE TABLE people (seq BIGINT PRIMARY KEY, id_number VARCHAR(18) NOT NULL, full_name VARCHAR(50), deleted BOOLEAN NOT NULL DEFAULT FALSE)".to_string(),
+                format!("INSERT INTO people VALUES (1, '{}', '甲', FALSE), (2, '{}', '乙', FALSE)", id(1), id(2)),
+            ]).await;
+            let mut definition = definition("按序号增量", &db.url, "incremental");
+            definition.change_column = Some("seq".into());
+            definition.change_kind = Some("key".into());
+            definition.overlap = Some(1);
+            definition.delete_column = None;
+            definition.reconcile_every = Some(1);
+            let source = define_source(&key, &body.items, &definition).await.unwrap();
+            let source = store.create_source(&code, &source, &ctx).await.unwrap();
+            run_pull(store, &key, &source, &ctx).await.unwrap();
+            assert_eq!(
+                store.source(source.id).await.unwrap().watermark.as_deref(),
+                Some("2"),
+                "{label}"
+            );
+            // A new row with a higher key, and a hard delete the key window cannot see.
+            exec(
+                &db,
+                &[
+                    format!("INSERT INTO people VALUES (3, '{}', '丙', FALSE)", id(3)),
+                    "DELETE FROM people WHERE seq = 1".to_string(),
+                ],
+            )
+            .await;
+            let source = store.source(source.id).await.unwrap();
+            let second = run_pull(store, &key, &source, &ctx).await.unwrap();
+            assert_eq!(
+                (second.rows_received, second.rows_deleted),
+                (2, 1),
+                "{label}: rows 2–3 read, row 1 reconciled away"
+            );
+            assert_eq!(
+                platform_rows(store, "data_101001_000001").await,
+                source_rows(&db).await,
+                "{label}"
+            );
+            exec(&db, &["DROP TABLE people".to_string()]).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_due_source_is_claimed_by_one_process_only() {
+    for platform in testkit::backends().await {
+        let store = &platform.store;
+        let body = testkit::fixtures::body("常住人口信息");
+        let code = testkit::fixtures::published_entry(store, "gaj", 1, &body).await;
+        let key = SecretKey::from_base64(&SecretKey::generate()).unwrap();
+        let new = store::sources::NewSource {
+            name: "户籍库".into(),
+            kind: "postgres".into(),
+            url_sealed: key.seal("postgres://nowhere/none"),
+            url_display: "postgres://nowhere/none".into(),
+            query: "people".into(),
+            mapping: "{}".into(),
+            mode: "full".into(),
+            change_column: None,
+            change_kind: None,
+            overlap: 0,
+            delete_column: None,
+            reconcile_every: 0,
+        };
+        let source = store
+            .create_source(&code, &new, &AuditContext::system("test"))
+            .await
+            .unwrap();
+        let now = chrono::Utc::now();
+        let lease = now + chrono::Duration::hours(1);
+        // Eight claimants at once, as eight serving processes would.
+        let claims =
+            futures_util::future::join_all((0..8).map(|_| store.claim_due_source(now, lease)))
+                .await;
+        let won: Vec<i64> = claims
+            .into_iter()
+            .filter_map(|c| c.unwrap())
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(won, [source.id], "{}: exactly one claim", platform.backend);
+        assert!(
+            store.claim_due_source(now, lease).await.unwrap().is_none(),
+            "leased"
+        );
+        assert!(
+            store
+                .claim_due_source(lease + chrono::Duration::seconds(1), lease)
+                .await
+                .unwrap()
+                .is_some(),
+            "the lease expires"
+        );
+    }
+}

@@ -292,13 +292,20 @@ pub fn check_value(
 
 /// The value as it may appear in a quarantine report or a log.
 pub fn displayable(item: &Item, raw: &str) -> String {
-    if !item.personal {
-        return raw.to_string();
-    }
-    match item.rule {
-        Some(ValidationRule::IdCard) => crate::mask::id_card(raw),
-        Some(ValidationRule::Mobile) => crate::mask::mobile(raw),
-        _ => crate::mask::generic(raw),
+    /// Quarantine keeps an excerpt: a 10 MB cell must not become a 10 MB report row.
+    const EXCERPT_CHARS: usize = 200;
+    let shown = if !item.personal {
+        raw.to_string()
+    } else {
+        match item.rule {
+            Some(ValidationRule::IdCard) => crate::mask::id_card(raw),
+            Some(ValidationRule::Mobile) => crate::mask::mobile(raw),
+            _ => crate::mask::generic(raw),
+        }
+    };
+    match shown.char_indices().nth(EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{}…（共{}字）", &shown[..cut], raw.chars().count()),
+        None => shown,
     }
 }
 

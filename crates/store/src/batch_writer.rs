@@ -248,6 +248,12 @@ impl Store {
             }
             crate::Backend::Postgres(pool) => {
                 let mut conn = pool.connect_options().connect().await?;
+                // Temporary tables live in per-session buffers (8 MB by default); a large
+                // batch is copied in and read back whole, so give it room. Must precede
+                // the session's first use of a temporary table.
+                sqlx::query("SET temp_buffers = '256MB'")
+                    .execute(&mut conn)
+                    .await?;
                 sqlx::query("SELECT pg_advisory_lock($1, $2)")
                     .bind(BATCH_LOCK_CLASS)
                     .bind(batch_id as i32)
@@ -495,6 +501,10 @@ impl BatchWriter {
         let published_version = self.published_version;
         on_staging!(&mut self.staging, conn, dialect => {
             let mut tx = crate::begin_write!(conn, dialect);
+            if dialect == Dialect::Postgres {
+                // Keeping each key's last line sorts the whole batch: in memory, not on disk.
+                sqlx::query("SET LOCAL work_mem = '256MB'").execute(&mut *tx).await?;
+            }
             let current: Option<i64> = sqlx::query_scalar("SELECT published_version FROM resources WHERE id = $1")
                 .bind(resource_id).fetch_one(&mut *tx).await?;
             if current != Some(published_version) {
