@@ -165,6 +165,12 @@ fn map_source_columns(
     Ok(columns)
 }
 
+/// What the reading side hands to the staging task.
+enum Staged {
+    Rows(Chunk),
+    Deleted(Vec<Vec<TypedValue>>),
+}
+
 /// A change value, ordered: timestamps as time, keys as numbers.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
 enum Mark {
@@ -404,6 +410,22 @@ pub async fn run_pull(
         Reconcile::None
     });
     let key_items: Vec<usize> = (0..items.len()).filter(|&i| items[i].key).collect();
+    // The source is read here while a task stages what was read: both databases work at
+    // once instead of taking turns.
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Staged>(4);
+    let writing = tokio::spawn(async move {
+        let mut writer = writer;
+        while let Some(staged) = receiver.recv().await {
+            let written = match &staged {
+                Staged::Rows(chunk) => writer.write(&chunk.accepted, &chunk.rejected).await,
+                Staged::Deleted(keys) => writer.delete(keys).await,
+            };
+            if let Err(error) = written {
+                return (writer, Err(error));
+            }
+        }
+        (writer, Ok(()))
+    });
     let read = async {
         let mut chunk = Chunk::default();
         let mut deleted: Vec<Vec<TypedValue>> = Vec::new();
@@ -452,13 +474,21 @@ pub async fn run_pull(
                         Ok(row) => chunk.accepted.push(row),
                         Err(row) => chunk.rejected.push(row),
                     }
-                    if chunk.len() >= CHUNK_ROWS {
-                        writer.write(&chunk.accepted, &chunk.rejected).await?;
-                        chunk = Chunk::default();
+                    if chunk.len() >= CHUNK_ROWS
+                        && sender
+                            .send(Staged::Rows(std::mem::take(&mut chunk)))
+                            .await
+                            .is_err()
+                    {
+                        break; // The writer failed; its error is reported below.
                     }
-                    if deleted.len() >= CHUNK_ROWS {
-                        writer.delete(&deleted).await?;
-                        deleted.clear();
+                    if deleted.len() >= CHUNK_ROWS
+                        && sender
+                            .send(Staged::Deleted(std::mem::take(&mut deleted)))
+                            .await
+                            .is_err()
+                    {
+                        break;
                     }
                 }
             }};
@@ -467,28 +497,37 @@ pub async fn run_pull(
             SourceConnection::Postgres(c) => stream_rows!(&mut *c),
             SourceConnection::MySql(c) => stream_rows!(&mut *c),
         }
-        writer.write(&chunk.accepted, &chunk.rejected).await?;
+        let _ = sender.send(Staged::Rows(chunk)).await;
         if !deleted.is_empty() {
-            writer.delete(&deleted).await?;
-        }
-        if reconcile_keys {
-            read_all_keys(
-                &mut conn,
-                &from,
-                &items,
-                &key_items,
-                &item_columns,
-                source.delete_column.as_deref(),
-                &mut writer,
-            )
-            .await?;
+            let _ = sender.send(Staged::Deleted(deleted)).await;
         }
         Ok::<_, CollectError>(highest)
     };
-    let highest = match read.await {
-        Ok(highest) => highest,
-        Err(error) => return Err(abandon(writer, error).await),
+    let read = read.await;
+    drop(sender);
+    let (mut writer, written) = writing
+        .await
+        .map_err(|e| CollectError::Source(format!("staging task failed: {e}")))?;
+    let highest = match (read, written) {
+        (Err(error), _) => return Err(abandon(writer, error).await),
+        (Ok(_), Err(error)) => return Err(abandon(writer, error.into()).await),
+        (Ok(highest), Ok(())) => highest,
     };
+    if reconcile_keys {
+        let keys = read_all_keys(
+            &mut conn,
+            &from,
+            &items,
+            &key_items,
+            &item_columns,
+            source.delete_column.as_deref(),
+            &mut writer,
+        )
+        .await;
+        if let Err(error) = keys {
+            return Err(abandon(writer, error).await);
+        }
+    }
     writer.set_source_progress(SourceProgress {
         source_id: source.id,
         watermark: highest.map(|mark| match mark {
