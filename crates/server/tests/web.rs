@@ -513,3 +513,79 @@ async fn collection_duties_show_in_the_queue_and_rates_on_the_statistics_page() 
         );
     }
 }
+
+#[tokio::test]
+async fn a_department_registers_and_runs_a_source_from_its_collection_page() {
+    let Some(source_db) = testkit::mysql_database().await else {
+        return;
+    };
+    use sqlx::Connection;
+    let mut conn = sqlx::MySqlConnection::connect(&source_db.url)
+        .await
+        .unwrap();
+    let id = domain::ids::IdCardNumber::parse("110105491231002")
+        .unwrap()
+        .to_string();
+    for statement in [
+        "CREATE TABLE hj (id_number VARCHAR(18) PRIMARY KEY, full_name VARCHAR(50))".to_string(),
+        format!("INSERT INTO hj VALUES ('{id}', '张三')"),
+    ] {
+        sqlx::query(&statement).execute(&mut conn).await.unwrap();
+    }
+    for app in TestApp::all(false).await {
+        let code = app.published_entry("常住人口户籍信息").await;
+        let mut browser = Browser::new(&app);
+        browser.sign_in("gaj-staff").await;
+        let page_uri = format!("/catalogue/{code}/upload");
+        let page = Browser::text(&browser.request(Method::GET, &page_uri, None).await);
+        assert!(page.contains("登记数据源"), "{page}");
+        let csrf = csrf_in(&page);
+        let add = format!("/catalogue/{code}/sources");
+        let refused = browser
+            .request(
+                Method::POST,
+                &add,
+                Some(&[
+                    ("_csrf", &csrf),
+                    ("name", "户籍库"),
+                    ("url", "oracle://x"),
+                    ("query", "hj"),
+                    ("mode", "full"),
+                ]),
+            )
+            .await;
+        assert!(
+            Browser::text(&refused).contains("postgres://"),
+            "{}",
+            Browser::text(&refused)
+        );
+        let saved = browser
+            .request(
+                Method::POST,
+                &add,
+                Some(&[
+                    ("_csrf", &csrf),
+                    ("name", "户籍库"),
+                    ("url", &source_db.url),
+                    ("query", "hj"),
+                    ("mode", "full"),
+                ]),
+            )
+            .await;
+        let saved = Browser::text(&saved);
+        assert!(saved.contains("已保存数据源"), "{saved}");
+        let sources = app.store.sources(None, None).await.unwrap();
+        let ran = browser
+            .request(
+                Method::POST,
+                &format!("/sources/{}/run", sources[0].id),
+                Some(&[("_csrf", &csrf)]),
+            )
+            .await;
+        assert!(
+            Browser::text(&ran).contains("抽取完成"),
+            "{}",
+            Browser::text(&ran)
+        );
+    }
+}

@@ -95,9 +95,13 @@ async fn page_content(
         .map(|m| mapping_text(&m))
         .unwrap_or_default();
     let quality = entry_quality(state, resource).await?;
+    let sources = state.store.sources(Some(resource.id), None).await?;
+    let can_manage = user.0.department_id() == Some(resource.provider.id)
+        && user.role() != domain::account::Role::Auditor;
     Ok(html! {
         (notice)
         (upload_form(user, &resource.code, &mapping))
+        (sources_section(user, &resource.code, &sources, can_manage))
         (quality_section(&quality))
     })
 }
@@ -107,22 +111,9 @@ pub async fn page(
     user: WebUser,
     Path((prefix, seq)): Path<(String, String)>,
 ) -> PageResult {
-    let (code, resource) = visible_at(&state, &user.0, &prefix, &seq).await?;
+    let (_, resource) = visible_at(&state, &user.0, &prefix, &seq).await?;
     may_see_collection(&user.0, &resource)?;
-    let crumbs = [
-        ("/catalogue", "数据资源目录"),
-        (&code_path(&code) as &str, code.as_str()),
-        ("", "数据归集"),
-    ];
-    let content = page_content(&state, &user, &resource, html! {}).await?;
-    Ok(layout(
-        &state,
-        &user,
-        "/catalogue",
-        &crumbs,
-        &format!("数据归集：{}", resource.body.name),
-        content,
-    ))
+    collection_page(&state, &user, &resource, html! {}).await
 }
 
 pub async fn submit(
@@ -186,19 +177,7 @@ pub async fn submit(
         }
         Err(other) => return Err(PageError(other)),
     };
-    let content = page_content(&state, &user, &resource, notice).await?;
-    Ok(layout(
-        &state,
-        &user,
-        "/catalogue",
-        &[
-            ("/catalogue", "数据资源目录"),
-            (&code_path(&resource.code) as &str, resource.code.as_str()),
-            ("", "数据归集"),
-        ],
-        &format!("数据归集：{}", resource.body.name),
-        content,
-    ))
+    collection_page(&state, &user, &resource, notice).await
 }
 
 /// `/batches/{id}/quarantine.csv`: the quarantined rows, for Excel.
@@ -209,4 +188,163 @@ pub async fn quarantine_download(
 ) -> Result<axum::response::Response, PageError> {
     let (name, bytes) = quarantine_csv(&state, &user.0, id).await?;
     Ok(crate::api::batches::csv_response(&name, bytes))
+}
+
+/// The 数据源 section: saved sources with their state, and the form to add one.
+fn sources_section(
+    user: &WebUser,
+    code: &str,
+    sources: &[store::sources::Source],
+    can_manage: bool,
+) -> Markup {
+    html! {
+        h2 { "数据源（库表抽取）" }
+        @if sources.is_empty() {
+            p.muted { "尚未登记数据源。" }
+        } @else {
+            table id="sources" {
+                tr { th { "名称" } th { "连接" } th { "表或查询" } th { "方式" } th { "最近成功" } th.num { "连续失败" } th { "原因" } th { "" } }
+                @for s in sources {
+                    tr {
+                        td { (s.name) @if !s.enabled { " " span.tag.draft { "已停用" } } }
+                        td.mono { (s.url_display) }
+                        td.mono { (s.query) }
+                        td { (if s.mode == "full" { "全量" } else { "增量" }) }
+                        td { @if let Some(at) = &s.last_success_at { (super::beijing(at)) } }
+                        td.num { (s.failures) }
+                        td { (s.last_error.as_deref().unwrap_or("")) }
+                        td { @if can_manage {
+                            form method="post" action={"/sources/" (s.id) "/run"} {
+                                (csrf_field(user))
+                                button type="submit" { "立即抽取" }
+                            }
+                        } }
+                    }
+                }
+            }
+        }
+        @if can_manage {
+            details {
+                summary { "登记数据源" }
+                form method="post" action={(code_path(code)) "/sources"} {
+                    (csrf_field(user))
+                    p { label { "名称 " input type="text" name="name" required; } }
+                    p { label { "连接地址（如 mysql://用户:密码@主机:3306/库 或 postgres://…；加密保存，不再显示） " br;
+                        input type="password" name="url" size="60" required autocomplete="off"; } }
+                    p { label { "表名或 SELECT 查询 " input type="text" name="query" size="60" required; } }
+                    p { label { "方式 " select name="mode" { option value="full" { "全量（源中已无的行将删除）" } option value="incremental" { "增量" } } } }
+                    p { label { "变化列（增量：更新时间或递增主键） " input type="text" name="change_column"; } }
+                    p { label { "变化列类型 " select name="change_kind" { option value="timestamp" { "更新时间" } option value="key" { "递增主键" } } } }
+                    p { label { "逻辑删除列（可选） " input type="text" name="delete_column"; } }
+                    button type="submit" { "检查并保存" }
+                }
+            }
+        }
+    }
+}
+
+/// The add-a-source form.
+#[derive(serde::Deserialize)]
+pub struct SourceForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    url: String,
+    query: String,
+    mode: String,
+    #[serde(default)]
+    change_column: String,
+    #[serde(default)]
+    change_kind: String,
+    #[serde(default)]
+    delete_column: String,
+}
+
+fn filled(text: String) -> Option<String> {
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+pub async fn add_source(
+    State(state): State<AppState>,
+    user: WebUser,
+    Meta(meta): Meta,
+    Path((prefix, seq)): Path<(String, String)>,
+    axum_extra::extract::Form(form): axum_extra::extract::Form<SourceForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    let resource = collectable(&state, &user.0, &prefix, &seq).await?;
+    let definition = collect::pull::SourceDefinition {
+        name: form.name,
+        url: form.url,
+        query: form.query,
+        mapping: Default::default(),
+        mode: Some(form.mode),
+        change_column: filled(form.change_column),
+        change_kind: filled(form.change_kind),
+        overlap: None,
+        delete_column: filled(form.delete_column),
+        reconcile_every: None,
+    };
+    let notice =
+        match crate::api::sources::define(&state, &user.0, &meta, &resource, &definition).await {
+            Ok(source) => {
+                html! { div.notice.ok { "已保存数据源“" (source.name) "”，将按更新周期抽取。" } }
+            }
+            Err(error @ (ApiError::BadRequest { .. } | ApiError::Conflict(_))) => {
+                html! { div.notice.error { (error.message()) } }
+            }
+            Err(other) => return Err(PageError(other)),
+        };
+    collection_page(&state, &user, &resource, notice).await
+}
+
+pub async fn run_source(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<i64>,
+    axum_extra::extract::Form(form): axum_extra::extract::Form<
+        std::collections::HashMap<String, String>,
+    >,
+) -> PageResult {
+    user.check_csrf(form.get("_csrf").map(String::as_str).unwrap_or(""))?;
+    let source = state.store.source(id).await?;
+    if user.0.department_id() != Some(source.department_id) {
+        return Err(PageError(ApiError::Forbidden(
+            "只有提供方部门可以抽取本数据源".into(),
+        )));
+    }
+    let notice = match crate::api::sources::run_now(&state, &source).await {
+        Ok(batch) => {
+            html! { div.notice.ok { "抽取完成：批次 " (batch.id) "，收到 " (thousands(batch.rows_received)) " 行，入库 "
+            (thousands(batch.rows_accepted)) " 行，隔离 " (thousands(batch.rows_quarantined)) " 行，删除 " (thousands(batch.rows_deleted)) " 行。" } }
+        }
+        Err(ApiError::BadRequest { message, .. }) => {
+            html! { div.notice.error { "抽取失败（将按退避自动重试）：" (message) } }
+        }
+        Err(other) => return Err(PageError(other)),
+    };
+    let resource = state.store.resource(&source.code).await?;
+    collection_page(&state, &user, &resource, notice).await
+}
+
+/// The whole 数据归集 page of an entry, with a notice on top.
+async fn collection_page(
+    state: &AppState,
+    user: &WebUser,
+    resource: &store::resources::Resource,
+    notice: Markup,
+) -> PageResult {
+    let content = page_content(state, user, resource, notice).await?;
+    Ok(layout(
+        state,
+        user,
+        "/catalogue",
+        &[
+            ("/catalogue", "数据资源目录"),
+            (&code_path(&resource.code) as &str, resource.code.as_str()),
+            ("", "数据归集"),
+        ],
+        &format!("数据归集：{}", resource.body.name),
+        content,
+    ))
 }

@@ -57,6 +57,11 @@ pub fn routes() -> Router<AppState> {
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route(
+            "/catalogue/{prefix}/{seq}/sources",
+            post(collection::add_source),
+        )
+        .route("/sources/{id}/run", post(collection::run_source))
+        .route(
             "/batches/{id}/quarantine.csv",
             get(collection::quarantine_download),
         )
