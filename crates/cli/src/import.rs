@@ -41,12 +41,12 @@ fn format_of(args: &ImportArgs) -> anyhow::Result<FileFormat> {
                 sheet: args.sheet.clone(),
             },
             FileFormat::Csv { .. } => FileFormat::Csv {
-                encoding: match args.encoding.as_str() {
-                    "auto" => TextEncoding::Auto,
-                    "utf8" | "utf-8" => TextEncoding::Utf8,
-                    "gb18030" | "gbk" => TextEncoding::Gb18030,
-                    other => anyhow::bail!("unknown encoding {other:?}: use auto, utf8 or gb18030"),
-                },
+                encoding: TextEncoding::from_name(&args.encoding).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "unknown encoding {:?}: use auto, utf8 or gb18030",
+                        args.encoding
+                    )
+                })?,
                 delimiter: args
                     .delimiter
                     .map(|d| u8::try_from(d).context("the delimiter must be one ASCII character"))

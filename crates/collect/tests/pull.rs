@@ -60,6 +60,19 @@ async fn exec(db: &SourceDb, statements: &[String]) {
     }
 }
 
+/// The source system's table of residents, with an update time and a soft-delete flag.
+fn people_table(db: &SourceDb) -> String {
+    let timestamp = if db.kind == "mysql" {
+        "DATETIME(6)"
+    } else {
+        "TIMESTAMP(6)"
+    };
+    format!(
+        "CREATE TABLE people (id_number VARCHAR(18) PRIMARY KEY, full_name VARCHAR(50), \
+         updated_at {timestamp} NOT NULL, deleted BOOLEAN NOT NULL DEFAULT FALSE)"
+    )
+}
+
 /// `(id_number, full_name)` of the live (not deleted) source rows.
 async fn source_rows(db: &SourceDb) -> Vec<(String, Option<String>)> {
     let sql = "SELECT id_number, full_name FROM people WHERE NOT deleted ORDER BY id_number";
@@ -131,17 +144,16 @@ async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
             let body = testkit::fixtures::body("常住人口信息");
             let code = testkit::fixtures::published_entry(store, "gaj", 1, &body).await;
             let table = "data_101001_000001";
-            let timestamp = if db.kind == "mysql" {
-                "DATETIME(6)"
-            } else {
-                "TIMESTAMP(6)"
-            };
-            exec(&db, &[
-                format!("CREATE TABLE people (id_number VARCHAR(18) PRIMARY KEY, full_name VARCHAR(50), updated_at {timestamp} NOT NULL, deleted BOOLEAN NOT NULL DEFAULT FALSE)"),
-                insert(1, "张三", 0),
-                insert(2, "李四", 10),
-                insert(3, "王五", 20),
-            ]).await;
+            exec(
+                &db,
+                &[
+                    people_table(&db),
+                    insert(1, "张三", 0),
+                    insert(2, "李四", 10),
+                    insert(3, "王五", 20),
+                ],
+            )
+            .await;
 
             // Wrong credentials are refused when the source is defined.
             let (scheme, rest) = db.url.split_once("://").unwrap();
@@ -276,14 +288,7 @@ async fn a_source_that_goes_away_mid_pull_leaves_the_previous_data_and_a_failed_
             let store = &platform.store;
             let body = testkit::fixtures::body("常住人口信息");
             let code = testkit::fixtures::published_entry(store, "gaj", 1, &body).await;
-            let timestamp = if db.kind == "mysql" {
-                "DATETIME(6)"
-            } else {
-                "TIMESTAMP(6)"
-            };
-            let mut statements = vec![format!(
-                "CREATE TABLE people (id_number VARCHAR(18) PRIMARY KEY, full_name VARCHAR(50), updated_at {timestamp} NOT NULL, deleted BOOLEAN NOT NULL DEFAULT FALSE)"
-            )];
+            let mut statements = vec![people_table(&db)];
             let values: Vec<String> = (1..=400)
                 .map(|n| format!("('{}', '居民{n}', '{}', FALSE)", id(n), at(n as i64)))
                 .collect();

@@ -19,6 +19,19 @@ pub enum TextEncoding {
     Gb18030,
 }
 
+impl TextEncoding {
+    /// `auto` (or empty), `utf8`/`utf-8`, `gb18030`/`gbk`: the names the API, the upload
+    /// page and the CLI accept.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Some(TextEncoding::Auto),
+            "utf8" | "utf-8" => Some(TextEncoding::Utf8),
+            "gb18030" | "gbk" => Some(TextEncoding::Gb18030),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CsvError {
     #[error("文件为空")]

@@ -94,9 +94,34 @@ pub enum BatchStart {
     AlreadyApplied(BatchReport),
 }
 
+/// Lists a batch among this process's live writers until dropped (finished, failed, or
+/// abandoned by a panic or a cancelled request).
+struct LiveBatch {
+    live: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+    id: i64,
+}
+
+impl LiveBatch {
+    fn new(store: &Store, id: i64) -> Self {
+        let live = store.live_batches.clone();
+        live.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
+        Self { live, id }
+    }
+}
+
+impl Drop for LiveBatch {
+    fn drop(&mut self) {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+    }
+}
+
 /// A batch being written; see the module documentation.
 pub struct BatchWriter {
     store: Store,
+    _live: LiveBatch,
     staging: Staging,
     batch_id: i64,
     resource_id: i64,
@@ -184,7 +209,7 @@ impl Store {
         let key = dedup_key.map_or_else(run_key, str::to_string);
         let at = now();
         let actor = ctx.actor.as_deref().unwrap_or("system");
-        let batch_id: i64 = on_pool!(self, pool, dialect => {
+        let (batch_id, live) = on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
             let earlier: Option<(i64, String)> = sqlx::query_as("SELECT id, status FROM batches WHERE resource_id = $1 AND content_hash = $2")
                 .bind(resource.id).bind(&key).fetch_optional(&mut *tx).await?;
@@ -207,8 +232,11 @@ impl Store {
                     .bind(resource.id).bind(source).bind(&key).bind(actor).bind(at)
                     .fetch_one(&mut *tx).await?,
             };
+            // Listed as live before the commit makes it visible as running, so recovery
+            // never mistakes it for an orphan.
+            let live = LiveBatch::new(self, id);
             tx.commit().await?;
-            id
+            (id, live)
         });
         let staging = match self.open_staging(batch_id).await {
             Ok(staging) => staging,
@@ -219,6 +247,7 @@ impl Store {
         };
         let mut writer = BatchWriter {
             store: self.clone(),
+            _live: live,
             staging,
             batch_id,
             resource_id: resource.id,
@@ -276,7 +305,7 @@ impl Store {
     }
 
     /// Marks as failed the `running` batches whose writer is gone (the process was killed).
-    /// SQLite has one serving process, so at its start-up every running batch is orphaned;
+    /// SQLite has one writing process, so a running batch it is not writing is orphaned;
     /// on PostgreSQL a batch is orphaned when no session holds its advisory lock.
     pub async fn recover_interrupted_batches(&self) -> StoreResult<Vec<i64>> {
         const REASON: &str = "归集进程中断，本批次数据未生效；重新提交相同内容即可续传";
@@ -286,7 +315,11 @@ impl Store {
         let mut recovered = Vec::new();
         for id in running {
             let orphaned = match self.backend() {
-                crate::Backend::Sqlite(_) => true,
+                crate::Backend::Sqlite(_) => !self
+                    .live_batches
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .contains(&id),
                 crate::Backend::Postgres(pool) => {
                     let mut conn = pool.acquire().await?;
                     let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")

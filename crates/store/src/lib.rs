@@ -157,6 +157,9 @@ macro_rules! on_pool {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// Batches this process is writing now: on SQLite, where no other process writes, a
+    /// `running` batch not listed here has lost its writer.
+    live_batches: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
 }
 
 /// A database URL with its password hidden, for logs.
@@ -210,7 +213,10 @@ impl Store {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
         tracing::info!(database = %redact_url(url), "connected");
-        Ok(Self { backend })
+        Ok(Self {
+            backend,
+            live_batches: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> &Backend {

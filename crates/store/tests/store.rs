@@ -720,27 +720,7 @@ async fn batches_upsert_by_key_quarantine_and_apply_once() {
 
 /// Creates and publishes the two-item entry of `fixtures::body` (公民身份号码 as key, 姓名).
 async fn published_entry(t: &testkit::TestStore) -> String {
-    let dept = department(&t.store, "gaj", 1).await;
-    let staff = actor(&user(&t.store, "gaj-staff", Role::Staff, Some(dept.id)).await);
-    let chief = actor(&user(&t.store, "gaj-chief", Role::Chief, Some(dept.id)).await);
-    let admin = actor(&user(&t.store, "admin", Role::Admin, None).await);
-    let code = t
-        .store
-        .create_resource(dept.id, &body("人口信息"), &staff, &ctx())
-        .await
-        .unwrap()
-        .code;
-    for (action, who) in [
-        (Action::Submit, &staff),
-        (Action::Sign, &chief),
-        (Action::Publish, &admin),
-    ] {
-        t.store
-            .transition(&code, action, None, who, &ctx())
-            .await
-            .unwrap();
-    }
-    code
+    testkit::fixtures::published_entry(&t.store, "gaj", 1, &body("人口信息")).await
 }
 
 async fn people(t: &testkit::TestStore) -> Vec<(String, String)> {

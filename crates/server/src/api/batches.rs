@@ -45,16 +45,12 @@ pub struct UploadReport {
 }
 
 pub fn parse_encoding(text: Option<&str>) -> ApiResult<TextEncoding> {
-    Ok(match text.unwrap_or("auto") {
-        "" | "auto" => TextEncoding::Auto,
-        "utf8" | "utf-8" => TextEncoding::Utf8,
-        "gb18030" | "gbk" => TextEncoding::Gb18030,
-        other => {
-            return Err(ApiError::field(
-                "encoding",
-                format!("编码“{other}”无法识别，可选 auto、utf8、gb18030"),
-            ))
-        }
+    let name = text.unwrap_or("auto");
+    TextEncoding::from_name(name).ok_or_else(|| {
+        ApiError::field(
+            "encoding",
+            format!("编码“{name}”无法识别，可选 auto、utf8、gb18030"),
+        )
     })
 }
 
