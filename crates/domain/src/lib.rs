@@ -7,8 +7,10 @@
 pub mod account;
 pub mod aggregation;
 pub mod audit;
+pub mod calendar;
 pub mod catalogue;
 pub mod code;
+pub mod deadline;
 pub mod diff;
 pub mod error;
 pub mod freshness;

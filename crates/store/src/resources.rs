@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::audit::snapshot;
 use crate::departments::Department;
-use crate::{decode, now, on_pool, AuditContext, Store, StoreError, StoreResult};
+use crate::{decode, now, on_pool, AuditContext, Dialect, Store, StoreError, StoreResult};
 
 /// The department that provides a resource, as shown with it (元数据 4 and 5).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -495,8 +495,18 @@ impl Store {
                         crate::data_tables::migrate_statements(dialect, &table, &serde_json::from_str(&old)?, &current.body)?
                     }
                 };
+                if dialect == Dialect::Postgres && !statements.is_empty() {
+                    // A batch loading the entry holds its table until it finishes; wait a
+                    // little, not for the whole load with the platform's write lock held.
+                    sqlx::query("SET LOCAL lock_timeout = '5s'").execute(&mut *tx).await?;
+                }
                 for statement in &statements {
-                    sqlx::query(statement).execute(&mut *tx).await?;
+                    sqlx::query(statement).execute(&mut *tx).await.map_err(|error| match &error {
+                        sqlx::Error::Database(e) if e.code().as_deref() == Some("55P03") => {
+                            StoreError::Conflict("该目录的数据正在归集，请等待归集完成后再发布".into())
+                        }
+                        _ => StoreError::from(error),
+                    })?;
                 }
                 let text = search_text(&current.body, &current.provider.name);
                 sqlx::query("UPDATE resources SET name = $1, share_type = $2, security_grade = $3, update_cycle = $4 WHERE id = $5")

@@ -843,3 +843,80 @@ async fn a_batch_stays_invisible_until_it_finishes_and_an_interrupted_one_resume
         assert!(t.store.audit_verify().await.unwrap().intact);
     }
 }
+
+#[tokio::test]
+async fn a_first_load_is_invisible_until_it_finishes_and_a_key_repeated_later_still_wins() {
+    use domain::values::TypedValue;
+    use store::batch_writer::BatchStart;
+    use store::batches::AcceptedRow;
+    let row = |line: u64, id: &str, name: &str| AcceptedRow {
+        line,
+        values: vec![TypedValue::Text(id.into()), TypedValue::Text(name.into())],
+    };
+    let (a, b, c) = (
+        "11010519491231002X",
+        "110105194912310021",
+        "110105194912310048",
+    );
+    for t in backends().await {
+        let code = published_entry(&t).await;
+        let start = |key: &'static str| {
+            let (store, code) = (t.store.clone(), code.clone());
+            async move {
+                match store.begin_batch(&code, "upload", Some(key), &ctx()).await {
+                    Ok(BatchStart::Started(writer)) => writer,
+                    _ => panic!("a new key starts a batch"),
+                }
+            }
+        };
+        // On PostgreSQL the rows of an empty entry's first load go straight into its
+        // table: a writer that dies leaves nothing behind there either.
+        let mut abandoned = start("abandoned").await;
+        abandoned.write(&[row(2, a, "张三")], &[]).await.unwrap();
+        assert!(people(&t).await.is_empty(), "{}", t.backend);
+        drop(abandoned);
+        for _ in 0..100 {
+            if !t.store.recover_interrupted_batches().await.unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(people(&t).await.is_empty(), "{}", t.backend);
+
+        // A key repeated in a later chunk: the last line still wins and is counted.
+        let mut writer = start("first").await;
+        writer
+            .write(&[row(2, a, "张三"), row(3, b, "李四")], &[])
+            .await
+            .unwrap();
+        assert!(people(&t).await.is_empty(), "copied rows are not visible yet");
+        writer
+            .write(&[row(4, a, "张三丰"), row(5, c, "王五")], &[])
+            .await
+            .unwrap();
+        writer.write(&[row(6, c, "王五二")], &[]).await.unwrap();
+        let report = writer.finish().await.unwrap();
+        assert_eq!(
+            (report.rows_accepted, report.duplicate_keys),
+            (5, 2),
+            "{}",
+            t.backend
+        );
+        assert_eq!(
+            people(&t).await,
+            [
+                (b.to_string(), "李四".to_string()),
+                (a.to_string(), "张三丰".to_string()),
+                (c.to_string(), "王五二".to_string())
+            ],
+            "{}",
+            t.backend
+        );
+        let (data_rows, last_batch): (i64, i64) = on_pool!(t.store, pool => {
+            sqlx::query_as("SELECT row_count, last_batch_id FROM resource_data")
+                .fetch_one(pool).await.unwrap()
+        });
+        assert_eq!((data_rows, last_batch), (3, report.id));
+        assert!(t.store.audit_verify().await.unwrap().intact);
+    }
+}
