@@ -40,6 +40,17 @@ pub struct Config {
     /// Aggregation-rate targets in percent: government data, social/economic data.
     pub target_government: f64,
     pub target_social: f64,
+    /// Deadlines in working days (standards.md §2): data the platform provides directly,
+    /// a department's decision, the bureau's coordination, objection verification, the
+    /// answer to a data need.
+    pub deadline_platform_days: u32,
+    pub deadline_decision_days: u32,
+    pub deadline_coordination_days: u32,
+    pub deadline_objection_days: u32,
+    pub deadline_need_days: u32,
+    /// Receipts after this Beijing time (`HH:MM`) count from the next working day; empty
+    /// for none.
+    pub deadline_cutoff: String,
 }
 
 impl Default for Config {
@@ -60,11 +71,17 @@ impl Default for Config {
             scheduler: true,
             target_government: 100.0,
             target_social: 60.0,
+            deadline_platform_days: 3,
+            deadline_decision_days: 10,
+            deadline_coordination_days: 10,
+            deadline_objection_days: 5,
+            deadline_need_days: 10,
+            deadline_cutoff: String::new(),
         }
     }
 }
 
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 21] = [
     "database",
     "listen",
     "platform_name",
@@ -80,6 +97,12 @@ const KEYS: [&str; 15] = [
     "scheduler",
     "target_government",
     "target_social",
+    "deadline_platform_days",
+    "deadline_decision_days",
+    "deadline_coordination_days",
+    "deadline_objection_days",
+    "deadline_need_days",
+    "deadline_cutoff",
 ];
 
 impl Config {
@@ -108,6 +131,38 @@ impl Config {
         self.listen
             .parse()
             .map_err(|e| anyhow::anyhow!("listen address {:?} is not host:port: {e}", self.listen))
+    }
+
+    /// The deadline rules; a figure changed from its default cites this configuration.
+    pub fn deadline_rules(&self) -> anyhow::Result<domain::deadline::DeadlineRules> {
+        use domain::deadline::DutyKind;
+        let mut rules = domain::deadline::DeadlineRules::default();
+        for rule in &mut rules.rules {
+            let days = match rule.kind {
+                DutyKind::PlatformProvision => self.deadline_platform_days,
+                DutyKind::DepartmentDecision => self.deadline_decision_days,
+                DutyKind::Coordination => self.deadline_coordination_days,
+                DutyKind::ObjectionVerification => self.deadline_objection_days,
+                DutyKind::NeedResponse => self.deadline_need_days,
+            };
+            anyhow::ensure!(
+                (1..=60).contains(&days),
+                "deadline for {} must be 1–60 working days",
+                rule.kind.code()
+            );
+            if days != rule.working_days {
+                rule.working_days = days;
+                rule.source = "本平台配置（datahall.toml）".into();
+            }
+        }
+        if !self.deadline_cutoff.is_empty() {
+            let cutoff = chrono::NaiveTime::parse_from_str(&self.deadline_cutoff, "%H:%M")
+                .map_err(|_| {
+                    anyhow::anyhow!("deadline_cutoff {:?} is not HH:MM", self.deadline_cutoff)
+                })?;
+            rules.cutoff = Some(cutoff);
+        }
+        Ok(rules)
     }
 
     pub fn spool_dir(&self) -> std::path::PathBuf {

@@ -38,6 +38,8 @@ fn help_lists_every_subcommand() {
         "token",
         "catalogue",
         "audit",
+        "import",
+        "calendar",
         "bench",
     ] {
         assert!(

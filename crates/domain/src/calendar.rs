@@ -20,6 +20,19 @@ pub fn beijing_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&beijing()).date_naive()
 }
 
+/// A receipt given as an RFC 3339 time, or as a date (taken as 09:00 Beijing time, inside
+/// the working day and before any cut-off).
+pub fn parse_receipt(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Some(at.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?;
+    date.and_hms_opt(9, 0, 0)?
+        .and_local_timezone(beijing())
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
     #[error("无法识别的日期“{0}”，应为 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD")]
@@ -277,51 +290,114 @@ fn builtin_schedules() -> Vec<YearSchedule> {
             2020,
             "国办发明电〔2019〕16号；国办发明电〔2020〕1号",
             "2019-11-21",
-            &["01-01", "01-24..02-02", "04-04..04-06", "05-01..05-05", "06-25..06-27", "10-01..10-08"],
+            &[
+                "01-01",
+                "01-24..02-02",
+                "04-04..04-06",
+                "05-01..05-05",
+                "06-25..06-27",
+                "10-01..10-08",
+            ],
             &["01-19", "04-26", "05-09", "06-28", "09-27", "10-10"],
         ),
         year(
             2021,
             "国办发明电〔2020〕27号",
             "2020-11-25",
-            &["01-01..01-03", "02-11..02-17", "04-03..04-05", "05-01..05-05", "06-12..06-14", "09-19..09-21", "10-01..10-07"],
-            &["02-07", "02-20", "04-25", "05-08", "09-18", "09-26", "10-09"],
+            &[
+                "01-01..01-03",
+                "02-11..02-17",
+                "04-03..04-05",
+                "05-01..05-05",
+                "06-12..06-14",
+                "09-19..09-21",
+                "10-01..10-07",
+            ],
+            &[
+                "02-07", "02-20", "04-25", "05-08", "09-18", "09-26", "10-09",
+            ],
         ),
         // 12-31 opens the 2023 New Year holiday.
         year(
             2022,
             "国办发明电〔2021〕11号",
             "2021-10-25",
-            &["01-01..01-03", "01-31..02-06", "04-03..04-05", "04-30..05-04", "06-03..06-05", "09-10..09-12", "10-01..10-07", "12-31"],
-            &["01-29", "01-30", "04-02", "04-24", "05-07", "10-08", "10-09"],
+            &[
+                "01-01..01-03",
+                "01-31..02-06",
+                "04-03..04-05",
+                "04-30..05-04",
+                "06-03..06-05",
+                "09-10..09-12",
+                "10-01..10-07",
+                "12-31",
+            ],
+            &[
+                "01-29", "01-30", "04-02", "04-24", "05-07", "10-08", "10-09",
+            ],
         ),
         // 12-30..12-31 open the 2024 New Year holiday.
         year(
             2023,
             "国办发明电〔2022〕16号",
             "2022-12-08",
-            &["01-01..01-02", "01-21..01-27", "04-05", "04-29..05-03", "06-22..06-24", "09-29..10-06", "12-30..12-31"],
-            &["01-28", "01-29", "04-23", "05-06", "06-25", "10-07", "10-08"],
+            &[
+                "01-01..01-02",
+                "01-21..01-27",
+                "04-05",
+                "04-29..05-03",
+                "06-22..06-24",
+                "09-29..10-06",
+                "12-30..12-31",
+            ],
+            &[
+                "01-28", "01-29", "04-23", "05-06", "06-25", "10-07", "10-08",
+            ],
         ),
         year(
             2024,
             "国办发明电〔2023〕7号",
             "2023-10-25",
-            &["01-01", "02-10..02-17", "04-04..04-06", "05-01..05-05", "06-10", "09-15..09-17", "10-01..10-07"],
-            &["02-04", "02-18", "04-07", "04-28", "05-11", "09-14", "09-29", "10-12"],
+            &[
+                "01-01",
+                "02-10..02-17",
+                "04-04..04-06",
+                "05-01..05-05",
+                "06-10",
+                "09-15..09-17",
+                "10-01..10-07",
+            ],
+            &[
+                "02-04", "02-18", "04-07", "04-28", "05-11", "09-14", "09-29", "10-12",
+            ],
         ),
         year(
             2025,
             "国办发明电〔2024〕12号",
             "2024-11-12",
-            &["01-01", "01-28..02-04", "04-04..04-06", "05-01..05-05", "05-31..06-02", "10-01..10-08"],
+            &[
+                "01-01",
+                "01-28..02-04",
+                "04-04..04-06",
+                "05-01..05-05",
+                "05-31..06-02",
+                "10-01..10-08",
+            ],
             &["01-26", "02-08", "04-27", "09-28", "10-11"],
         ),
         year(
             2026,
             "国办发明电〔2025〕7号",
             "2025-11-04",
-            &["01-01..01-03", "02-15..02-23", "04-04..04-06", "05-01..05-05", "06-19..06-21", "09-25..09-27", "10-01..10-07"],
+            &[
+                "01-01..01-03",
+                "02-15..02-23",
+                "04-04..04-06",
+                "05-01..05-05",
+                "06-19..06-21",
+                "09-25..09-27",
+                "10-01..10-07",
+            ],
             &["01-04", "02-14", "02-28", "05-09", "09-20", "10-10"],
         ),
     ]
@@ -353,7 +429,10 @@ mod tests {
         assert_eq!(due("2026-02-13", 10).due, date("2026-03-05"));
         // A make-up Saturday is a working day: the receipt counts from it.
         let saturday = due("2026-02-14", 3);
-        assert_eq!((saturday.counted_from, saturday.due), (date("2026-02-14"), date("2026-02-26")));
+        assert_eq!(
+            (saturday.counted_from, saturday.due),
+            (date("2026-02-14"), date("2026-02-26"))
+        );
         assert!(!saturday.provisional);
     }
 
@@ -371,7 +450,10 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let late = calendar.working_days_after(evening, 1, cutoff);
-        assert_eq!((late.counted_from, late.due), (date("2026-03-03"), date("2026-03-04")));
+        assert_eq!(
+            (late.counted_from, late.due),
+            (date("2026-03-03"), date("2026-03-04"))
+        );
         // 17:45 Beijing is 09:45 UTC: the Beijing date decides, not the UTC one.
         let early = calendar.working_days_after(evening, 1, None);
         assert_eq!(early.due, date("2026-03-03"));
@@ -406,7 +488,11 @@ mod tests {
             holidays: holidays.iter().map(|s| s.to_string()).collect(),
             make_up_days: make_up.iter().map(|s| s.to_string()).collect(),
         };
-        let ok = YearSchedule::parse(&input(&["2027-01-01", "2027-02-06..2027-02-13"], &["2027-02-14"])).unwrap();
+        let ok = YearSchedule::parse(&input(
+            &["2027-01-01", "2027-02-06..2027-02-13"],
+            &["2027-02-14"],
+        ))
+        .unwrap();
         assert_eq!(ok.holidays.len(), 9);
         assert_eq!(
             YearSchedule::parse(&input(&["2027-13-01"], &[])),
@@ -432,10 +518,32 @@ mod tests {
     }
 
     #[test]
+    fn receipts_parse_as_dates_or_times() {
+        assert_eq!(
+            parse_receipt("2026-02-13"),
+            Some("2026-02-13T01:00:00Z".parse().unwrap())
+        );
+        assert_eq!(
+            parse_receipt("2026-02-13T18:00:00+08:00"),
+            Some("2026-02-13T10:00:00Z".parse().unwrap())
+        );
+        assert_eq!(parse_receipt("13/02/2026"), None);
+    }
+
+    #[test]
     fn remaining_working_days_skip_days_off() {
         let calendar = Calendar::builtin();
-        assert_eq!(calendar.working_days_between(date("2026-02-13"), date("2026-02-25")), 3);
-        assert_eq!(calendar.working_days_between(date("2026-02-25"), date("2026-02-25")), 0);
-        assert_eq!(calendar.working_days_between(date("2026-02-26"), date("2026-02-25")), 0);
+        assert_eq!(
+            calendar.working_days_between(date("2026-02-13"), date("2026-02-25")),
+            3
+        );
+        assert_eq!(
+            calendar.working_days_between(date("2026-02-25"), date("2026-02-25")),
+            0
+        );
+        assert_eq!(
+            calendar.working_days_between(date("2026-02-26"), date("2026-02-25")),
+            0
+        );
     }
 }

@@ -102,7 +102,12 @@ impl DeadlineRules {
             .map_or(10, |r| r.working_days)
     }
 
-    pub fn deadline(&self, calendar: &Calendar, kind: DutyKind, received: DateTime<Utc>) -> Deadline {
+    pub fn deadline(
+        &self,
+        calendar: &Calendar,
+        kind: DutyKind,
+        received: DateTime<Utc>,
+    ) -> Deadline {
         calendar.working_days_after(received, self.working_days(kind), self.cutoff)
     }
 }
@@ -175,7 +180,11 @@ impl Countdown {
         let today = beijing_date(now);
         let (state, left, text) = if today > due {
             let late = calendar.working_days_between(due, today).max(1);
-            (DutyState::Overdue, -late, format!("已逾期 {late} 个工作日{mark}"))
+            (
+                DutyState::Overdue,
+                -late,
+                format!("已逾期 {late} 个工作日{mark}"),
+            )
         } else {
             let left = calendar.working_days_between(today, due);
             let state = if left <= rules.due_soon_days {
@@ -217,7 +226,11 @@ mod tests {
         let rules = DeadlineRules::default();
         assert_eq!(rules.working_days(DutyKind::PlatformProvision), 3);
         assert_eq!(rules.working_days(DutyKind::DepartmentDecision), 10);
-        let deadline = rules.deadline(&Calendar::builtin(), DutyKind::DepartmentDecision, at("2026-02-13"));
+        let deadline = rules.deadline(
+            &Calendar::builtin(),
+            DutyKind::DepartmentDecision,
+            at("2026-02-13"),
+        );
         assert_eq!(deadline.due, date("2026-03-05"));
     }
 
@@ -229,20 +242,40 @@ mod tests {
             Countdown::of(&calendar, &rules, due, false, done.map(at), at(now))
         };
         let early = state("2026-02-24", None);
-        assert_eq!((early.state, early.working_days_left), (DutyState::OnTime, Some(8)));
+        assert_eq!(
+            (early.state, early.working_days_left),
+            (DutyState::OnTime, Some(8))
+        );
         assert_eq!(early.text, "剩余 8 个工作日");
         assert_eq!(state("2026-03-03", None).state, DutyState::DueSoon);
         assert_eq!(state("2026-03-05", None).text, "今日到期");
         let late = state("2026-03-09", None);
-        assert_eq!((late.state, late.working_days_left), (DutyState::Overdue, Some(-2)));
+        assert_eq!(
+            (late.state, late.working_days_left),
+            (DutyState::Overdue, Some(-2))
+        );
         assert_eq!(late.text, "已逾期 2 个工作日");
         // Overdue on a Saturday after a Friday due date: one day, not zero.
         assert_eq!(
-            Countdown::of(&calendar, &rules, date("2026-03-06"), false, None, at("2026-03-07")).working_days_left,
+            Countdown::of(
+                &calendar,
+                &rules,
+                date("2026-03-06"),
+                false,
+                None,
+                at("2026-03-07")
+            )
+            .working_days_left,
             Some(-1)
         );
-        assert_eq!(state("2026-03-09", Some("2026-03-05")).state, DutyState::Done);
-        assert_eq!(state("2026-03-09", Some("2026-03-06")).state, DutyState::DoneLate);
+        assert_eq!(
+            state("2026-03-09", Some("2026-03-05")).state,
+            DutyState::Done
+        );
+        assert_eq!(
+            state("2026-03-09", Some("2026-03-06")).state,
+            DutyState::DoneLate
+        );
         assert!(DutyState::DoneLate.missed() && !DutyState::Done.missed());
         let provisional = Countdown::of(&calendar, &rules, due, true, None, at("2026-02-24"));
         assert_eq!(provisional.text, "剩余 8 个工作日（暂定）");

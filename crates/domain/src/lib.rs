@@ -18,6 +18,7 @@ pub mod ids;
 mod labelled;
 pub mod mask;
 pub mod search;
+pub mod sharing;
 pub mod storage;
 pub mod values;
 pub mod workflow;

@@ -64,10 +64,41 @@ fn beijing() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8")
 }
 
+/// `YYYY-MM-DD` without a format string: most cells of a large file are in this form.
+fn iso_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (or with `T`), the common case, without a format string.
+fn iso_local_datetime(text: &str) -> Option<NaiveDateTime> {
+    let b = text.as_bytes();
+    if b.len() != 19 || !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    iso_date(&text[..10])?.and_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?)
+}
+
 /// Dates as departments write them: ISO, slashes, compact digits, Chinese, or an Excel
 /// serial number (days since 1899-12-30).
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
+    if let Some(date) = iso_date(text) {
+        return Some(date);
+    }
     for format in ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d"] {
         if let Ok(date) = NaiveDate::parse_from_str(text, format) {
             return Some(date);
@@ -84,6 +115,12 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
 /// Date-times: RFC 3339 with an offset, or local Beijing time without one.
 pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
+    if let Some(local) = iso_local_datetime(text) {
+        return beijing()
+            .from_local_datetime(&local)
+            .single()
+            .map(|at| at.with_timezone(&Utc));
+    }
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Some(at.with_timezone(&Utc));
     }
@@ -332,6 +369,24 @@ mod tests {
         assert_eq!(
             parse_datetime("2026-03-01 08:00:00.5").unwrap() - expected,
             chrono::Duration::milliseconds(500)
+        );
+        assert_eq!(parse_datetime("2026-03-01T08:00:00"), Some(expected));
+        // The fast paths still refuse what is not a real date or time.
+        for bad in [
+            "2026-02-30 08:00:00",
+            "2026-03-01 24:00:00",
+            "2026-03-01 08:0a:00",
+        ] {
+            assert_eq!(parse_datetime(bad), None, "{bad}");
+        }
+        assert_eq!(parse_date("2026-02-29"), None);
+        assert_eq!(
+            parse_date("2024-02-29"),
+            chrono::NaiveDate::from_ymd_opt(2024, 2, 29)
+        );
+        assert_eq!(
+            parse_date("2024-2-9"),
+            chrono::NaiveDate::from_ymd_opt(2024, 2, 9)
         );
     }
     use crate::catalogue::SecurityGrade;

@@ -44,6 +44,8 @@ pub struct ServerConfig {
     /// Aggregation-rate targets, 0–1: government data, social/economic data.
     pub target_government: f64,
     pub target_social: f64,
+    /// Working days allowed per kind of duty, with their sources.
+    pub deadline_rules: domain::deadline::DeadlineRules,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +60,7 @@ impl Default for ServerConfig {
             secret_key: None,
             target_government: 1.0,
             target_social: 0.6,
+            deadline_rules: domain::deadline::DeadlineRules::default(),
         }
     }
 }

@@ -20,7 +20,7 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "datahall API", description = "政务数据归集共享平台 API: catalogue, accounts, audit."),
+    info(title = "datahall API", description = "政务数据归集共享平台 API: catalogue, accounts, collection, sharing, audit."),
     paths(
         api::session::login, api::session::logout, api::session::me,
         api::departments::list, api::departments::show, api::departments::create,
@@ -32,10 +32,14 @@ impl Modify for BearerAuth {
         api::sources::create, api::sources::list, api::sources::run, api::sources::set_enabled, api::stats::aggregation,
         api::catalogue::export_json, api::catalogue::import_json, api::catalogue::export_xlsx, api::catalogue::import_xlsx,
         api::audit::list, api::audit::verify,
+        api::sharing::submit, api::sharing::list, api::sharing::show, api::sharing::decide, api::sharing::revoke, api::sharing::renew,
+        api::sharing::set_delegate, api::sharing::duties, api::sharing::accountability,
+        api::sharing::years, api::sharing::import_year, api::sharing::days, api::sharing::deadline,
         healthz_doc,
     ),
     modifiers(&BearerAuth),
-    tags((name = "catalogue", description = "政务数据资源目录"), (name = "audit", description = "审计日志"))
+    tags((name = "catalogue", description = "政务数据资源目录"), (name = "audit", description = "审计日志"),
+        (name = "sharing", description = "共享申请、授权与办理时限"), (name = "calendar", description = "工作日历"))
 )]
 pub struct ApiDoc;
 

@@ -34,6 +34,12 @@ const SQLITE_VALUES_PER_STATEMENT: usize = 8_000;
 enum Staging {
     Sqlite(SqliteConnection),
     Postgres(PgConnection),
+    /// PostgreSQL direct load: a task owns the connection while it copies a chunk, so the
+    /// next chunk is formatted while the server takes this one. [`BatchWriter::settle`]
+    /// takes the connection back.
+    Copying(tokio::task::JoinHandle<(PgConnection, sqlx::Result<()>)>),
+    /// Only while the connection changes hands, or after a copy task failed.
+    Gone,
 }
 
 /// Runs `$body` with `$conn` bound to the staging connection and `$dialect` to its dialect.
@@ -49,6 +55,11 @@ macro_rules! on_staging {
                 #[allow(unused_variables)]
                 let $dialect = Dialect::Postgres;
                 $body
+            }
+            Staging::Copying(_) | Staging::Gone => {
+                return Err(StoreError::Corrupt(
+                    "the batch's connection is not settled".into(),
+                ))
             }
         }
     };
@@ -201,11 +212,23 @@ fn push_copy_value(out: &mut String, value: &TypedValue) {
         TypedValue::Float(f) => {
             let _ = write!(out, "{f:?}");
         }
+        // Written field by field: a format string would be parsed again for every cell.
         TypedValue::Date(d) => {
-            let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+            let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
         }
         TypedValue::DateTime(t) => {
-            let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.6f+00"));
+            use chrono::Timelike;
+            let _ = write!(
+                out,
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.nanosecond() / 1000
+            );
         }
         TypedValue::Bool(b) => out.push(if *b { 't' } else { 'f' }),
     }
@@ -485,22 +508,22 @@ impl BatchWriter {
             quoted(names)
         );
         self.direct = Some(DirectLoad {
-            since_savepoint: String::new(),
+            // Reserved whole: growing it by doubling would copy it again and again.
+            since_savepoint: String::with_capacity(DIRECT_SEGMENT_BYTES + (1 << 20)),
             lineage,
             statement,
         });
         Ok(())
     }
 
-    /// Copies accepted rows into the entry's table, or stages them once a key repeats.
+    /// Hands the next chunk of accepted rows to a copy into the entry's table. `staged_text`
+    /// is the chunk in the staging table's layout, kept until the next savepoint.
     async fn write_direct(&mut self, staged_text: String) -> StoreResult<()> {
-        use sqlx::Executor;
-        let stage_statement = format!("COPY stage ({}) FROM STDIN", self.stage_columns());
-        let (Staging::Postgres(conn), Some(direct)) = (&mut self.staging, &mut self.direct) else {
-            return Err(StoreError::Corrupt("direct load without its connection".into()));
+        let Some(direct) = &self.direct else {
+            return Err(StoreError::Corrupt("direct load without its state".into()));
         };
-        let mut entry_text =
-            String::with_capacity(staged_text.len() + staged_text.len() / 4);
+        // Formatted before waiting for the previous chunk: the server is still copying it.
+        let mut entry_text = String::with_capacity(staged_text.len() + staged_text.len() / 4);
         // One row per line (COPY escapes newlines in values); drop the leading `_line`.
         for row in staged_text.split_terminator('\n') {
             let values = row.split_once('\t').map_or("", |(_, values)| values);
@@ -508,26 +531,78 @@ impl BatchWriter {
             entry_text.push_str(&direct.lineage);
             entry_text.push('\n');
         }
-        match copy_in(conn, &direct.statement, entry_text).await {
-            Ok(()) => {
+        self.settle().await?;
+        match (
+            &mut self.direct,
+            std::mem::replace(&mut self.staging, Staging::Gone),
+        ) {
+            (Some(direct), Staging::Postgres(mut conn)) => {
                 direct.since_savepoint.push_str(&staged_text);
-                if direct.since_savepoint.len() > DIRECT_SEGMENT_BYTES {
-                    conn.execute("RELEASE SAVEPOINT direct_load; SAVEPOINT direct_load")
-                        .await?;
-                    direct.since_savepoint.clear();
-                }
+                let statement = direct.statement.clone();
+                self.staging = Staging::Copying(tokio::spawn(async move {
+                    let result = copy_in(&mut conn, &statement, entry_text).await;
+                    (conn, result)
+                }));
                 Ok(())
             }
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                tracing::debug!(batch = self.batch_id, "repeated key: staging the rest of the batch");
-                conn.execute("ROLLBACK TO SAVEPOINT direct_load").await?;
-                let mut text = std::mem::take(&mut direct.since_savepoint);
-                text.push_str(&staged_text);
-                self.direct = None;
-                Ok(copy_in(conn, &stage_statement, text).await?)
+            // A repeated key ended the direct load while settling: stage this chunk too.
+            (None, Staging::Postgres(mut conn)) => {
+                let statement = format!("COPY stage ({}) FROM STDIN", self.stage_columns());
+                let result = copy_in(&mut conn, &statement, staged_text).await;
+                self.staging = Staging::Postgres(conn);
+                Ok(result?)
             }
-            Err(other) => Err(other.into()),
+            (_, other) => {
+                self.staging = other;
+                Err(StoreError::Corrupt(
+                    "direct load without its connection".into(),
+                ))
+            }
         }
+    }
+
+    /// Waits for a chunk being copied and takes the connection back. Past a segment's worth
+    /// of rows, a new savepoint starts; on a repeated key, the rows since the last savepoint
+    /// are undone and staged, and the batch continues by staging.
+    async fn settle(&mut self) -> StoreResult<()> {
+        use sqlx::Executor;
+        if !matches!(self.staging, Staging::Copying(_)) {
+            return Ok(());
+        }
+        let Staging::Copying(task) = std::mem::replace(&mut self.staging, Staging::Gone) else {
+            return Ok(());
+        };
+        let (mut conn, result) = task
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("copy task ended abnormally: {e}")))?;
+        let stage_statement = format!("COPY stage ({}) FROM STDIN", self.stage_columns());
+        let outcome = match (result, &mut self.direct) {
+            (Ok(()), Some(direct)) => {
+                if direct.since_savepoint.len() > DIRECT_SEGMENT_BYTES {
+                    direct.since_savepoint.clear();
+                    conn.execute("RELEASE SAVEPOINT direct_load; SAVEPOINT direct_load")
+                        .await
+                        .map(|_| ())
+                } else {
+                    Ok(())
+                }
+            }
+            (Err(sqlx::Error::Database(e)), Some(direct)) if e.is_unique_violation() => {
+                tracing::debug!(
+                    batch = self.batch_id,
+                    "repeated key: staging the rest of the batch"
+                );
+                let text = std::mem::take(&mut direct.since_savepoint);
+                self.direct = None;
+                match conn.execute("ROLLBACK TO SAVEPOINT direct_load").await {
+                    Ok(_) => copy_in(&mut conn, &stage_statement, text).await,
+                    Err(e) => Err(e),
+                }
+            }
+            (result, _) => result,
+        };
+        self.staging = Staging::Postgres(conn);
+        Ok(outcome?)
     }
 
     fn stage_columns(&self) -> String {
@@ -551,6 +626,9 @@ impl BatchWriter {
                 self.columns.len()
             )));
         }
+        if self.direct.is_none() {
+            self.settle().await?;
+        }
         let names: Vec<&str> = std::iter::once("_line")
             .chain(self.columns.iter().map(|(n, _, _)| n.as_str()))
             .collect();
@@ -565,7 +643,10 @@ impl BatchWriter {
         } else {
             stage_values(&mut self.staging, "stage", &names, &rows, true).await?;
         }
-        stage_rejected(&mut self.staging, rejected).await?;
+        if !rejected.is_empty() {
+            self.settle().await?;
+            stage_rejected(&mut self.staging, rejected).await?;
+        }
         self.staged += accepted.len() as i64;
         self.rejected += rejected.len() as i64;
         Ok(())
@@ -598,6 +679,7 @@ impl BatchWriter {
         let names: Vec<String> = key_columns.iter().map(|(n, _, _)| n.clone()).collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let rows: Vec<(i64, &[TypedValue])> = keys.iter().map(|k| (0, k.as_slice())).collect();
+        self.settle().await?;
         stage_values(&mut self.staging, table, &names, &rows, false).await
     }
 
@@ -613,6 +695,12 @@ impl BatchWriter {
         let result = match self.staging {
             Staging::Sqlite(conn) => conn.close().await,
             Staging::Postgres(conn) => conn.close().await,
+            // Dropping the connection ends its session, and the transaction with it.
+            Staging::Copying(task) => {
+                task.abort();
+                Ok(())
+            }
+            Staging::Gone => Ok(()),
         };
         if let Err(error) = result {
             tracing::warn!(batch = self.batch_id, %error, "closing a batch connection");
@@ -638,6 +726,7 @@ impl BatchWriter {
     }
 
     async fn publish(&mut self) -> StoreResult<BatchReport> {
+        self.settle().await?;
         let table = self.table.clone();
         let names: Vec<String> = self.columns.iter().map(|(n, _, _)| n.clone()).collect();
         let keys: Vec<String> = self
@@ -807,6 +896,11 @@ async fn stage_values(
             let statement = format!("COPY {table} ({}) FROM STDIN", quoted(names));
             copy_in(conn, &statement, copy_text(rows, with_line)).await?;
         }
+        Staging::Copying(_) | Staging::Gone => {
+            return Err(StoreError::Corrupt(
+                "the batch's connection is not settled".into(),
+            ))
+        }
     }
     Ok(())
 }
@@ -929,11 +1023,16 @@ mod tests {
             TypedValue::Null,
             TypedValue::Bool(true),
             TypedValue::Float(1.0),
+            TypedValue::Date(chrono::NaiveDate::from_ymd_opt(987, 6, 5).unwrap()),
+            TypedValue::DateTime("2026-02-03T04:05:06.789012Z".parse().unwrap()),
         ] {
             push_copy_value(&mut out, &value);
             out.push('|');
         }
-        assert_eq!(out, "a\\tb\\\\c\\nd|\\N|t|1.0|");
+        assert_eq!(
+            out,
+            "a\\tb\\\\c\\nd|\\N|t|1.0|0987-06-05|2026-02-03 04:05:06.789012+00|"
+        );
     }
 
     #[test]

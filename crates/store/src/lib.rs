@@ -20,6 +20,7 @@ pub mod departments;
 mod error;
 pub mod resources;
 pub mod sessions;
+pub mod sharing;
 pub mod sources;
 pub mod stats;
 pub mod users;

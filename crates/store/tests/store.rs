@@ -876,7 +876,13 @@ async fn a_first_load_is_invisible_until_it_finishes_and_a_key_repeated_later_st
         assert!(people(&t).await.is_empty(), "{}", t.backend);
         drop(abandoned);
         for _ in 0..100 {
-            if !t.store.recover_interrupted_batches().await.unwrap().is_empty() {
+            if !t
+                .store
+                .recover_interrupted_batches()
+                .await
+                .unwrap()
+                .is_empty()
+            {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -889,7 +895,10 @@ async fn a_first_load_is_invisible_until_it_finishes_and_a_key_repeated_later_st
             .write(&[row(2, a, "张三"), row(3, b, "李四")], &[])
             .await
             .unwrap();
-        assert!(people(&t).await.is_empty(), "copied rows are not visible yet");
+        assert!(
+            people(&t).await.is_empty(),
+            "copied rows are not visible yet"
+        );
         writer
             .write(&[row(4, a, "张三丰"), row(5, c, "王五")], &[])
             .await

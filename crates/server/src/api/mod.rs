@@ -17,6 +17,7 @@ pub mod catalogue;
 pub mod departments;
 pub mod resources;
 pub mod session;
+pub mod sharing;
 pub mod sources;
 pub mod stats;
 pub mod tokens;
@@ -187,6 +188,26 @@ pub fn routes() -> Router<AppState> {
             post(catalogue::import_xlsx)
                 .layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
         )
+        .route(
+            "/api/v1/share-requests",
+            get(sharing::list).post(sharing::submit),
+        )
+        .route("/api/v1/share-requests/{id}", get(sharing::show))
+        .route(
+            "/api/v1/share-requests/{id}/decision",
+            post(sharing::decide),
+        )
+        .route("/api/v1/share-requests/{id}/revoke", post(sharing::revoke))
+        .route("/api/v1/share-requests/{id}/renew", post(sharing::renew))
+        .route("/api/v1/delegates/{username}", put(sharing::set_delegate))
+        .route("/api/v1/duties", get(sharing::duties))
+        .route("/api/v1/accountability", get(sharing::accountability))
+        .route(
+            "/api/v1/calendar/years",
+            get(sharing::years).post(sharing::import_year),
+        )
+        .route("/api/v1/calendar/days", get(sharing::days))
+        .route("/api/v1/calendar/deadline", get(sharing::deadline))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
 }

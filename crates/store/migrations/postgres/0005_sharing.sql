@@ -34,10 +34,21 @@ CREATE TABLE share_requests (
     decided_by TEXT,
     decided_at TIMESTAMPTZ,
     reason TEXT,
+    -- The approved request this one renews.
+    renewal_of BIGINT REFERENCES share_requests (id),
     created_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX share_requests_provider ON share_requests (provider_id, status);
 CREATE INDEX share_requests_consumer ON share_requests (consumer_id, status);
+
+-- Staff members a chief allows to decide the department's share requests.
+CREATE TABLE decision_delegates (
+    department_id BIGINT NOT NULL REFERENCES departments (id),
+    username TEXT NOT NULL,
+    delegated_by TEXT NOT NULL,
+    delegated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (department_id, username)
+);
 
 -- What an application may read of an entry (授权).
 CREATE TABLE grants (

@@ -1,0 +1,577 @@
+//! Share requests and grants (SPEC §3.5, standards.md §2): what a consumer may ask for,
+//! how a request moves, and what a grant lets an application read.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::account::{Actor, Role};
+use crate::catalogue::{Item, ResourceBody, ShareType, ValidationRule};
+use crate::labelled::labelled_enum;
+use crate::workflow::WorkflowError;
+use crate::ValidationErrors;
+
+labelled_enum! {
+    /// Where a share request stands.
+    RequestStatus {
+        /// Waiting for the provider's decision (有条件共享).
+        Pending => "pending", "待审核";
+        /// Granted, in whole or in part; a grant exists.
+        Approved => "approved", "已授权";
+        /// Refused by the provider: with the bureau for coordination.
+        Coordinating => "coordinating", "协调中";
+        /// Refused, after coordination.
+        Refused => "refused", "已拒绝";
+        /// The grant was withdrawn by the provider or the bureau.
+        Revoked => "revoked", "已撤销";
+    }
+}
+
+/// What a consumer asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestInput {
+    /// Item identifiers; empty asks for every item that may be shared.
+    #[serde(default)]
+    pub items: Vec<String>,
+    pub purpose: String,
+    pub legal_basis: String,
+    /// The consuming application system, as named on its API token.
+    pub application: String,
+    /// Last day (Beijing) the data may be used.
+    pub valid_until: NaiveDate,
+    /// Items asked for in clear although personal (the provider decides).
+    #[serde(default)]
+    pub clear_items: Vec<String>,
+}
+
+/// A request checked against the entry: the items, and the share type that decides its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedRequest {
+    pub items: Vec<String>,
+    pub clear_items: Vec<String>,
+    /// The strictest share type among the requested items.
+    pub share_type: ShareType,
+}
+
+/// Checks a request against the published entry. `today` is the Beijing date.
+pub fn check_request(
+    body: &ResourceBody,
+    input: &RequestInput,
+    today: NaiveDate,
+) -> Result<CheckedRequest, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    for (field, text) in [
+        ("purpose", &input.purpose),
+        ("legal_basis", &input.legal_basis),
+        ("application", &input.application),
+    ] {
+        if text.trim().is_empty() {
+            errors.push(field, "必填");
+        } else if text.chars().count() > 500 {
+            errors.push(field, "不能超过 500 个字");
+        }
+    }
+    if input.valid_until <= today {
+        errors.push("valid_until", "有效期须晚于今天");
+    } else if (input.valid_until - today).num_days() > 3 * 366 {
+        errors.push("valid_until", "有效期不能超过三年，到期前可申请续期");
+    }
+    if body.share.share_type == ShareType::NotShared {
+        errors.push(
+            "resource",
+            "该目录为不予共享，不能申请；如认为不予共享依据不足，可申请管理方复核",
+        );
+    }
+    let by_identifier: BTreeMap<&str, &Item> = body
+        .items
+        .iter()
+        .map(|i| (i.identifier.as_str(), i))
+        .collect();
+    let mut items = Vec::new();
+    if input.items.is_empty() {
+        items.extend(
+            body.items
+                .iter()
+                .filter(|i| body.item_share_type(i) != ShareType::NotShared)
+                .map(|i| i.identifier.clone()),
+        );
+    }
+    for (n, requested) in input.items.iter().enumerate() {
+        match by_identifier.get(requested.as_str()) {
+            None => errors.push(
+                format!("items[{n}]"),
+                format!("目录中没有信息项“{requested}”"),
+            ),
+            Some(item) if body.item_share_type(item) == ShareType::NotShared => errors.push(
+                format!("items[{n}]"),
+                format!("信息项“{}”不予共享", item.name),
+            ),
+            Some(_) if items.contains(requested) => {
+                errors.push(format!("items[{n}]"), "重复的信息项")
+            }
+            Some(_) => items.push(requested.clone()),
+        }
+    }
+    for (n, clear) in input.clear_items.iter().enumerate() {
+        if !items.contains(clear) {
+            errors.push(
+                format!("clear_items[{n}]"),
+                format!("“{clear}”不在申请的信息项中"),
+            );
+        }
+    }
+    let share_type = items
+        .iter()
+        .filter_map(|i| by_identifier.get(i.as_str()))
+        .map(|item| body.item_share_type(item))
+        .max_by_key(|s| matches!(s, ShareType::Conditional))
+        .unwrap_or(body.share.share_type);
+    errors.into_result(CheckedRequest {
+        items,
+        clear_items: input.clear_items.clone(),
+        share_type,
+    })
+}
+
+/// The provider's (or, in coordination, the bureau's) decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "decision", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Decision {
+    /// Grant the items listed (all requested when empty), with optional limits.
+    Approve {
+        #[serde(default)]
+        items: Vec<String>,
+        /// Items granted in clear; other personal items are masked.
+        #[serde(default)]
+        clear_items: Vec<String>,
+        /// Only rows whose item has one of these values, e.g. a district's region code.
+        #[serde(default)]
+        row_filter: Option<BTreeMap<String, Vec<String>>>,
+        #[serde(default)]
+        rate_per_minute: Option<u32>,
+        #[serde(default)]
+        daily_quota: Option<u32>,
+    },
+    Refuse {
+        reason: String,
+    },
+}
+
+/// One granted item: read in clear or masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GrantedItem {
+    pub item: String,
+    pub clear: bool,
+}
+
+/// What an approval grants, checked against the request and the entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GrantTerms {
+    pub items: Vec<GrantedItem>,
+    pub row_filter: Option<BTreeMap<String, Vec<String>>>,
+    pub rate_per_minute: u32,
+    pub daily_quota: u32,
+}
+
+pub const DEFAULT_RATE_PER_MINUTE: u32 = 600;
+pub const DEFAULT_DAILY_QUOTA: u32 = 100_000;
+
+/// Turns an approval into grant terms: granted items must be among those requested;
+/// personal items are masked unless both asked for and approved in clear.
+#[allow(clippy::too_many_arguments)]
+pub fn grant_terms(
+    body: &ResourceBody,
+    requested: &[String],
+    requested_clear: &[String],
+    items: &[String],
+    clear_items: &[String],
+    row_filter: Option<&BTreeMap<String, Vec<String>>>,
+    rate_per_minute: Option<u32>,
+    daily_quota: Option<u32>,
+) -> Result<GrantTerms, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let chosen: Vec<String> = if items.is_empty() {
+        requested.to_vec()
+    } else {
+        items.to_vec()
+    };
+    for (n, item) in chosen.iter().enumerate() {
+        if !requested.contains(item) {
+            errors.push(format!("items[{n}]"), format!("“{item}”不在申请的信息项中"));
+        }
+    }
+    for (n, item) in clear_items.iter().enumerate() {
+        if !chosen.contains(item) {
+            errors.push(
+                format!("clear_items[{n}]"),
+                format!("“{item}”不在授权的信息项中"),
+            );
+        }
+    }
+    if let Some(filter) = row_filter {
+        for (item, values) in filter {
+            if !body.items.iter().any(|i| &i.identifier == item) {
+                errors.push(format!("row_filter.{item}"), "目录中没有该信息项");
+            } else if values.is_empty() {
+                errors.push(format!("row_filter.{item}"), "至少给出一个取值");
+            }
+        }
+    }
+    if rate_per_minute == Some(0) {
+        errors.push("rate_per_minute", "须大于 0");
+    }
+    if daily_quota == Some(0) {
+        errors.push("daily_quota", "须大于 0");
+    }
+    let personal = |identifier: &str| {
+        body.items
+            .iter()
+            .any(|i| i.identifier == identifier && i.personal)
+    };
+    let granted = chosen
+        .iter()
+        .map(|item| GrantedItem {
+            item: item.clone(),
+            clear: !personal(item)
+                || (clear_items.contains(item) && requested_clear.contains(item)),
+        })
+        .collect();
+    errors.into_result(GrantTerms {
+        items: granted,
+        row_filter: row_filter.cloned(),
+        rate_per_minute: rate_per_minute.unwrap_or(DEFAULT_RATE_PER_MINUTE),
+        daily_quota: daily_quota.unwrap_or(DEFAULT_DAILY_QUOTA),
+    })
+}
+
+/// How a masked item is shown (standards.md §5 defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskKind {
+    IdCard,
+    Mobile,
+    Name,
+    Generic,
+}
+
+impl MaskKind {
+    /// The default mask of an item: by its validation rule, else by its name.
+    pub fn of(item: &Item) -> Self {
+        match &item.rule {
+            Some(ValidationRule::IdCard) => MaskKind::IdCard,
+            Some(ValidationRule::Mobile) => MaskKind::Mobile,
+            _ if item.name.contains("姓名") => MaskKind::Name,
+            _ => MaskKind::Generic,
+        }
+    }
+
+    pub fn apply(self, text: &str) -> String {
+        match self {
+            MaskKind::IdCard => crate::mask::id_card(text),
+            MaskKind::Mobile => crate::mask::mobile(text),
+            MaskKind::Name => crate::mask::name(text),
+            MaskKind::Generic => crate::mask::generic(text),
+        }
+    }
+}
+
+/// The items an application reads: the granted ones, narrowed by `fields=` when given.
+/// Asking for an item outside the grant is an error naming it, never a silent drop.
+pub fn projection(
+    granted: &[GrantedItem],
+    fields: Option<&str>,
+) -> Result<Vec<GrantedItem>, String> {
+    let Some(fields) = fields.filter(|f| !f.trim().is_empty()) else {
+        return Ok(granted.to_vec());
+    };
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for field in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        match granted.iter().find(|g| g.item == field) {
+            Some(g) if seen.insert(field) => out.push(g.clone()),
+            Some(_) => {}
+            None => return Err(format!("未获授权的信息项：{field}")),
+        }
+    }
+    Ok(out)
+}
+
+/// Who decides a request at this point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decider {
+    /// The provider department (its chief, or a staff member the chief delegated).
+    Provider,
+    /// The bureau, coordinating a refused or overdue request.
+    Bureau,
+}
+
+/// Whether `actor` may decide a request of `consumer_id` for `provider_id`'s data.
+pub fn may_decide(
+    actor: &Actor,
+    provider_id: i64,
+    consumer_id: i64,
+    status: RequestStatus,
+    delegated: bool,
+    overdue: bool,
+) -> Result<Decider, WorkflowError> {
+    const ACTION: &str = "审批共享申请";
+    let forbidden = |reason| {
+        Err(WorkflowError::Forbidden {
+            action: ACTION,
+            reason,
+        })
+    };
+    match status {
+        RequestStatus::Pending | RequestStatus::Coordinating
+            if actor.department_id == Some(consumer_id) =>
+        {
+            forbidden("不能审批本部门提出的申请")
+        }
+        RequestStatus::Pending if actor.works_for(provider_id) => match actor.role {
+            Role::Chief => Ok(Decider::Provider),
+            _ if delegated => Ok(Decider::Provider),
+            _ => forbidden("首席代表未授权你审批本部门的共享申请"),
+        },
+        RequestStatus::Pending if actor.role == Role::Admin && overdue => Ok(Decider::Bureau),
+        RequestStatus::Pending if actor.role == Role::Admin => {
+            forbidden("申请未逾期，由提供方审批")
+        }
+        RequestStatus::Pending => forbidden("只有提供方可以审批"),
+        RequestStatus::Coordinating if actor.role == Role::Admin => Ok(Decider::Bureau),
+        RequestStatus::Coordinating => forbidden("协调中的申请由管理方决定"),
+        other => Err(WorkflowError::WrongState {
+            action: ACTION,
+            status: other.label(),
+        }),
+    }
+}
+
+/// Whether `actor` may withdraw an approved request's grant: the provider's chief or the
+/// bureau.
+pub fn may_revoke(
+    actor: &Actor,
+    provider_id: i64,
+    status: RequestStatus,
+) -> Result<(), WorkflowError> {
+    const ACTION: &str = "撤销授权";
+    if status != RequestStatus::Approved {
+        return Err(WorkflowError::WrongState {
+            action: ACTION,
+            status: status.label(),
+        });
+    }
+    if actor.role == Role::Admin || (actor.role == Role::Chief && actor.works_for(provider_id)) {
+        Ok(())
+    } else {
+        Err(WorkflowError::Forbidden {
+            action: ACTION,
+            reason: "只有提供方首席代表或管理方可以撤销",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(share: ShareType) -> ResourceBody {
+        let mut body = crate::catalogue::tests::sample_body();
+        body.share.share_type = share;
+        let item = |name: &str, identifier: &str, personal, share_type| Item {
+            name: name.into(),
+            identifier: identifier.into(),
+            key: false,
+            required: false,
+            rule: None,
+            personal,
+            share_type,
+            ..body.items[0].clone()
+        };
+        body.items.extend([
+            item("姓名", "full_name", true, None),
+            item("户籍地址", "address", false, Some(ShareType::Conditional)),
+            item("宗教信仰", "religion", true, Some(ShareType::NotShared)),
+        ]);
+        body
+    }
+
+    fn input(items: &[&str]) -> RequestInput {
+        RequestInput {
+            items: items.iter().map(|s| s.to_string()).collect(),
+            purpose: "低保审核".into(),
+            legal_basis: "《社会救助暂行办法》".into(),
+            application: "低保审批系统".into(),
+            valid_until: NaiveDate::from_ymd_opt(2027, 6, 30).unwrap(),
+            clear_items: vec![],
+        }
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+    }
+
+    #[test]
+    fn a_request_is_as_strict_as_its_strictest_item() {
+        let open = body(ShareType::Unconditional);
+        let plain = check_request(&open, &input(&["id_number", "full_name"]), today()).unwrap();
+        assert_eq!(plain.share_type, ShareType::Unconditional);
+        let with_address =
+            check_request(&open, &input(&["id_number", "address"]), today()).unwrap();
+        assert_eq!(with_address.share_type, ShareType::Conditional);
+        // Empty means every shareable item: the not-shared one is left out.
+        let all = check_request(&open, &input(&[]), today()).unwrap();
+        assert_eq!(all.items, ["id_number", "full_name", "address"]);
+    }
+
+    #[test]
+    fn bad_requests_name_every_problem() {
+        let open = body(ShareType::Unconditional);
+        let mut bad = input(&["id_number", "salary", "religion", "id_number"]);
+        bad.purpose = " ".into();
+        bad.valid_until = today();
+        bad.clear_items = vec!["full_name".into()];
+        let errors = check_request(&open, &bad, today()).unwrap_err();
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "purpose",
+                "valid_until",
+                "items[1]",
+                "items[2]",
+                "items[3]",
+                "clear_items[0]"
+            ]
+        );
+        let closed = check_request(&body(ShareType::NotShared), &input(&["id_number"]), today());
+        assert!(closed.unwrap_err().to_string().contains("复核"));
+    }
+
+    #[test]
+    fn personal_items_are_masked_unless_asked_and_approved_in_clear() {
+        let open = body(ShareType::Unconditional);
+        let requested = [
+            "id_number".to_string(),
+            "full_name".to_string(),
+            "address".to_string(),
+        ];
+        let terms = grant_terms(
+            &open,
+            &requested,
+            &["full_name".into()],
+            &[],
+            &["full_name".into()],
+            None,
+            None,
+            None,
+        )
+        .unwrap();
+        let clear: Vec<(&str, bool)> = terms
+            .items
+            .iter()
+            .map(|g| (g.item.as_str(), g.clear))
+            .collect();
+        assert_eq!(
+            clear,
+            [("id_number", false), ("full_name", true), ("address", true)]
+        );
+        assert_eq!(terms.rate_per_minute, DEFAULT_RATE_PER_MINUTE);
+        // Approving in clear what was not asked in clear still masks it.
+        let terms = grant_terms(
+            &open,
+            &requested,
+            &[],
+            &[],
+            &["id_number".into()],
+            None,
+            None,
+            None,
+        )
+        .unwrap();
+        assert!(!terms.items[0].clear);
+        let wider = grant_terms(
+            &open,
+            &requested[..1],
+            &[],
+            &["full_name".into()],
+            &[],
+            None,
+            Some(0),
+            None,
+        );
+        let fields: Vec<String> = wider.unwrap_err().0.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["items[0]", "rate_per_minute"]);
+    }
+
+    #[test]
+    fn projection_refuses_items_outside_the_grant() {
+        let granted = vec![
+            GrantedItem {
+                item: "id_number".into(),
+                clear: false,
+            },
+            GrantedItem {
+                item: "full_name".into(),
+                clear: true,
+            },
+        ];
+        assert_eq!(projection(&granted, None).unwrap(), granted);
+        assert_eq!(
+            projection(&granted, Some("full_name, full_name")).unwrap(),
+            granted[1..]
+        );
+        assert_eq!(
+            projection(&granted, Some("full_name,address")).unwrap_err(),
+            "未获授权的信息项：address"
+        );
+    }
+
+    #[test]
+    fn who_decides() {
+        let person = |role, department_id| Actor {
+            user_id: 1,
+            username: "someone".into(),
+            role,
+            department_id,
+        };
+        let (provider, consumer) = (1, 2);
+        let decide = |actor: &Actor, status, delegated, overdue| {
+            may_decide(actor, provider, consumer, status, delegated, overdue)
+        };
+        let chief = person(Role::Chief, Some(provider));
+        let staff = person(Role::Staff, Some(provider));
+        let admin = person(Role::Admin, None);
+        let consumer_chief = person(Role::Chief, Some(consumer));
+        use RequestStatus::*;
+        assert_eq!(decide(&chief, Pending, false, false), Ok(Decider::Provider));
+        assert!(decide(&staff, Pending, false, false).is_err());
+        assert_eq!(decide(&staff, Pending, true, false), Ok(Decider::Provider));
+        assert!(decide(&admin, Pending, false, false).is_err());
+        assert_eq!(decide(&admin, Pending, false, true), Ok(Decider::Bureau));
+        assert!(decide(&consumer_chief, Pending, true, true).is_err());
+        assert!(decide(&chief, Coordinating, false, false).is_err());
+        assert_eq!(
+            decide(&admin, Coordinating, false, false),
+            Ok(Decider::Bureau)
+        );
+        assert!(matches!(
+            decide(&admin, Approved, false, false),
+            Err(WorkflowError::WrongState { .. })
+        ));
+        assert!(may_revoke(&chief, provider, Approved).is_ok());
+        assert!(may_revoke(&staff, provider, Approved).is_err());
+        assert!(may_revoke(&admin, provider, Refused).is_err());
+    }
+
+    #[test]
+    fn masks_follow_the_item() {
+        let open = body(ShareType::Unconditional);
+        assert_eq!(
+            MaskKind::of(&open.items[0]).apply("11010519491231002X"),
+            "110105********002X"
+        );
+        assert_eq!(MaskKind::of(&open.items[1]).apply("张三"), "张*");
+    }
+}

@@ -1,0 +1,790 @@
+//! Share requests, their grants and decision delegates, duties with working-day deadlines,
+//! accountability records, and the working-day calendar's imported years.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::account::Actor;
+use domain::calendar::{beijing_date, Calendar, YearSchedule};
+use domain::catalogue::ShareType;
+use domain::deadline::{DeadlineRules, DutyKind};
+use domain::sharing::{
+    check_request, grant_terms, may_decide, may_revoke, Decider, Decision, GrantTerms, GrantedItem,
+    RequestInput, RequestStatus,
+};
+use domain::workflow::WorkflowError;
+use serde::Serialize;
+
+use crate::audit::snapshot;
+use crate::{decode, now, on_pool, AuditContext, Store, StoreError, StoreResult};
+
+/// Inserts a grant inside the caller's transaction `$tx`.
+macro_rules! insert_grant {
+    ($tx:ident, $request_id:expr, $resource_id:expr, $consumer_id:expr, $application:expr, $terms:expr, $expires_at:expr, $at:expr) => {{
+        let terms: &GrantTerms = $terms;
+        sqlx::query(
+            "INSERT INTO grants (request_id, resource_id, consumer_id, application, items, row_filter, expires_at, \
+             rate_per_minute, daily_quota, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10)",
+        )
+        .bind($request_id)
+        .bind($resource_id)
+        .bind($consumer_id)
+        .bind($application)
+        .bind(serde_json::to_string(&terms.items)?)
+        .bind(terms.row_filter.as_ref().map(serde_json::to_string).transpose()?)
+        .bind($expires_at)
+        .bind(i64::from(terms.rate_per_minute))
+        .bind(i64::from(terms.daily_quota))
+        .bind($at)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// Opens the bureau's task to load a missing calendar year, once, inside `$tx`. It is due
+/// when the year begins: deadlines into it stay provisional until it is loaded.
+macro_rules! open_calendar_task {
+    ($tx:ident, $year:expr, $at:expr) => {{
+        let year: i32 = $year;
+        let subject = format!("calendar:{year}");
+        let open: Option<i64> = sqlx::query_scalar("SELECT id FROM duties WHERE subject = $1 AND done_at IS NULL")
+            .bind(&subject)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        if open.is_none() {
+            let due = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MAX);
+            sqlx::query(
+                "INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) \
+                 VALUES ('calendar_year', $1, NULL, $2, $3, false)",
+            )
+            .bind(&subject)
+            .bind($at)
+            .bind(due)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+/// A share request as listed and shown.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ShareRequest {
+    pub id: i64,
+    pub code: String,
+    pub resource_name: String,
+    pub provider_id: i64,
+    pub provider_name: String,
+    pub consumer_id: i64,
+    pub consumer_name: String,
+    pub applicant: String,
+    pub items: Vec<String>,
+    pub clear_items: Vec<String>,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub application: String,
+    pub valid_until: NaiveDate,
+    /// The share type that decided the path: `unconditional` or `conditional`.
+    pub share_type: String,
+    pub status: RequestStatus,
+    pub granted_items: Option<Vec<String>>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub renewal_of: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    /// The open (or last) duty on the request: its deadline.
+    pub duty: Option<Duty>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    id: i64,
+    code: String,
+    resource_name: String,
+    provider_id: i64,
+    provider_name: String,
+    consumer_id: i64,
+    consumer_name: String,
+    applicant: String,
+    items: String,
+    purpose: String,
+    legal_basis: String,
+    application: String,
+    valid_until: NaiveDate,
+    share_type: String,
+    status: String,
+    granted_items: Option<String>,
+    decided_by: Option<String>,
+    decided_at: Option<DateTime<Utc>>,
+    reason: Option<String>,
+    renewal_of: Option<i64>,
+    created_at: DateTime<Utc>,
+}
+
+/// Items are stored as `{"items": [...], "clear": [...]}`.
+#[derive(serde::Deserialize, Serialize, Default)]
+struct StoredItems {
+    items: Vec<String>,
+    #[serde(default)]
+    clear: Vec<String>,
+}
+
+const REQUEST_SELECT: &str = "SELECT q.id, r.code, r.name AS resource_name, q.provider_id, p.name AS provider_name, \
+     q.consumer_id, c.name AS consumer_name, q.applicant, q.items, q.purpose, q.legal_basis, q.application, q.valid_until, \
+     q.share_type, q.status, q.granted_items, q.decided_by, q.decided_at, q.reason, q.renewal_of, q.created_at \
+     FROM share_requests q JOIN resources r ON r.id = q.resource_id \
+     JOIN departments p ON p.id = q.provider_id JOIN departments c ON c.id = q.consumer_id";
+
+/// A duty with a deadline in working days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct Duty {
+    pub id: i64,
+    /// A [`DutyKind`] code.
+    pub kind: String,
+    /// What the duty is about, e.g. `share_request:12`.
+    pub subject: String,
+    /// The department that owes it; none for the bureau.
+    pub department_id: Option<i64>,
+    pub received_at: DateTime<Utc>,
+    pub due_date: NaiveDate,
+    pub provisional: bool,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+const DUTY_COLUMNS: &str =
+    "id, kind, subject, department_id, received_at, due_date, provisional, done_at";
+
+/// A grant as the data API reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Grant {
+    pub id: i64,
+    pub request_id: i64,
+    pub resource_id: i64,
+    pub consumer_id: i64,
+    pub application: String,
+    pub items: Vec<GrantedItem>,
+    pub row_filter: Option<BTreeMap<String, Vec<String>>>,
+    pub expires_at: DateTime<Utc>,
+    pub rate_per_minute: i64,
+    pub daily_quota: i64,
+    pub status: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct GrantRow {
+    id: i64,
+    request_id: i64,
+    resource_id: i64,
+    consumer_id: i64,
+    application: String,
+    items: String,
+    row_filter: Option<String>,
+    expires_at: DateTime<Utc>,
+    rate_per_minute: i64,
+    daily_quota: i64,
+    status: String,
+}
+
+const GRANT_COLUMNS: &str =
+    "id, request_id, resource_id, consumer_id, application, items, row_filter, expires_at, \
+     rate_per_minute, daily_quota, status";
+
+impl TryFrom<GrantRow> for Grant {
+    type Error = StoreError;
+    fn try_from(row: GrantRow) -> StoreResult<Self> {
+        Ok(Grant {
+            id: row.id,
+            request_id: row.request_id,
+            resource_id: row.resource_id,
+            consumer_id: row.consumer_id,
+            application: row.application,
+            items: serde_json::from_str(&row.items)?,
+            row_filter: row
+                .row_filter
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()?,
+            expires_at: row.expires_at,
+            rate_per_minute: row.rate_per_minute,
+            daily_quota: row.daily_quota,
+            status: row.status,
+        })
+    }
+}
+
+/// Whose requests a listing shows.
+#[derive(Debug, Clone, Copy)]
+pub enum RequestScope {
+    /// Every request (the bureau, the auditor).
+    All,
+    /// Requests a department made or must decide.
+    Department(i64),
+}
+
+/// The end of a grant's validity: the last Beijing day of the request's period.
+fn end_of_beijing_day(date: NaiveDate) -> DateTime<Utc> {
+    date.and_hms_opt(23, 59, 59)
+        .expect("valid time")
+        .and_local_timezone(domain::calendar::beijing())
+        .single()
+        .expect("UTC+8 is unambiguous")
+        .with_timezone(&Utc)
+}
+
+impl Store {
+    /// The working-day calendar: the built-in years, with the bureau's imports on top.
+    pub async fn calendar(&self) -> StoreResult<Calendar> {
+        let rows: Vec<(i32, String, NaiveDate, String, String)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT year, notice, notice_date, holidays, make_up_days FROM calendar_years ORDER BY year")
+                .fetch_all(pool).await?
+        });
+        let mut calendar = Calendar::builtin();
+        for (year, notice, notice_date, holidays, make_up_days) in rows {
+            calendar.insert(YearSchedule {
+                year,
+                notice,
+                notice_date,
+                holidays: serde_json::from_str(&holidays)?,
+                make_up_days: serde_json::from_str(&make_up_days)?,
+            });
+        }
+        Ok(calendar)
+    }
+
+    /// Adds or replaces a year of the calendar. Open duties are not moved: a deadline, once
+    /// given, stands (a provisional one shows as such until it is met).
+    pub async fn import_calendar_year(
+        &self,
+        schedule: &YearSchedule,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        let at = now();
+        let holidays = serde_json::to_string(&schedule.holidays)?;
+        let make_up = serde_json::to_string(&schedule.make_up_days)?;
+        on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            sqlx::query("DELETE FROM calendar_years WHERE year = $1").bind(schedule.year).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO calendar_years (year, notice, notice_date, holidays, make_up_days, imported_by, imported_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(schedule.year).bind(&schedule.notice).bind(schedule.notice_date).bind(&holidays).bind(&make_up)
+                .bind(ctx.actor.as_deref().unwrap_or("system")).bind(at)
+                .execute(&mut *tx).await?;
+            // The bureau's task to load this year is done.
+            sqlx::query("UPDATE duties SET done_at = $2 WHERE subject = $1 AND done_at IS NULL")
+                .bind(format!("calendar:{}", schedule.year)).bind(at).execute(&mut *tx).await?;
+            let mut event = ctx.event("calendar.import", format!("calendar:{}", schedule.year));
+            event.after = snapshot(schedule);
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Files a share request. An unconditional one is granted at once (the platform's
+    /// 3-working-day duty met on the spot); a conditional one waits for the provider, with
+    /// a deadline in working days.
+    pub async fn submit_share_request(
+        &self,
+        code: &str,
+        input: &RequestInput,
+        actor: &Actor,
+        rules: &DeadlineRules,
+        ctx: &AuditContext,
+    ) -> StoreResult<ShareRequest> {
+        self.file_share_request(code, input, None, actor, rules, ctx)
+            .await
+    }
+
+    /// Renews an approved request: a new request for the same items with a later end,
+    /// decided like any other.
+    pub async fn renew_share_request(
+        &self,
+        id: i64,
+        valid_until: NaiveDate,
+        actor: &Actor,
+        rules: &DeadlineRules,
+        ctx: &AuditContext,
+    ) -> StoreResult<ShareRequest> {
+        let old = self.share_request(id).await?;
+        if actor.department_id != Some(old.consumer_id) {
+            return Err(StoreError::Workflow(WorkflowError::Forbidden {
+                action: "续期",
+                reason: "只有申请部门可以续期",
+            }));
+        }
+        if old.status != RequestStatus::Approved {
+            return Err(StoreError::Workflow(WorkflowError::WrongState {
+                action: "续期",
+                status: old.status.label(),
+            }));
+        }
+        if valid_until <= old.valid_until {
+            return Err(StoreError::Validation(domain::ValidationErrors::single(
+                "valid_until",
+                "续期后的有效期须晚于原有效期",
+            )));
+        }
+        let input = RequestInput {
+            items: old.granted_items.clone().unwrap_or(old.items.clone()),
+            purpose: old.purpose.clone(),
+            legal_basis: old.legal_basis.clone(),
+            application: old.application.clone(),
+            valid_until,
+            clear_items: old.clear_items.clone(),
+        };
+        self.file_share_request(&old.code, &input, Some(id), actor, rules, ctx)
+            .await
+    }
+
+    async fn file_share_request(
+        &self,
+        code: &str,
+        input: &RequestInput,
+        renewal_of: Option<i64>,
+        actor: &Actor,
+        rules: &DeadlineRules,
+        ctx: &AuditContext,
+    ) -> StoreResult<ShareRequest> {
+        let Some(consumer_id) = actor
+            .department_id
+            .filter(|_| actor.role.needs_department())
+        else {
+            return Err(StoreError::Workflow(WorkflowError::Forbidden {
+                action: "申请共享",
+                reason: "只有部门的首席代表和工作人员可以申请",
+            }));
+        };
+        let resource = self.resource(code).await?;
+        let body = self.published_body(&resource).await?;
+        if resource.provider.id == consumer_id {
+            return Err(StoreError::Conflict("不能申请本部门的目录".into()));
+        }
+        let at = now();
+        let checked = check_request(&body, input, beijing_date(at))?;
+        let calendar = self.calendar().await?;
+        let unconditional = checked.share_type == ShareType::Unconditional;
+        let kind = if unconditional {
+            DutyKind::PlatformProvision
+        } else {
+            DutyKind::DepartmentDecision
+        };
+        let deadline = rules.deadline(&calendar, kind, at);
+        let stored = serde_json::to_string(&StoredItems {
+            items: checked.items.clone(),
+            clear: checked.clear_items.clone(),
+        })?;
+        let terms = if unconditional {
+            Some(grant_terms(
+                &body,
+                &checked.items,
+                &checked.clear_items,
+                &[],
+                &checked.clear_items,
+                None,
+                None,
+                None,
+            )?)
+        } else {
+            None
+        };
+        let status = if unconditional {
+            RequestStatus::Approved
+        } else {
+            RequestStatus::Pending
+        };
+        let id: i64 = on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO share_requests (resource_id, provider_id, consumer_id, applicant, items, purpose, legal_basis, application, \
+                 valid_until, share_type, status, granted_items, decided_by, decided_at, renewal_of, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id")
+                .bind(resource.id).bind(resource.provider.id).bind(consumer_id).bind(&actor.username).bind(&stored)
+                .bind(input.purpose.trim()).bind(input.legal_basis.trim()).bind(input.application.trim())
+                .bind(input.valid_until).bind(checked.share_type.code()).bind(status.code())
+                .bind(terms.as_ref().map(|_| serde_json::to_string(&checked.items)).transpose()?)
+                .bind(terms.as_ref().map(|_| "platform"))
+                .bind(terms.as_ref().map(|_| at))
+                .bind(renewal_of)
+                .bind(at)
+                .fetch_one(&mut *tx).await?;
+            sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional, done_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(kind.code()).bind(format!("share_request:{id}"))
+                .bind(if unconditional { None } else { Some(resource.provider.id) })
+                .bind(at).bind(deadline.due).bind(deadline.provisional)
+                .bind(terms.as_ref().map(|_| at))
+                .execute(&mut *tx).await?;
+            if let Some(terms) = &terms {
+                insert_grant!(tx, id, resource.id, consumer_id, input.application.trim(), terms, end_of_beijing_day(input.valid_until), at);
+            }
+            for year in &deadline.missing_years {
+                open_calendar_task!(tx, *year, at);
+            }
+            let mut event = ctx.event("share_request.submit", format!("share_request:{id}"));
+            event.after = snapshot(&serde_json::json!({"resource": code, "items": checked.items, "clear_items": checked.clear_items,
+                "purpose": input.purpose, "legal_basis": input.legal_basis, "application": input.application,
+                "valid_until": input.valid_until, "status": status.code(), "due": deadline.due, "renewal_of": renewal_of}));
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+            id
+        });
+        self.share_request(id).await
+    }
+
+    /// The provider's decision, or the bureau's in coordination.
+    pub async fn decide_share_request(
+        &self,
+        id: i64,
+        decision: &Decision,
+        actor: &Actor,
+        rules: &DeadlineRules,
+        ctx: &AuditContext,
+    ) -> StoreResult<ShareRequest> {
+        let request = self.share_request(id).await?;
+        let delegated = self
+            .is_delegate(request.provider_id, &actor.username)
+            .await?;
+        let open_duty = request.duty.clone().filter(|d| d.done_at.is_none());
+        let at = now();
+        let overdue = open_duty
+            .as_ref()
+            .is_some_and(|d| beijing_date(at) > d.due_date);
+        let decider = may_decide(
+            actor,
+            request.provider_id,
+            request.consumer_id,
+            request.status,
+            delegated,
+            overdue,
+        )?;
+        let resource = self.resource(&request.code).await?;
+        let body = self.published_body(&resource).await?;
+        let (status, terms, reason) = match decision {
+            Decision::Approve {
+                items,
+                clear_items,
+                row_filter,
+                rate_per_minute,
+                daily_quota,
+            } => {
+                let terms = grant_terms(
+                    &body,
+                    &request.items,
+                    &request.clear_items,
+                    items,
+                    clear_items,
+                    row_filter.as_ref(),
+                    *rate_per_minute,
+                    *daily_quota,
+                )?;
+                (RequestStatus::Approved, Some(terms), None)
+            }
+            Decision::Refuse { reason } => {
+                if reason.trim().chars().count() < 4 {
+                    return Err(StoreError::Validation(domain::ValidationErrors::single(
+                        "reason",
+                        "拒绝须写明理由（至少 4 个字）",
+                    )));
+                }
+                let status = match decider {
+                    Decider::Provider => RequestStatus::Coordinating,
+                    Decider::Bureau => RequestStatus::Refused,
+                };
+                (status, None, Some(reason.trim().to_string()))
+            }
+        };
+        let calendar = self.calendar().await?;
+        let coordination = (status == RequestStatus::Coordinating)
+            .then(|| rules.deadline(&calendar, DutyKind::Coordination, at));
+        on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            let changed = sqlx::query("UPDATE share_requests SET status = $1, granted_items = $2, decided_by = $3, decided_at = $4, reason = $5 \
+                                       WHERE id = $6 AND status = $7")
+                .bind(status.code())
+                .bind(terms.as_ref().map(|t| serde_json::to_string(&t.items.iter().map(|g| &g.item).collect::<Vec<_>>())).transpose()?)
+                .bind(&actor.username).bind(at).bind(&reason).bind(id).bind(request.status.code())
+                .execute(&mut *tx).await?;
+            if changed.rows_affected() != 1 {
+                return Err(StoreError::Conflict("申请状态已被他人修改，请刷新后重试".into()));
+            }
+            sqlx::query("UPDATE duties SET done_at = $2 WHERE subject = $1 AND done_at IS NULL")
+                .bind(format!("share_request:{id}")).bind(at).execute(&mut *tx).await?;
+            if let Some(deadline) = &coordination {
+                sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) \
+                             VALUES ($1, $2, NULL, $3, $4, $5)")
+                    .bind(DutyKind::Coordination.code()).bind(format!("share_request:{id}"))
+                    .bind(at).bind(deadline.due).bind(deadline.provisional)
+                    .execute(&mut *tx).await?;
+                for year in &deadline.missing_years {
+                    open_calendar_task!(tx, *year, at);
+                }
+            }
+            if let Some(terms) = &terms {
+                insert_grant!(tx, id, resource.id, request.consumer_id, request.application.as_str(), terms, end_of_beijing_day(request.valid_until), at);
+            }
+            let mut event = ctx.event("share_request.decide", format!("share_request:{id}"));
+            event.before = snapshot(&serde_json::json!({"status": request.status.code()}));
+            event.after = snapshot(&serde_json::json!({"status": status.code(), "decision": decision,
+                "by": if decider == Decider::Bureau { "bureau" } else { "provider" }}));
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+        });
+        self.share_request(id).await
+    }
+
+    /// Withdraws an approved request's grant.
+    pub async fn revoke_share_request(
+        &self,
+        id: i64,
+        reason: &str,
+        actor: &Actor,
+        ctx: &AuditContext,
+    ) -> StoreResult<ShareRequest> {
+        let request = self.share_request(id).await?;
+        may_revoke(actor, request.provider_id, request.status)?;
+        if reason.trim().chars().count() < 4 {
+            return Err(StoreError::Validation(domain::ValidationErrors::single(
+                "reason",
+                "撤销须写明理由（至少 4 个字）",
+            )));
+        }
+        let at = now();
+        on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            let changed = sqlx::query("UPDATE share_requests SET status = 'revoked', reason = $2 WHERE id = $1 AND status = 'approved'")
+                .bind(id).bind(reason.trim()).execute(&mut *tx).await?;
+            if changed.rows_affected() != 1 {
+                return Err(StoreError::Conflict("申请状态已被他人修改，请刷新后重试".into()));
+            }
+            sqlx::query("UPDATE grants SET status = 'revoked', revoked_at = $2, revoked_by = $3, revoke_reason = $4 \
+                         WHERE request_id = $1 AND status = 'active'")
+                .bind(id).bind(at).bind(&actor.username).bind(reason.trim()).execute(&mut *tx).await?;
+            let mut event = ctx.event("share_request.revoke", format!("share_request:{id}"));
+            event.after = snapshot(&serde_json::json!({"status": "revoked", "reason": reason.trim()}));
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+        });
+        self.share_request(id).await
+    }
+
+    pub async fn share_request(&self, id: i64) -> StoreResult<ShareRequest> {
+        let sql = format!("{REQUEST_SELECT} WHERE q.id = $1");
+        let row: Option<RequestRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?);
+        let row = row.ok_or_else(|| StoreError::NotFound(format!("共享申请 {id}")))?;
+        let mut requests = self.with_duties(vec![row]).await?;
+        Ok(requests.remove(0))
+    }
+
+    /// Requests, newest first.
+    pub async fn share_requests(&self, scope: RequestScope) -> StoreResult<Vec<ShareRequest>> {
+        let rows: Vec<RequestRow> = match scope {
+            RequestScope::All => {
+                let sql = format!("{REQUEST_SELECT} ORDER BY q.id DESC");
+                on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?)
+            }
+            RequestScope::Department(department) => {
+                let sql = format!(
+                    "{REQUEST_SELECT} WHERE q.provider_id = $1 OR q.consumer_id = $1 ORDER BY q.id DESC"
+                );
+                on_pool!(self, pool => sqlx::query_as(&sql).bind(department).fetch_all(pool).await?)
+            }
+        };
+        self.with_duties(rows).await
+    }
+
+    async fn with_duties(&self, rows: Vec<RequestRow>) -> StoreResult<Vec<ShareRequest>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let duty = self
+                .latest_duty(&format!("share_request:{}", row.id))
+                .await?;
+            let items: StoredItems = serde_json::from_str(&row.items)?;
+            out.push(ShareRequest {
+                id: row.id,
+                code: row.code,
+                resource_name: row.resource_name,
+                provider_id: row.provider_id,
+                provider_name: row.provider_name,
+                consumer_id: row.consumer_id,
+                consumer_name: row.consumer_name,
+                applicant: row.applicant,
+                items: items.items,
+                clear_items: items.clear,
+                purpose: row.purpose,
+                legal_basis: row.legal_basis,
+                application: row.application,
+                valid_until: row.valid_until,
+                share_type: row.share_type,
+                status: decode(&row.status, RequestStatus::parse)?,
+                granted_items: row
+                    .granted_items
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()?,
+                decided_by: row.decided_by,
+                decided_at: row.decided_at,
+                reason: row.reason,
+                renewal_of: row.renewal_of,
+                created_at: row.created_at,
+                duty,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn latest_duty(&self, subject: &str) -> StoreResult<Option<Duty>> {
+        let sql = format!(
+            "SELECT {DUTY_COLUMNS} FROM duties WHERE subject = $1 ORDER BY id DESC LIMIT 1"
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(subject).fetch_optional(pool).await?))
+    }
+
+    /// Open duties, earliest due first: a department's, or the bureau's (`None`).
+    pub async fn open_duties(&self, department: Option<i64>) -> StoreResult<Vec<Duty>> {
+        let owner = match department {
+            Some(_) => "department_id = $1",
+            None => "department_id IS NULL",
+        };
+        let sql = format!("SELECT {DUTY_COLUMNS} FROM duties WHERE done_at IS NULL AND {owner} ORDER BY due_date, id");
+        Ok(on_pool!(self, pool => {
+            let query = sqlx::query_as(&sql);
+            let query = match department { Some(d) => query.bind(d), None => query };
+            query.fetch_all(pool).await?
+        }))
+    }
+
+    /// Writes an accountability record for every duty past its due date that has none
+    /// yet (open and overdue, or done late). Returns how many were written.
+    pub async fn record_missed_duties(&self, at: DateTime<Utc>) -> StoreResult<u64> {
+        let today = beijing_date(at);
+        let written = on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            let missed: Vec<Duty> = sqlx::query_as(&format!(
+                "SELECT {DUTY_COLUMNS} FROM duties d WHERE d.due_date < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM accountability a WHERE a.duty_id = d.id) ORDER BY id"))
+                .bind(today).fetch_all(&mut *tx).await?;
+            let mut written = 0;
+            for duty in missed {
+                let late = match duty.done_at {
+                    None => true,
+                    Some(done) => beijing_date(done) > duty.due_date,
+                };
+                if !late {
+                    continue;
+                }
+                sqlx::query("INSERT INTO accountability (duty_id, department_id, kind, subject, due_date, recorded_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(duty.id).bind(duty.department_id).bind(&duty.kind).bind(&duty.subject).bind(duty.due_date).bind(at)
+                    .execute(&mut *tx).await?;
+                let mut event = crate::AuditContext::system("platform").event("duty.missed", duty.subject.clone());
+                event.after = snapshot(&duty);
+                crate::append_audit!(tx, event);
+                written += 1;
+            }
+            tx.commit().await?;
+            written
+        });
+        Ok(written)
+    }
+
+    /// Accountability records, newest first.
+    pub async fn accountability(&self) -> StoreResult<Vec<Accountability>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as("SELECT a.id, a.duty_id, a.department_id, d.name AS department_name, a.kind, a.subject, a.due_date, a.recorded_at \
+                            FROM accountability a LEFT JOIN departments d ON d.id = a.department_id ORDER BY a.id DESC")
+                .fetch_all(pool).await?
+        }))
+    }
+
+    /// Whether `username` may decide `department_id`'s share requests on the chief's behalf.
+    pub async fn is_delegate(&self, department_id: i64, username: &str) -> StoreResult<bool> {
+        let found: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT 1 FROM decision_delegates WHERE department_id = $1 AND username = $2")
+                .bind(department_id).bind(username).fetch_optional(pool).await?
+        });
+        Ok(found.is_some())
+    }
+
+    /// A chief allows (or stops allowing) a staff member of the department to decide.
+    pub async fn set_delegate(
+        &self,
+        chief: &Actor,
+        username: &str,
+        allowed: bool,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        let department = match (chief.role, chief.department_id) {
+            (domain::account::Role::Chief, Some(d)) => d,
+            _ => {
+                return Err(StoreError::Workflow(WorkflowError::Forbidden {
+                    action: "授权审批",
+                    reason: "只有首席代表可以授权本部门工作人员审批",
+                }))
+            }
+        };
+        let user = self.user_by_username(username).await?;
+        if user.role != domain::account::Role::Staff || user.department_id != Some(department) {
+            return Err(StoreError::Conflict(format!(
+                "{username} 不是本部门的工作人员"
+            )));
+        }
+        let at = now();
+        on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            sqlx::query("DELETE FROM decision_delegates WHERE department_id = $1 AND username = $2")
+                .bind(department).bind(username).execute(&mut *tx).await?;
+            if allowed {
+                sqlx::query("INSERT INTO decision_delegates (department_id, username, delegated_by, delegated_at) VALUES ($1, $2, $3, $4)")
+                    .bind(department).bind(username).bind(&chief.username).bind(at).execute(&mut *tx).await?;
+            }
+            let mut event = ctx.event(if allowed { "delegate.grant" } else { "delegate.revoke" }, format!("user:{username}"));
+            event.after = snapshot(&serde_json::json!({"department_id": department, "username": username, "allowed": allowed}));
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The active grant of `application` (of department `consumer_id`) on an entry.
+    pub async fn active_grant(
+        &self,
+        resource_id: i64,
+        consumer_id: i64,
+        application: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Grant>> {
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS} FROM grants WHERE resource_id = $1 AND consumer_id = $2 AND application = $3 \
+             AND status = 'active' AND expires_at > $4 ORDER BY expires_at DESC LIMIT 1"
+        );
+        let row: Option<GrantRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(resource_id).bind(consumer_id).bind(application).bind(at)
+                .fetch_optional(pool).await?
+        });
+        row.map(Grant::try_from).transpose()
+    }
+
+    /// Grants of a department (as consumer), or all.
+    pub async fn grants(&self, consumer_id: Option<i64>) -> StoreResult<Vec<Grant>> {
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS} FROM grants WHERE ($1 IS NULL OR consumer_id = $1) ORDER BY id DESC"
+        );
+        let rows: Vec<GrantRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(consumer_id).fetch_all(pool).await?);
+        rows.into_iter().map(Grant::try_from).collect()
+    }
+}
+
+/// A missed duty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct Accountability {
+    pub id: i64,
+    pub duty_id: i64,
+    pub department_id: Option<i64>,
+    pub department_name: Option<String>,
+    pub kind: String,
+    pub subject: String,
+    pub due_date: NaiveDate,
+    pub recorded_at: DateTime<Utc>,
+}
