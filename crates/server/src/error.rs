@@ -32,6 +32,9 @@ pub enum ApiError {
     },
     #[error("请求过于频繁，请{retry_after_secs}秒后再试")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A dependency the request must not proceed without (the access log) failed.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("服务器内部错误")]
     Internal(String),
 }
@@ -92,6 +95,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +110,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Unprocessable { .. } => "unprocessable",
             ApiError::TooManyRequests { .. } => "rate_limited",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }

@@ -12,6 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use store::Store;
 
+pub mod access_log;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -71,14 +72,27 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
     pub throttle: Arc<auth::LoginThrottle>,
+    /// The data API's group-committed access log.
+    pub access_log: access_log::AccessLog,
+    /// Per-grant rate limits and daily quotas.
+    pub limiter: Arc<api::data::RateLimiter>,
+    /// Seals paging cursors (new at each start: a cursor does not outlive the process).
+    pub cursor_key: Arc<collect::secret::SecretKey>,
 }
 
 impl AppState {
+    /// Must be called inside the Tokio runtime: it starts the access log's writer.
     pub fn new(store: Store, config: ServerConfig) -> Self {
+        let cursor_key =
+            collect::secret::SecretKey::from_base64(&collect::secret::SecretKey::generate())
+                .expect("a freshly generated key is valid");
         Self {
+            access_log: access_log::AccessLog::start(store.clone()),
             store,
             config: Arc::new(config),
             throttle: Arc::default(),
+            limiter: Arc::default(),
+            cursor_key: Arc::new(cursor_key),
         }
     }
 }

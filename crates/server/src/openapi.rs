@@ -35,11 +35,13 @@ impl Modify for BearerAuth {
         api::sharing::submit, api::sharing::list, api::sharing::show, api::sharing::decide, api::sharing::revoke, api::sharing::renew,
         api::sharing::set_delegate, api::sharing::duties, api::sharing::accountability,
         api::sharing::years, api::sharing::import_year, api::sharing::days, api::sharing::deadline,
+        api::data::records, api::data::record, api::data::verify,
         healthz_doc,
     ),
     modifiers(&BearerAuth),
     tags((name = "catalogue", description = "政务数据资源目录"), (name = "audit", description = "审计日志"),
-        (name = "sharing", description = "共享申请、授权与办理时限"), (name = "calendar", description = "工作日历"))
+        (name = "sharing", description = "共享申请、授权与办理时限"), (name = "calendar", description = "工作日历"),
+        (name = "data", description = "数据接口：按授权读取、核验"))
 )]
 pub struct ApiDoc;
 

@@ -67,6 +67,9 @@ async fn health_and_openapi_cover_every_endpoint() {
         ("post", "/api/v1/calendar/years"),
         ("get", "/api/v1/calendar/days"),
         ("get", "/api/v1/calendar/deadline"),
+        ("get", "/api/v1/data/{prefix}/{seq}/records"),
+        ("get", "/api/v1/data/{prefix}/{seq}/records/{key}"),
+        ("post", "/api/v1/data/{prefix}/{seq}/verify"),
         ("get", "/healthz"),
     ];
     let paths = spec.json["paths"].as_object().unwrap();

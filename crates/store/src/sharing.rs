@@ -22,6 +22,19 @@ use crate::{decode, now, on_pool, AuditContext, Store, StoreError, StoreResult};
 macro_rules! insert_grant {
     ($tx:ident, $request_id:expr, $resource_id:expr, $consumer_id:expr, $application:expr, $terms:expr, $expires_at:expr, $at:expr) => {{
         let terms: &GrantTerms = $terms;
+        // One grant per application and entry: a newer approval (a renewal, a wider or
+        // narrower request, the bureau's decision) replaces the one before.
+        sqlx::query(
+            "UPDATE grants SET status = 'revoked', revoked_at = $4, revoked_by = 'platform', \
+             revoke_reason = '由新的授权取代' \
+             WHERE resource_id = $1 AND consumer_id = $2 AND application = $3 AND status = 'active'",
+        )
+        .bind($resource_id)
+        .bind($consumer_id)
+        .bind($application)
+        .bind($at)
+        .execute(&mut *$tx)
+        .await?;
         sqlx::query(
             "INSERT INTO grants (request_id, resource_id, consumer_id, application, items, row_filter, expires_at, \
              rate_per_minute, daily_quota, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10)",
@@ -699,11 +712,11 @@ impl Store {
 
     /// Whether `username` may decide `department_id`'s share requests on the chief's behalf.
     pub async fn is_delegate(&self, department_id: i64, username: &str) -> StoreResult<bool> {
-        let found: Option<i64> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT 1 FROM decision_delegates WHERE department_id = $1 AND username = $2")
-                .bind(department_id).bind(username).fetch_optional(pool).await?
+        let found: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM decision_delegates WHERE department_id = $1 AND username = $2")
+                .bind(department_id).bind(username).fetch_one(pool).await?
         });
-        Ok(found.is_some())
+        Ok(found > 0)
     }
 
     /// A chief allows (or stops allowing) a staff member of the department to decide.

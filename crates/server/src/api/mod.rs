@@ -14,6 +14,7 @@ use crate::AppState;
 pub mod audit;
 pub mod batches;
 pub mod catalogue;
+pub mod data;
 pub mod departments;
 pub mod resources;
 pub mod session;
@@ -208,6 +209,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/calendar/days", get(sharing::days))
         .route("/api/v1/calendar/deadline", get(sharing::deadline))
+        .route("/api/v1/data/{prefix}/{seq}/records", get(data::records))
+        .route(
+            "/api/v1/data/{prefix}/{seq}/records/{key}",
+            get(data::record),
+        )
+        .route("/api/v1/data/{prefix}/{seq}/verify", post(data::verify))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
 }

@@ -157,6 +157,11 @@ impl TestApp {
 
     /// Creates an entry as gaj-staff and walks it to `published`.
     pub async fn published_entry(&self, name: &str) -> String {
+        self.publish(&fixtures::body(name)).await
+    }
+
+    /// Creates `body` as gaj-staff and walks it to `published`.
+    pub async fn publish(&self, body: &domain::catalogue::ResourceBody) -> String {
         let staff = self.login("gaj-staff").await;
         let chief = self.login("gaj-chief").await;
         let admin = self.login("admin").await;
@@ -164,7 +169,7 @@ impl TestApp {
             .post(
                 "/api/v1/resources",
                 &staff,
-                serde_json::to_value(fixtures::body(name)).unwrap(),
+                serde_json::to_value(body).unwrap(),
             )
             .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);

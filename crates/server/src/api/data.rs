@@ -1,0 +1,660 @@
+//! The data API (`/api/v1/data/{code}/…`): what an application system reads under its
+//! grant. Only granted items are selected (the SQL never names another), personal items
+//! are masked unless granted in clear, the grant's row filter always applies, calls are
+//! rate-limited and counted against a daily quota, and every call is in the access log
+//! before its answer leaves.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::calendar::beijing_date;
+use domain::catalogue::{Item, ResourceBody};
+use domain::sharing::{projection, GrantedItem, MaskKind};
+use domain::storage::ColumnType;
+use domain::values::{check_value, TypedValue};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use store::data_access::{AccessRecord, Column, RecordQuery};
+use store::sessions::ApiToken;
+use store::sharing::Grant;
+
+use super::{Json, Query};
+use crate::auth::{Auth, Principal};
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+/// Parameters of `records` that are not filters.
+const RESERVED: [&str; 3] = ["fields", "after", "limit"];
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 1_000;
+
+/// Per-grant call counters: a one-minute window and the Beijing day.
+#[derive(Default)]
+pub struct RateLimiter {
+    minutes: Mutex<HashMap<i64, (Instant, i64)>>,
+    days: Mutex<HashMap<(i64, NaiveDate), i64>>,
+}
+
+impl RateLimiter {
+    /// Counts a call against the grant's per-minute limit; the seconds to wait when over.
+    fn per_minute(&self, grant: &Grant) -> Result<(), u64> {
+        let mut minutes = self.minutes.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let (start, count) = minutes.entry(grant.id).or_insert((now, 0));
+        if now.duration_since(*start).as_secs() >= 60 {
+            *start = now;
+            *count = 0;
+        }
+        if *count >= grant.rate_per_minute {
+            return Err(60u64
+                .saturating_sub(now.duration_since(*start).as_secs())
+                .max(1));
+        }
+        *count += 1;
+        Ok(())
+    }
+}
+
+/// Seconds until the next Beijing midnight.
+fn seconds_to_beijing_midnight(now: DateTime<Utc>) -> u64 {
+    let tomorrow = beijing_date(now).succ_opt().unwrap_or(NaiveDate::MAX);
+    tomorrow
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(domain::calendar::beijing()).single())
+        .map_or(3600, |t| {
+            (t.with_timezone(&Utc) - now).num_seconds().max(1) as u64
+        })
+}
+
+/// Counts a call against the daily quota (seeded from the log after a restart).
+async fn per_day(state: &AppState, token: &ApiToken, grant: &Grant) -> ApiResult<()> {
+    let now = Utc::now();
+    let today = beijing_date(now);
+    let key = (grant.id, today);
+    let known = state
+        .limiter
+        .days
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+        .copied();
+    if known.is_none() {
+        let midnight = today
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(domain::calendar::beijing()).single())
+            .map_or(now, |t| t.with_timezone(&Utc));
+        let used = state
+            .store
+            .access_count_since(
+                &token.application,
+                token.department_id,
+                grant.resource_id,
+                midnight,
+            )
+            .await?;
+        state
+            .limiter
+            .days
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_insert(used);
+    }
+    let mut days = state.limiter.days.lock().unwrap_or_else(|p| p.into_inner());
+    days.retain(|(_, day), _| *day == today);
+    let used = days.entry(key).or_insert(0);
+    if *used >= grant.daily_quota {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: seconds_to_beijing_midnight(now),
+        });
+    }
+    *used += 1;
+    Ok(())
+}
+
+/// What a call resolved to, for its access record.
+#[derive(Default)]
+struct Trace {
+    token: Option<(i64, i64, String)>,
+    resource_id: Option<i64>,
+    items: Vec<String>,
+    filter_shape: Vec<String>,
+    rows: i64,
+}
+
+/// The granted entry a call reads.
+struct Access {
+    body: ResourceBody,
+    table: String,
+    grant: Grant,
+}
+
+fn app_token(principal: &Principal) -> ApiResult<&ApiToken> {
+    match principal {
+        Principal::Application(token) => Ok(token),
+        Principal::User { .. } => Err(ApiError::Forbidden("数据接口仅供应用系统凭令牌调用".into())),
+    }
+}
+
+async fn resolve(
+    state: &AppState,
+    principal: &Principal,
+    prefix: &str,
+    seq: &str,
+    trace: &mut Trace,
+) -> ApiResult<Access> {
+    let token = app_token(principal)?;
+    trace.token = Some((token.id, token.department_id, token.application.clone()));
+    let code = format!("{prefix}/{seq}");
+    let resource = state.store.resource(&code).await?;
+    trace.resource_id = Some(resource.id);
+    let body = state.store.published_body(&resource).await?;
+    let grant = state
+        .store
+        .active_grant(
+            resource.id,
+            token.department_id,
+            &token.application,
+            Utc::now(),
+        )
+        .await?
+        .ok_or_else(|| {
+            ApiError::Forbidden(format!("应用“{}”没有该目录的有效授权", token.application))
+        })?;
+    if let Err(wait) = state.limiter.per_minute(&grant) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: wait,
+        });
+    }
+    per_day(state, token, &grant).await?;
+    let parsed =
+        domain::code::ResourceCode::parse(&code).map_err(|e| ApiError::NotFound(e.to_string()))?;
+    Ok(Access {
+        body,
+        table: store::data_tables::table_name(&parsed),
+        grant,
+    })
+}
+
+fn item<'a>(body: &'a ResourceBody, identifier: &str) -> Option<&'a Item> {
+    body.items.iter().find(|i| i.identifier == identifier)
+}
+
+fn column(item: &Item) -> Column {
+    Column {
+        name: item.identifier.to_ascii_lowercase(),
+        column_type: ColumnType::of(item),
+    }
+}
+
+/// A value given for an item, checked and typed like an uploaded cell.
+fn typed(item: &Item, text: &str, field: &str) -> ApiResult<TypedValue> {
+    check_value(item, Some(text), None)
+        .map_err(|problem| ApiError::field(field, format!("“{}”：{}", item.name, problem)))
+}
+
+/// The key columns (the surrogate row id when the entry has no key items).
+fn key_columns(body: &ResourceBody) -> Vec<(Option<&Item>, Column)> {
+    let keys: Vec<(Option<&Item>, Column)> = body
+        .items
+        .iter()
+        .filter(|i| i.key)
+        .map(|i| (Some(i), column(i)))
+        .collect();
+    if keys.is_empty() {
+        vec![(
+            None,
+            Column {
+                name: "_row_id".into(),
+                column_type: ColumnType::Integer,
+            },
+        )]
+    } else {
+        keys
+    }
+}
+
+fn parse_key(keys: &[(Option<&Item>, Column)], texts: &[String]) -> ApiResult<Vec<TypedValue>> {
+    if texts.len() != keys.len() {
+        return Err(ApiError::bad_request(
+            "bad_key",
+            format!("主键应有 {} 个值", keys.len()),
+        ));
+    }
+    keys.iter()
+        .zip(texts)
+        .map(|((item, _), text)| match item {
+            Some(item) => typed(item, text, "key"),
+            None => text
+                .parse()
+                .map(TypedValue::Integer)
+                .map_err(|_| ApiError::bad_request("bad_key", "行号应为整数")),
+        })
+        .collect()
+}
+
+fn granted<'a>(grant: &'a Grant, identifier: &str) -> Option<&'a GrantedItem> {
+    grant.items.iter().find(|g| g.item == identifier)
+}
+
+/// Filters from the query string plus the grant's row filter. Filtering on an item outside
+/// the grant is refused: its values would leak through the answers.
+fn filters(
+    access: &Access,
+    params: &[(String, String)],
+    trace: &mut Trace,
+) -> ApiResult<Vec<(Column, Vec<TypedValue>)>> {
+    let mut by_item: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, value) in params
+        .iter()
+        .filter(|(n, _)| !RESERVED.contains(&n.as_str()))
+    {
+        if item(&access.body, name).is_none() {
+            return Err(ApiError::field(name, "目录中没有该信息项"));
+        }
+        if granted(&access.grant, name).is_none() {
+            return Err(ApiError::Forbidden(format!(
+                "不能按未获授权的信息项“{name}”筛选"
+            )));
+        }
+        match by_item.iter_mut().find(|(n, _)| n == name) {
+            Some((_, values)) => values.push(value.clone()),
+            None => by_item.push((name.clone(), vec![value.clone()])),
+        }
+    }
+    trace.filter_shape = by_item
+        .iter()
+        .map(|(n, v)| format!("{n}[{}]", v.len()))
+        .collect();
+    if let Some(row_filter) = &access.grant.row_filter {
+        by_item.extend(row_filter.iter().map(|(n, v)| (n.clone(), v.clone())));
+    }
+    by_item
+        .into_iter()
+        .map(|(name, values)| {
+            let item = item(&access.body, &name).ok_or_else(|| {
+                ApiError::Internal(format!("grant filters on unknown item {name}"))
+            })?;
+            let values = values
+                .iter()
+                .map(|v| typed(item, v, &name))
+                .collect::<ApiResult<Vec<_>>>()?;
+            Ok((column(item), values))
+        })
+        .collect()
+}
+
+/// Shows a value as granted: masked (as text) unless granted in clear.
+fn shown(item: &Item, grant: &GrantedItem, value: Value) -> Value {
+    if grant.clear {
+        return value;
+    }
+    match value {
+        Value::Null => Value::Null,
+        Value::String(text) => Value::String(MaskKind::of(item).apply(&text)),
+        other => Value::String(MaskKind::of(item).apply(&other.to_string())),
+    }
+}
+
+/// Opaque, tamper-proof paging cursors: the last key, sealed with a key of this process.
+fn seal_cursor(state: &AppState, key: &[Value]) -> String {
+    let plain = serde_json::to_string(key).unwrap_or_default();
+    let sealed = state.cursor_key.seal(&plain);
+    sealed
+        .trim_start_matches("v1:")
+        .replace('+', "-")
+        .replace('/', "_")
+        .trim_end_matches('=')
+        .to_string()
+}
+
+fn open_cursor(state: &AppState, cursor: &str) -> ApiResult<Vec<String>> {
+    let bad = || ApiError::bad_request("bad_cursor", "分页游标无效或已过期，请从第一页重新读取");
+    let mut text = cursor.replace('-', "+").replace('_', "/");
+    while !text.len().is_multiple_of(4) {
+        text.push('=');
+    }
+    let plain = state
+        .cursor_key
+        .open(&format!("v1:{text}"))
+        .map_err(|_| bad())?;
+    let values: Vec<Value> = serde_json::from_str(&plain).map_err(|_| bad())?;
+    Ok(values
+        .into_iter()
+        .map(|v| match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
+        .collect())
+}
+
+/// A page of records.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecordPage {
+    pub items: Vec<Map<String, Value>>,
+    /// Not counted (counting a large entry on every page would cost more than the page).
+    pub total: Option<i64>,
+    /// Pass as `after=` for the next page; null on the last page.
+    pub next: Option<String>,
+}
+
+/// Runs a call, then logs it; the answer leaves only once its record is durable.
+async fn logged<T>(
+    state: &AppState,
+    endpoint: &str,
+    started: Instant,
+    call: impl std::future::Future<Output = (ApiResult<T>, Trace)>,
+) -> ApiResult<T> {
+    let (result, trace) = call.await;
+    let (status, outcome) = match &result {
+        Ok(_) => (200, "ok"),
+        Err(e) => (
+            e.status().as_u16() as i32,
+            match e.status().as_u16() {
+                401 | 403 => "denied",
+                404 => "not_found",
+                429 => "rate_limited",
+                400 | 422 => "bad_request",
+                _ => "error",
+            },
+        ),
+    };
+    let (token_id, department_id, application) = match trace.token {
+        Some((t, d, a)) => (Some(t), Some(d), Some(a)),
+        None => (None, None, None),
+    };
+    state
+        .access_log
+        .record(AccessRecord {
+            at: Utc::now(),
+            token_id,
+            department_id,
+            application,
+            resource_id: trace.resource_id,
+            endpoint: endpoint.to_string(),
+            items: trace.items.join(","),
+            filter_shape: trace.filter_shape.join(","),
+            row_count: trace.rows,
+            outcome: outcome.to_string(),
+            status,
+            latency_us: started.elapsed().as_micros() as i64,
+        })
+        .await?;
+    result
+}
+
+#[utoipa::path(get, path = "/api/v1/data/{prefix}/{seq}/records", tag = "data", security(("bearer" = [])),
+    params(("prefix" = String, Path), ("seq" = String, Path),
+           ("fields" = Option<String>, Query, description = "Granted items to return, comma-separated"),
+           ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+           ("limit" = Option<i64>, Query, description = "Rows per page, 1–1000 (100)")),
+    responses((status = 200, body = RecordPage), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+               (status = 403, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody),
+               (status = 503, body = crate::error::ErrorBody)))]
+pub async fn records(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((prefix, seq)): Path<(String, String)>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> ApiResult<axum::Json<RecordPage>> {
+    let started = Instant::now();
+    logged(&state, "records", started, async {
+        let mut trace = Trace::default();
+        let result = read_page(&state, &principal, &prefix, &seq, &params, &mut trace).await;
+        (result, trace)
+    })
+    .await
+    .map(axum::Json)
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn read_page(
+    state: &AppState,
+    principal: &Principal,
+    prefix: &str,
+    seq: &str,
+    params: &[(String, String)],
+    trace: &mut Trace,
+) -> ApiResult<RecordPage> {
+    let access = resolve(state, principal, prefix, seq, trace).await?;
+    let fields =
+        projection(&access.grant.items, param(params, "fields")).map_err(ApiError::Forbidden)?;
+    trace.items = fields.iter().map(|g| g.item.clone()).collect();
+    let limit = match param(params, "limit") {
+        None => DEFAULT_LIMIT,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| ApiError::field("limit", format!("应为 1–{MAX_LIMIT} 的整数")))?,
+    };
+    let keys = key_columns(&access.body);
+    let after = match param(params, "after") {
+        Some(cursor) => Some(parse_key(&keys, &open_cursor(state, cursor)?)?),
+        None => None,
+    };
+    let filters = filters(&access, params, trace)?;
+    let columns: Vec<(&Item, &GrantedItem)> = fields
+        .iter()
+        .filter_map(|g| item(&access.body, &g.item).map(|i| (i, g)))
+        .collect();
+    let query = RecordQuery {
+        table: access.table.clone(),
+        keys: keys.iter().map(|(_, c)| c.clone()).collect(),
+        columns: columns.iter().map(|(i, _)| column(i)).collect(),
+        filters,
+        after,
+        // One more than asked: whether there is a next page.
+        limit: limit + 1,
+    };
+    let mut records = state.store.read_records(&query).await?;
+    let more = records.len() as i64 > limit;
+    records.truncate(limit as usize);
+    trace.rows = records.len() as i64;
+    let next = if more {
+        records.last().map(|(key, _)| seal_cursor(state, key))
+    } else {
+        None
+    };
+    let items = records
+        .into_iter()
+        .map(|(_, values)| {
+            columns
+                .iter()
+                .zip(values)
+                .map(|((item, grant), value)| (item.identifier.clone(), shown(item, grant, value)))
+                .collect()
+        })
+        .collect();
+    Ok(RecordPage {
+        items,
+        total: None,
+        next,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/data/{prefix}/{seq}/records/{key}", tag = "data", security(("bearer" = [])),
+    params(("prefix" = String, Path), ("seq" = String, Path), ("key" = String, Path, description = "The key's value; a composite key's values joined by commas"),
+           ("fields" = Option<String>, Query, description = "Granted items to return, comma-separated")),
+    responses((status = 200, description = "The record's granted items"), (status = 403, body = crate::error::ErrorBody),
+               (status = 404, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn record(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((prefix, seq, key)): Path<(String, String, String)>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> ApiResult<axum::Json<Map<String, Value>>> {
+    let started = Instant::now();
+    logged(&state, "record", started, async {
+        let mut trace = Trace::default();
+        let result = read_one(&state, &principal, &prefix, &seq, &key, &params, &mut trace).await;
+        (result, trace)
+    })
+    .await
+    .map(axum::Json)
+}
+
+async fn read_one(
+    state: &AppState,
+    principal: &Principal,
+    prefix: &str,
+    seq: &str,
+    key: &str,
+    params: &[(String, String)],
+    trace: &mut Trace,
+) -> ApiResult<Map<String, Value>> {
+    if let Some((name, _)) = params.iter().find(|(n, _)| n != "fields") {
+        return Err(ApiError::field(name, "按主键读取时只接受 fields 参数"));
+    }
+    let access = resolve(state, principal, prefix, seq, trace).await?;
+    let fields =
+        projection(&access.grant.items, param(params, "fields")).map_err(ApiError::Forbidden)?;
+    trace.items = fields.iter().map(|g| g.item.clone()).collect();
+    let keys = key_columns(&access.body);
+    let texts: Vec<String> = if keys.len() == 1 {
+        vec![key.to_string()]
+    } else {
+        key.split(',').map(str::to_string).collect()
+    };
+    let values = parse_key(&keys, &texts)?;
+    let mut filters = filters(&access, &[], trace)?;
+    filters.extend(
+        keys.iter()
+            .zip(values)
+            .map(|((_, c), v)| (c.clone(), vec![v])),
+    );
+    let columns: Vec<(&Item, &GrantedItem)> = fields
+        .iter()
+        .filter_map(|g| item(&access.body, &g.item).map(|i| (i, g)))
+        .collect();
+    let query = RecordQuery {
+        table: access.table.clone(),
+        keys: keys.iter().map(|(_, c)| c.clone()).collect(),
+        columns: columns.iter().map(|(i, _)| column(i)).collect(),
+        filters,
+        after: None,
+        limit: 1,
+    };
+    let record = state.store.read_records(&query).await?.pop();
+    let Some((_, values)) = record else {
+        return Err(ApiError::NotFound("记录不存在或不在授权范围内".into()));
+    };
+    trace.rows = 1;
+    Ok(columns
+        .iter()
+        .zip(values)
+        .map(|((item, grant), value)| (item.identifier.clone(), shown(item, grant, value)))
+        .collect())
+}
+
+/// Values to check against one record.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The record's key: item → value.
+    pub key: std::collections::BTreeMap<String, String>,
+    /// Item → the value the caller holds.
+    pub values: std::collections::BTreeMap<String, String>,
+}
+
+/// Whether each given value matches; never the stored data.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VerifyAnswer {
+    pub found: bool,
+    pub matches: std::collections::BTreeMap<String, bool>,
+}
+
+#[utoipa::path(post, path = "/api/v1/data/{prefix}/{seq}/verify", tag = "data", security(("bearer" = [])),
+    params(("prefix" = String, Path), ("seq" = String, Path)), request_body = VerifyRequest,
+    responses((status = 200, body = VerifyAnswer), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+               (status = 429, body = crate::error::ErrorBody)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((prefix, seq)): Path<(String, String)>,
+    Json(request): Json<VerifyRequest>,
+) -> ApiResult<axum::Json<VerifyAnswer>> {
+    let started = Instant::now();
+    logged(&state, "verify", started, async {
+        let mut trace = Trace::default();
+        let result = check(&state, &principal, &prefix, &seq, &request, &mut trace).await;
+        (result, trace)
+    })
+    .await
+    .map(axum::Json)
+}
+
+async fn check(
+    state: &AppState,
+    principal: &Principal,
+    prefix: &str,
+    seq: &str,
+    request: &VerifyRequest,
+    trace: &mut Trace,
+) -> ApiResult<VerifyAnswer> {
+    let access = resolve(state, principal, prefix, seq, trace).await?;
+    if request.values.is_empty() {
+        return Err(ApiError::field("values", "至少给出一个要核验的信息项"));
+    }
+    let typed_pairs = |pairs: &std::collections::BTreeMap<String, String>, field: &str| {
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                let item = item(&access.body, name).ok_or_else(|| {
+                    ApiError::field(&format!("{field}.{name}"), "目录中没有该信息项")
+                })?;
+                if granted(&access.grant, name).is_none() {
+                    return Err(ApiError::Forbidden(format!(
+                        "信息项“{name}”未获授权，不能核验"
+                    )));
+                }
+                Ok((
+                    column(item),
+                    typed(item, value, &format!("{field}.{name}"))?,
+                ))
+            })
+            .collect::<ApiResult<Vec<_>>>()
+    };
+    let key_items: Vec<&Item> = access.body.items.iter().filter(|i| i.key).collect();
+    if key_items.is_empty()
+        || key_items.len() != request.key.len()
+        || key_items
+            .iter()
+            .any(|i| !request.key.contains_key(&i.identifier))
+    {
+        let names: Vec<&str> = key_items.iter().map(|i| i.identifier.as_str()).collect();
+        return Err(ApiError::field(
+            "key",
+            format!("应给出主键信息项：{}", names.join("、")),
+        ));
+    }
+    let key = typed_pairs(&request.key, "key")?;
+    let given = typed_pairs(&request.values, "values")?;
+    trace.items = request.values.keys().cloned().collect();
+    trace.filter_shape = request.key.keys().cloned().collect();
+    // The grant's row filter bounds verification too: a record outside it is "not found".
+    let mut conditions: Vec<(Column, Vec<TypedValue>)> =
+        key.into_iter().map(|(c, v)| (c, vec![v])).collect();
+    conditions.extend(filters(&access, &[], trace)?);
+    let matches = state
+        .store
+        .verify_record(&access.table, &conditions, &given)
+        .await?;
+    trace.rows = i64::from(matches.is_some());
+    Ok(VerifyAnswer {
+        found: matches.is_some(),
+        matches: match matches {
+            Some(flags) => request.values.keys().cloned().zip(flags).collect(),
+            None => Default::default(),
+        },
+    })
+}

@@ -1,0 +1,548 @@
+//! Sharing end to end over the real router, on every backend: requests and their paths,
+//! grants, and the data API under them (projection, masking, filters, paging, verification,
+//! limits, the access log).
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{error_of, Response, TestApp};
+use domain::catalogue::{ResourceBody, ShareType};
+use serde_json::{json, Value};
+use store::on_pool;
+use testkit::fixtures;
+
+const A: &str = "11010519491231002X";
+const B: &str = "110105194912310011";
+const C: &str = "110105194912310046";
+
+/// 常住人口信息: the ID number (key) and name are personal; the district is not.
+fn people(share_type: ShareType) -> ResourceBody {
+    let mut body = fixtures::body("常住人口信息");
+    body.items[1].personal = true;
+    let mut region = fixtures::item("户籍所在区", "region");
+    region.length = Some(6);
+    body.items.push(region);
+    body.items.push(fixtures::item("宗教信仰", "religion"));
+    body.items[3].share_type = Some(ShareType::NotShared);
+    body.share.share_type = share_type;
+    if share_type == ShareType::Conditional {
+        body.share.conditions = Some("仅用于社会救助审核".into());
+    }
+    body
+}
+
+/// Publishes the entry and loads three people into it.
+async fn loaded_entry(app: &TestApp, share_type: ShareType) -> String {
+    let code = app.publish(&people(share_type)).await;
+    let staff = app.login("gaj-staff").await;
+    let pushed = app
+        .post(
+            &format!("/api/v1/resources/{code}/records"),
+            &staff,
+            json!({"batch_key": "load", "records": [
+                {"id_number": A, "full_name": "张三", "region": "341002", "religion": "无"},
+                {"id_number": B, "full_name": "李四", "region": "341003", "religion": "无"},
+                {"id_number": C, "full_name": "王五", "region": "341002", "religion": "无"},
+            ]}),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.json);
+    code
+}
+
+/// An application token of 民政局.
+async fn mzj_application(app: &TestApp, name: &str) -> String {
+    let chief = app.login("mzj-chief").await;
+    let created = app
+        .post("/api/v1/tokens", &chief, json!({"application": name}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    created.json["token"].as_str().unwrap().to_string()
+}
+
+/// A Beijing date `days` from today.
+fn in_days(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
+}
+
+fn request(code: &str, items: &[&str]) -> Value {
+    json!({"resource": code, "items": items, "purpose": "低保资格审核",
+           "legal_basis": "《社会救助暂行办法》第十一条", "application": "低保审批系统",
+           "valid_until": in_days(365)})
+}
+
+fn names(page: &Response) -> Vec<String> {
+    page.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["full_name"].as_str().unwrap_or("-").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unconditional_request_is_granted_at_once_and_the_api_serves_exactly_the_grant() {
+    for app in TestApp::all(false).await {
+        let code = loaded_entry(&app, ShareType::Unconditional).await;
+        let token = mzj_application(&app, "低保审批系统").await;
+        let staff = app.login("mzj-staff").await;
+        let data = format!("/api/v1/data/{code}/records");
+
+        // No grant yet.
+        error_of(&app.get(&data, &token).await, StatusCode::FORBIDDEN);
+
+        let submitted = app
+            .post(
+                "/api/v1/share-requests",
+                &staff,
+                request(&code, &["id_number", "full_name", "region"]),
+            )
+            .await;
+        assert_eq!(submitted.status, StatusCode::CREATED, "{}", submitted.json);
+        assert_eq!(submitted.json["status"], "approved", "{}", app.backend);
+        assert_eq!(
+            submitted.json["countdown"]["state"], "done",
+            "the 3-day duty is met at once"
+        );
+
+        let page = app.get(&data, &token).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.json);
+        // Key order: B (…0011) < A (…002X) < C (…0046).
+        let first = &page.json["items"][0];
+        assert_eq!(
+            first["id_number"], "110105********0011",
+            "personal items masked"
+        );
+        assert_eq!(first["full_name"], "李*");
+        assert_eq!(first["region"], "341003", "not personal: in clear");
+        assert!(first.get("religion").is_none(), "{first}");
+        assert_eq!(page.json["items"].as_array().unwrap().len(), 3);
+        assert!(page.json["next"].is_null());
+
+        // Projection, filters, and what they may not touch.
+        let only_region = app.get(&format!("{data}?fields=region"), &token).await;
+        assert_eq!(only_region.json["items"][0].as_object().unwrap().len(), 1);
+        error_of(
+            &app.get(&format!("{data}?fields=religion"), &token).await,
+            StatusCode::FORBIDDEN,
+        );
+        let filtered = app.get(&format!("{data}?region=341002"), &token).await;
+        assert_eq!(names(&filtered), ["张*", "王*"]);
+        error_of(
+            &app.get(&format!("{data}?religion=无"), &token).await,
+            StatusCode::FORBIDDEN,
+        );
+        error_of(
+            &app.get(&format!("{data}?salary=1"), &token).await,
+            StatusCode::BAD_REQUEST,
+        );
+        let injection = app
+            .get(
+                &format!("{data}?full_name=%27%20OR%20%271%27%3D%271"),
+                &token,
+            )
+            .await;
+        assert_eq!(injection.status, StatusCode::OK, "{}", injection.json);
+        assert_eq!(
+            injection.json["items"],
+            json!([]),
+            "a value is a value, never SQL"
+        );
+
+        // Keyset paging with an opaque cursor that cannot be forged.
+        let one = app.get(&format!("{data}?limit=1"), &token).await;
+        let next = one.json["next"].as_str().unwrap().to_string();
+        assert!(!next.contains("1101"), "the cursor does not show the key");
+        let two = app
+            .get(&format!("{data}?limit=1&after={next}"), &token)
+            .await;
+        assert_eq!(two.status, StatusCode::OK, "{}", two.json);
+        assert_ne!(names(&one), names(&two));
+        let mut forged = next.clone().into_bytes();
+        forged[10] = if forged[10] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        let tampered = app
+            .get(&format!("{data}?limit=1&after={forged}"), &token)
+            .await;
+        assert_eq!(
+            error_of(&tampered, StatusCode::BAD_REQUEST)["code"],
+            "bad_cursor"
+        );
+        error_of(
+            &app.get(&format!("{data}?limit=0"), &token).await,
+            StatusCode::BAD_REQUEST,
+        );
+
+        // One record, and verification that never returns data.
+        let record = app.get(&format!("{data}/{B}"), &token).await;
+        assert_eq!(record.json["full_name"], "李*", "{}", record.json);
+        error_of(
+            &app.get(&format!("{data}/{}", "110105194912310038"), &token)
+                .await,
+            StatusCode::NOT_FOUND,
+        );
+        let verify = format!("/api/v1/data/{code}/verify");
+        let yes = app
+            .post(&verify, &token, json!({"key": {"id_number": A}, "values": {"full_name": "张三", "region": "341003"}}))
+            .await;
+        assert_eq!(yes.status, StatusCode::OK, "{}", yes.json);
+        assert_eq!(
+            yes.json,
+            json!({"found": true, "matches": {"full_name": true, "region": false}})
+        );
+        let absent = app
+            .post(&verify, &token, json!({"key": {"id_number": "110105194912310038"}, "values": {"full_name": "张三"}}))
+            .await;
+        assert_eq!(absent.json, json!({"found": false, "matches": {}}));
+        error_of(
+            &app.post(
+                &verify,
+                &token,
+                json!({"key": {"id_number": A}, "values": {"religion": "无"}}),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+        );
+
+        // People use the pages, not the data API; forged and foreign tokens get nothing.
+        error_of(&app.get(&data, &staff).await, StatusCode::FORBIDDEN);
+        error_of(
+            &app.get(&data, "dhapp_forged-token").await,
+            StatusCode::UNAUTHORIZED,
+        );
+        let gaj_chief = app.login("gaj-chief").await;
+        let foreign = app
+            .post(
+                "/api/v1/tokens",
+                &gaj_chief,
+                json!({"application": "低保审批系统"}),
+            )
+            .await;
+        let foreign = foreign.json["token"].as_str().unwrap();
+        error_of(&app.get(&data, foreign).await, StatusCode::FORBIDDEN);
+
+        // Every call is logged without its values; refusals are in the audit log too.
+        let (calls, leaked): (i64, i64) = on_pool!(app.store, pool => {
+            sqlx::query_as("SELECT COUNT(*), SUM(CASE WHEN items LIKE '%张%' OR filter_shape LIKE '%341002%' OR filter_shape LIKE '%OR%' THEN 1 ELSE 0 END) FROM access_log")
+                .fetch_one(pool).await.unwrap()
+        });
+        assert!(calls >= 17, "{} calls logged", calls);
+        assert_eq!(leaked, 0);
+        let audit = app
+            .get("/api/v1/audit?outcome=denied", &app.login("auditor").await)
+            .await;
+        assert!(
+            audit.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["target"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("/api/v1/data/"))),
+            "{}",
+            audit.json
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_conditional_request_waits_for_the_provider_and_refusals_go_to_the_bureau() {
+    for app in TestApp::all(false).await {
+        let code = loaded_entry(&app, ShareType::Conditional).await;
+        let token = mzj_application(&app, "低保审批系统").await;
+        let (mzj_staff, mzj_chief) = (app.login("mzj-staff").await, app.login("mzj-chief").await);
+        let (gaj_staff, gaj_chief, admin) = (
+            app.login("gaj-staff").await,
+            app.login("gaj-chief").await,
+            app.login("admin").await,
+        );
+        let submit = |items: &'static [&'static str]| {
+            let (app, code, staff) = (&app, code.clone(), mzj_staff.clone());
+            async move {
+                let r = app
+                    .post("/api/v1/share-requests", &staff, request(&code, items))
+                    .await;
+                assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+                assert_eq!(r.json["status"], "pending");
+                r.json
+            }
+        };
+        let decide = |id: &Value, token: &str, decision: Value| {
+            let uri = format!("/api/v1/share-requests/{id}/decision");
+            let token = token.to_string();
+            let app = &app;
+            async move { app.post(&uri, &token, decision).await }
+        };
+
+        let first = submit(&["id_number", "full_name"]).await;
+        let countdown = first["countdown"]["text"].as_str().unwrap();
+        assert!(countdown.starts_with("剩余 "), "{countdown}");
+        let due = first["duty"]["due_date"].as_str().unwrap().to_string();
+        let calendar = app
+            .get(
+                &format!(
+                    "/api/v1/calendar/deadline?received={}&n=10",
+                    first["created_at"].as_str().unwrap()
+                ),
+                &admin,
+            )
+            .await;
+        assert_eq!(
+            calendar.json["due"], due,
+            "10 working days on the holiday calendar"
+        );
+        let queue = app.get("/api/v1/duties", &gaj_chief).await;
+        assert!(queue.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["subject"] == format!("share_request:{}", first["id"])));
+
+        // Only the provider decides: staff need the chief's delegation; the consumer never.
+        error_of(
+            &decide(&first["id"], &gaj_staff, json!({"decision": "approve"})).await,
+            StatusCode::FORBIDDEN,
+        );
+        error_of(
+            &decide(&first["id"], &mzj_chief, json!({"decision": "approve"})).await,
+            StatusCode::FORBIDDEN,
+        );
+        error_of(
+            &decide(&first["id"], &admin, json!({"decision": "approve"})).await,
+            StatusCode::FORBIDDEN,
+        );
+        let delegated = app
+            .call(
+                Method::PUT,
+                "/api/v1/delegates/gaj-staff",
+                Some(&gaj_chief),
+                Some(json!({"allowed": true})),
+            )
+            .await;
+        assert_eq!(
+            delegated.status,
+            StatusCode::NO_CONTENT,
+            "{}",
+            delegated.json
+        );
+        let wider = decide(
+            &first["id"],
+            &gaj_staff,
+            json!({"decision": "approve", "items": ["region"]}),
+        )
+        .await;
+        error_of(&wider, StatusCode::BAD_REQUEST);
+        let approved = decide(
+            &first["id"],
+            &gaj_staff,
+            json!({"decision": "approve", "items": ["full_name"]}),
+        )
+        .await;
+        assert_eq!(approved.status, StatusCode::OK, "{}", approved.json);
+        assert_eq!(approved.json["granted_items"], json!(["full_name"]));
+        assert_eq!(approved.json["countdown"]["state"], "done");
+        let page = app
+            .get(&format!("/api/v1/data/{code}/records"), &token)
+            .await;
+        assert_eq!(
+            page.json["items"][0],
+            json!({"full_name": "李*"}),
+            "{}",
+            page.json
+        );
+
+        // A refusal needs a reason and goes to the bureau, whose decision stands.
+        let second = submit(&["region"]).await;
+        error_of(
+            &decide(
+                &second["id"],
+                &gaj_chief,
+                json!({"decision": "refuse", "reason": ""}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        );
+        let refused = decide(
+            &second["id"],
+            &gaj_chief,
+            json!({"decision": "refuse", "reason": "区划信息涉及户籍管理"}),
+        )
+        .await;
+        assert_eq!(refused.json["status"], "coordinating", "{}", refused.json);
+        let bureau_queue = app.get("/api/v1/duties", &admin).await;
+        assert!(bureau_queue.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["kind"] == "coordination"));
+        error_of(
+            &decide(&second["id"], &gaj_chief, json!({"decision": "approve"})).await,
+            StatusCode::FORBIDDEN,
+        );
+        let overruled = decide(&second["id"], &admin, json!({"decision": "approve"})).await;
+        assert_eq!(overruled.json["status"], "approved", "{}", overruled.json);
+        // One grant per application and entry: the newer one replaces the older.
+        let page = app
+            .get(&format!("/api/v1/data/{code}/records"), &token)
+            .await;
+        assert_eq!(
+            page.json["items"][0],
+            json!({"region": "341003"}),
+            "{}",
+            page.json
+        );
+        let third = submit(&["region"]).await;
+        decide(
+            &third["id"],
+            &gaj_chief,
+            json!({"decision": "refuse", "reason": "重复申请，已有授权"}),
+        )
+        .await;
+        let upheld = decide(
+            &third["id"],
+            &admin,
+            json!({"decision": "refuse", "reason": "维持提供方意见"}),
+        )
+        .await;
+        assert_eq!(upheld.json["status"], "refused");
+        error_of(
+            &decide(&third["id"], &admin, json!({"decision": "approve"})).await,
+            StatusCode::CONFLICT,
+        );
+
+        // Renewal is a new request; revocation ends the grant at once.
+        let renewed = app
+            .post(
+                &format!("/api/v1/share-requests/{}/renew", first["id"]),
+                &mzj_staff,
+                json!({"valid_until": in_days(400)}),
+            )
+            .await;
+        assert_eq!(renewed.status, StatusCode::CREATED, "{}", renewed.json);
+        assert_eq!(
+            (
+                renewed.json["renewal_of"].clone(),
+                renewed.json["status"].clone()
+            ),
+            (first["id"].clone(), json!("pending"))
+        );
+        let revoke = format!("/api/v1/share-requests/{}/revoke", first["id"]);
+        error_of(
+            &app.post(&revoke, &mzj_chief, json!({"reason": "不再需要"}))
+                .await,
+            StatusCode::FORBIDDEN,
+        );
+        let revoked = app
+            .post(&revoke, &gaj_chief, json!({"reason": "用途超出申请范围"}))
+            .await;
+        assert_eq!(revoked.json["status"], "revoked", "{}", revoked.json);
+        let region_only = app
+            .get(&format!("/api/v1/data/{code}/records"), &token)
+            .await;
+        assert_eq!(
+            region_only.json["items"][0],
+            json!({"region": "341003"}),
+            "the bureau's later grant replaced the first"
+        );
+
+        // What may not be asked for at all.
+        let mut unknown = request(&code, &["salary", "religion"]);
+        let bad = app
+            .post("/api/v1/share-requests", &mzj_staff, unknown.clone())
+            .await;
+        let fields: Vec<&str> = error_of(&bad, StatusCode::BAD_REQUEST)["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["items[0]", "items[1]"]);
+        unknown["items"] = json!(["full_name"]);
+        error_of(
+            &app.post("/api/v1/share-requests", &gaj_staff, unknown)
+                .await,
+            StatusCode::CONFLICT,
+        );
+
+        // Past its due date a duty is recorded for accountability, and the bureau may step in.
+        let late = submit(&["full_name"]).await;
+        on_pool!(app.store, pool => {
+            sqlx::query("UPDATE duties SET due_date = $1 WHERE subject = $2")
+                .bind(chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap())
+                .bind(format!("share_request:{}", late["id"]))
+                .execute(pool).await.unwrap();
+        });
+        let shown = app
+            .get(
+                &format!("/api/v1/share-requests/{}", late["id"]),
+                &mzj_staff,
+            )
+            .await;
+        assert_eq!(
+            shown.json["countdown"]["state"], "overdue",
+            "{}",
+            shown.json
+        );
+        let records = app.get("/api/v1/accountability", &admin).await;
+        let missed: Vec<&Value> = records.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["subject"] == format!("share_request:{}", late["id"]))
+            .collect();
+        assert_eq!(missed.len(), 1, "{}", records.json);
+        assert_eq!(missed[0]["department_id"], app.gaj.id);
+        let again = app.get("/api/v1/accountability", &admin).await;
+        assert_eq!(again.json["total"], records.json["total"], "recorded once");
+        let stepped_in = decide(&late["id"], &admin, json!({"decision": "approve"})).await;
+        assert_eq!(stepped_in.json["status"], "approved", "{}", stepped_in.json);
+        assert_eq!(stepped_in.json["countdown"]["state"], "done_late");
+        assert!(app.store.audit_verify().await.unwrap().intact);
+    }
+}
+
+#[tokio::test]
+async fn limits_and_quotas_answer_429_with_retry_after() {
+    for app in TestApp::all(false).await {
+        let code = loaded_entry(&app, ShareType::Conditional).await;
+        let token = mzj_application(&app, "低保审批系统").await;
+        let staff = app.login("mzj-staff").await;
+        let chief = app.login("gaj-chief").await;
+        let submitted = app
+            .post(
+                "/api/v1/share-requests",
+                &staff,
+                request(&code, &["full_name", "region"]),
+            )
+            .await;
+        let decided = app
+            .post(
+                &format!("/api/v1/share-requests/{}/decision", submitted.json["id"]),
+                &chief,
+                json!({"decision": "approve", "rate_per_minute": 2, "row_filter": {"region": ["341002"]}}),
+            )
+            .await;
+        assert_eq!(decided.status, StatusCode::OK, "{}", decided.json);
+        let data = format!("/api/v1/data/{code}/records");
+        let page = app.get(&data, &token).await;
+        assert_eq!(
+            names(&page),
+            ["张*", "王*"],
+            "the grant's row filter always applies"
+        );
+        let outside = app.get(&format!("{data}/{B}"), &token).await;
+        error_of(&outside, StatusCode::NOT_FOUND);
+        let limited = app.get(&data, &token).await;
+        error_of(&limited, StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = limited.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        let outcome: String = on_pool!(app.store, pool => {
+            sqlx::query_scalar("SELECT outcome FROM access_log ORDER BY id DESC LIMIT 1").fetch_one(pool).await.unwrap()
+        });
+        assert_eq!(outcome, "rate_limited");
+    }
+}
