@@ -242,6 +242,28 @@ async fn an_unconditional_request_is_granted_at_once_and_the_api_serves_exactly_
             "{}",
             audit.json
         );
+
+        // Without its access log the data API stops rather than serve unrecorded reads.
+        on_pool!(app.store, pool => {
+            sqlx::query("ALTER TABLE access_log RENAME TO access_log_away").execute(pool).await.unwrap();
+        });
+        let closed = app.get(&data, &token).await;
+        assert_eq!(
+            error_of(&closed, StatusCode::SERVICE_UNAVAILABLE)["code"],
+            "unavailable"
+        );
+        assert!(
+            closed.json["items"].is_null(),
+            "no data without a record of it"
+        );
+        on_pool!(app.store, pool => {
+            sqlx::query("ALTER TABLE access_log_away RENAME TO access_log").execute(pool).await.unwrap();
+        });
+        assert_eq!(
+            app.get(&data, &token).await.status,
+            StatusCode::OK,
+            "and resumes once it can write"
+        );
     }
 }
 

@@ -589,3 +589,130 @@ async fn a_department_registers_and_runs_a_source_from_its_collection_page() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_consumer_applies_from_the_entry_page_and_the_provider_decides_in_its_queue() {
+    for app in TestApp::all(false).await {
+        let mut body = testkit::fixtures::body("常住人口信息");
+        body.share.share_type = domain::catalogue::ShareType::Conditional;
+        body.share.conditions = Some("仅用于社会救助审核".into());
+        let code = app.publish(&body).await;
+
+        let mut consumer = Browser::new(&app);
+        consumer.sign_in("mzj-staff").await;
+        let entry = Browser::text(
+            &consumer
+                .request(Method::GET, &format!("/catalogue/{code}"), None)
+                .await,
+        );
+        assert!(entry.contains("申请共享"), "{entry}");
+        let form = Browser::text(
+            &consumer
+                .request(Method::GET, &format!("/catalogue/{code}/apply"), None)
+                .await,
+        );
+        assert!(
+            form.contains("有条件共享") && form.contains("个人信息（默认脱敏）"),
+            "{form}"
+        );
+        let csrf = csrf_in(&form);
+        let valid_until =
+            (chrono::Utc::now().date_naive() + chrono::Duration::days(90)).to_string();
+        let fields = |purpose: &'static str| {
+            vec![
+                ("_csrf", csrf.clone()),
+                ("items", "id_number".to_string()),
+                ("items", "full_name".to_string()),
+                ("purpose", purpose.to_string()),
+                ("legal_basis", "《社会救助暂行办法》".to_string()),
+                ("application", "低保审批系统".to_string()),
+                ("valid_until", valid_until.clone()),
+            ]
+        };
+        let pairs = fields("低保资格审核");
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let submitted = consumer
+            .request(
+                Method::POST,
+                &format!("/catalogue/{code}/apply"),
+                Some(&pairs),
+            )
+            .await;
+        assert_eq!(
+            submitted.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            Browser::text(&submitted)
+        );
+        let list = Browser::text(&consumer.request(Method::GET, "/sharing", None).await);
+        assert!(list.contains("待审核") && list.contains("剩余 "), "{list}");
+        assert!(
+            !list.contains("同意"),
+            "the consumer cannot decide its own request"
+        );
+        // Without the CSRF token nothing is filed.
+        let forged: Vec<(&str, &str)> = pairs
+            .iter()
+            .filter(|(k, _)| *k != "_csrf")
+            .copied()
+            .collect();
+        let refused = consumer
+            .request(
+                Method::POST,
+                &format!("/catalogue/{code}/apply"),
+                Some(&forged),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+        let mut provider = Browser::new(&app);
+        provider.sign_in("gaj-chief").await;
+        let home = Browser::text(&provider.request(Method::GET, "/", None).await);
+        assert!(
+            home.contains("限时办理事项") && home.contains("部门受理审批"),
+            "{home}"
+        );
+        let queue = Browser::text(&provider.request(Method::GET, "/sharing", None).await);
+        let id = app
+            .store
+            .share_requests(store::sharing::RequestScope::All)
+            .await
+            .unwrap()[0]
+            .id;
+        let decided = provider
+            .request(
+                Method::POST,
+                &format!("/sharing/{id}/decision"),
+                Some(&[
+                    ("_csrf", &csrf_in(&queue)),
+                    ("items", "full_name"),
+                    ("decision", "approve"),
+                ]),
+            )
+            .await;
+        assert_eq!(
+            decided.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            Browser::text(&decided)
+        );
+        let after = Browser::text(&provider.request(Method::GET, "/sharing", None).await);
+        assert!(
+            after.contains("已授权") && after.contains("撤销授权"),
+            "{after}"
+        );
+        let request = app.store.share_request(id).await.unwrap();
+        assert_eq!(request.granted_items, Some(vec!["full_name".to_string()]));
+
+        let calendar = Browser::text(
+            &provider
+                .request(Method::GET, "/calendar?received=2026-02-13&n=10", None)
+                .await,
+        );
+        assert!(calendar.contains("国办发明电〔2025〕7号"), "{calendar}");
+        assert!(
+            calendar.contains("<strong>2026-03-05</strong>"),
+            "{calendar}"
+        );
+    }
+}

@@ -187,6 +187,10 @@ fn workflow_forms(user: &WebUser, resource: &Resource) -> Markup {
             @if resource.published_version.is_some() && actor.works_for(resource.provider.id) {
                 a.button href={(code_path(&resource.code)) "/upload"} { "上传数据" }
             }
+            @if resource.published_version.is_some() && actor.role.needs_department() && !actor.works_for(resource.provider.id)
+                && resource.body.share.share_type != domain::catalogue::ShareType::NotShared {
+                a.button href={(code_path(&resource.code)) "/apply"} { "申请共享" }
+            }
             @for action in [Action::Submit, Action::Sign, Action::Publish, Action::Retire] {
                 @if allowed(action) {
                     form method="post" action=(action_path) {

@@ -87,6 +87,26 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
     } else {
         Vec::new()
     };
+    // Duties with deadlines: the department's, or the bureau's for the bureau.
+    let duty_owner = match user.role() {
+        Role::Admin => Some(None),
+        Role::Chief | Role::Staff => own_department.map(Some),
+        Role::Auditor => None,
+    };
+    let calendar = state.store.calendar().await?;
+    let duties: Vec<crate::api::sharing::DutyView> = match duty_owner {
+        Some(owner) => state
+            .store
+            .open_duties(owner)
+            .await?
+            .into_iter()
+            .map(|duty| crate::api::sharing::DutyView {
+                countdown: crate::api::sharing::countdown(&state, &calendar, &duty),
+                duty,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let content = html! {
         div.cards {
             @for status in [Status::Published, Status::Submitted, Status::Signed, Status::Returned, Status::Draft] {
@@ -98,6 +118,20 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
         }
         @if user.role() == Role::Auditor {
             div.card { p { "安全审计员可查阅审计日志并校验哈希链，不能修改任何数据。" } a.button href="/audit" { "查看审计日志" } }
+        }
+        @if !duties.is_empty() {
+            h2 { "限时办理事项 " span.muted { "（" (duties.len()) " 项）" } }
+            table id="duties" {
+                tr { th { "事项" } th { "对象" } th { "收到时间" } th { "时限" } }
+                @for d in &duties {
+                    tr {
+                        td { (duty_label(&d.duty.kind)) }
+                        td { @if let Some(id) = d.duty.subject.strip_prefix("share_request:") { a href="/sharing" { "共享申请 " (id) } } @else { (d.duty.subject) } }
+                        td { (super::beijing(&d.duty.received_at)) }
+                        td { (super::sharing::countdown_tag(&d.countdown)) }
+                    }
+                }
+            }
         }
         @if !failing.is_empty() {
             h2 { "归集失败的数据源 " span.muted { "（" (failing.len()) " 个，按退避自动重试）" } }
@@ -157,4 +191,14 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
         "我的待办",
         content,
     ))
+}
+
+fn duty_label(kind: &str) -> &'static str {
+    match kind {
+        "calendar_year" => "导入下一年度节假日安排",
+        other => domain::deadline::DutyKind::ALL
+            .iter()
+            .find(|k| k.code() == other)
+            .map_or("待办事项", |k| k.label()),
+    }
 }

@@ -22,6 +22,7 @@ mod collection;
 mod editor;
 mod home;
 mod login;
+mod sharing;
 mod stats;
 
 pub fn routes() -> Router<AppState> {
@@ -66,6 +67,14 @@ pub fn routes() -> Router<AppState> {
             get(collection::quarantine_download),
         )
         .route("/stats", get(stats::page))
+        .route("/sharing", get(sharing::list))
+        .route("/sharing/{id}/decision", post(sharing::decide))
+        .route("/sharing/{id}/revoke", post(sharing::revoke))
+        .route(
+            "/catalogue/{prefix}/{seq}/apply",
+            get(sharing::apply_page).post(sharing::apply),
+        )
+        .route("/calendar", get(sharing::calendar))
         .route("/review", get(catalogue::review))
         .route(
             "/admin/departments",
@@ -248,6 +257,8 @@ fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
         ("/", "我的待办"),
         ("/catalogue", "数据资源目录"),
         ("/stats", "归集统计"),
+        ("/sharing", "共享申请"),
+        ("/calendar", "工作日历"),
     ];
     match role {
         Role::Staff => links.extend([

@@ -1,0 +1,354 @@
+//! 共享申请 pages: apply for an entry, the requests a department made or must decide (with
+//! their working-day countdowns), decisions and revocations, and the 工作日历 page.
+//! JSON twins: `/api/v1/share-requests…` and `/api/v1/calendar/…`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect};
+use axum_extra::extract::Form;
+use domain::account::Role;
+use domain::deadline::{Countdown, DutyState};
+use domain::sharing::{Decision, RequestInput, RequestStatus};
+use maud::{html, Markup};
+use store::sharing::{RequestScope, ShareRequest};
+
+use super::{code_path, csrf_field, layout, PageError, PageResult, WebUser};
+use crate::api::sharing::{view, ShareRequestView};
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The state tag of a request (SPEC §6 vocabulary and colours).
+fn request_tag(status: RequestStatus) -> Markup {
+    let class = match status {
+        RequestStatus::Pending => "in-progress",
+        RequestStatus::Approved => "done",
+        RequestStatus::Coordinating => "due-soon",
+        RequestStatus::Refused | RequestStatus::Revoked => "refused",
+    };
+    html! { span class={"tag " (class)} { (status.label()) } }
+}
+
+pub fn countdown_tag(countdown: &Countdown) -> Markup {
+    let class = match countdown.state {
+        DutyState::OnTime => "in-progress",
+        DutyState::DueSoon => "due-soon",
+        DutyState::Overdue | DutyState::DoneLate => "overdue",
+        DutyState::Done => "done",
+    };
+    html! {
+        span class={"tag " (class)} { (countdown.state.label()) }
+        " " span.muted { (countdown.text) "（" (countdown.due) "）" }
+    }
+}
+
+fn form_value<'a>(form: &'a HashMap<String, Vec<String>>, name: &str) -> &'a str {
+    form.get(name)
+        .and_then(|v| v.first())
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
+#[derive(serde::Deserialize)]
+pub struct Notice {
+    #[serde(default)]
+    notice: Option<String>,
+}
+
+/// 共享申请: every request the person may see, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(notice): Query<Notice>,
+) -> PageResult {
+    let scope = match (user.role(), user.0.department_id()) {
+        (Role::Admin | Role::Auditor, _) => RequestScope::All,
+        (_, Some(department)) => RequestScope::Department(department),
+        _ => return Err(PageError(ApiError::Forbidden("无权查看共享申请".into()))),
+    };
+    let calendar = state.store.calendar().await?;
+    let requests: Vec<ShareRequestView> = state
+        .store
+        .share_requests(scope)
+        .await?
+        .into_iter()
+        .map(|r| view(&state, &calendar, r))
+        .collect();
+    let own = user.0.department_id();
+    let content = html! {
+        @if let Some(text) = &notice.notice { div.notice.ok { (text) } }
+        p.muted { "无条件共享的申请由平台即时授权（3 个工作日时限当即办结）；有条件共享的申请由提供方在 10 个工作日内审批，拒绝须说明理由并转管理方协调。时限按国务院节假日安排计算。" }
+        table id="share-requests" {
+            tr { th { "编号" } th { "目录" } th { "提供方" } th { "申请方" } th { "应用系统" } th { "信息项" } th { "状态" } th { "时限" } th { "操作" } }
+            @for v in &requests {
+                @let r = &v.request;
+                tr {
+                    td.num { (r.id) }
+                    td { a href=(code_path(&r.code)) { (r.resource_name) } br; span.mono.muted { (r.code) } }
+                    td { (r.provider_name) }
+                    td { (r.consumer_name) }
+                    td { (r.application) }
+                    td { (r.granted_items.as_ref().unwrap_or(&r.items).join("、")) }
+                    td { (request_tag(r.status)) @if let Some(reason) = &r.reason { br; span.muted { (reason) } } }
+                    td { @if let Some(c) = &v.countdown { (countdown_tag(c)) } }
+                    td { (actions(&user, r, own)) }
+                }
+            }
+        }
+        @if requests.is_empty() { p.muted { "暂无共享申请。在目录详情页可申请共享。" } }
+    };
+    Ok(layout(
+        &state,
+        &user,
+        "/sharing",
+        &[("", "共享申请")],
+        "共享申请",
+        content,
+    ))
+}
+
+/// The decision and revocation forms this person may use on a request.
+fn actions(user: &WebUser, r: &ShareRequest, own: Option<i64>) -> Markup {
+    let role = user.role();
+    let provider_side = own == Some(r.provider_id) && matches!(role, Role::Chief | Role::Staff);
+    let decides = match r.status {
+        RequestStatus::Pending => provider_side || role == Role::Admin,
+        RequestStatus::Coordinating => role == Role::Admin,
+        _ => false,
+    };
+    let revokes = r.status == RequestStatus::Approved
+        && (role == Role::Admin || (role == Role::Chief && own == Some(r.provider_id)));
+    html! {
+        @if decides {
+            form.inline method="post" action={"/sharing/" (r.id) "/decision"} {
+                (csrf_field(user))
+                @for item in &r.items {
+                    label { input type="checkbox" name="items" value=(item) checked; (item) } " "
+                }
+                button type="submit" name="decision" value="approve" { "同意" }
+                input type="text" name="reason" placeholder="拒绝理由（拒绝时必填）";
+                button type="submit" name="decision" value="refuse" { "拒绝" }
+            }
+        }
+        @if revokes {
+            form.inline method="post" action={"/sharing/" (r.id) "/revoke"} {
+                (csrf_field(user))
+                input type="text" name="reason" placeholder="撤销理由" required;
+                button type="submit" { "撤销授权" }
+            }
+        }
+    }
+}
+
+fn redirect_with(notice: &str) -> PageResult {
+    let query = super::query_string(&[("notice", notice)]);
+    Ok(Redirect::to(&format!("/sharing{query}")).into_response())
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, Vec<String>>>,
+) -> PageResult {
+    user.check_csrf(form_value(&form, "_csrf"))?;
+    let decision = match form_value(&form, "decision") {
+        "refuse" => Decision::Refuse {
+            reason: form_value(&form, "reason").to_string(),
+        },
+        _ => Decision::Approve {
+            items: form.get("items").cloned().unwrap_or_default(),
+            clear_items: vec![],
+            row_filter: None,
+            rate_per_minute: None,
+            daily_quota: None,
+        },
+    };
+    let ctx = crate::auth::audit_context(Some(&user.0), &meta);
+    let decided = state
+        .store
+        .decide_share_request(
+            id,
+            &decision,
+            &user.0.actor(),
+            &state.config.deadline_rules,
+            &ctx,
+        )
+        .await?;
+    redirect_with(&format!(
+        "申请 {} 已处理：{}",
+        decided.id,
+        decided.status.label()
+    ))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, Vec<String>>>,
+) -> PageResult {
+    user.check_csrf(form_value(&form, "_csrf"))?;
+    let ctx = crate::auth::audit_context(Some(&user.0), &meta);
+    state
+        .store
+        .revoke_share_request(id, form_value(&form, "reason"), &user.0.actor(), &ctx)
+        .await?;
+    redirect_with(&format!("申请 {id} 的授权已撤销"))
+}
+
+/// 申请共享: the form on an entry of another department.
+pub async fn apply_page(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path((prefix, seq)): Path<(String, String)>,
+) -> PageResult {
+    let code = format!("{prefix}/{seq}");
+    let resource = state.store.resource(&code).await?;
+    let body = state.store.published_body(&resource).await?;
+    let valid_until = (chrono::Utc::now().date_naive() + chrono::Duration::days(365)).to_string();
+    let content = html! {
+        p { "提供方：" (resource.provider.name) " · 共享类型：" (body.share.share_type.label())
+            @if let Some(c) = &body.share.conditions { " · 共享条件：" (c) } }
+        form.stack method="post" action={(code_path(&code)) "/apply"} {
+            (csrf_field(&user))
+            fieldset {
+                legend { "申请的信息项" }
+                @for item in &body.items {
+                    @let share = body.item_share_type(item);
+                    label {
+                        input type="checkbox" name="items" value=(item.identifier)
+                            checked[share != domain::catalogue::ShareType::NotShared]
+                            disabled[share == domain::catalogue::ShareType::NotShared];
+                        (item.name) " " span.mono.muted { (item.identifier) } " " span.muted { (share.label()) @if item.personal { " · 个人信息（默认脱敏）" } }
+                    }
+                    br;
+                }
+            }
+            label { "用途 " input type="text" name="purpose" required maxlength="500"; }
+            label { "法律法规或政策依据 " input type="text" name="legal_basis" required maxlength="500"; }
+            label { "使用的应用系统（与应用令牌名称一致） " input type="text" name="application" required maxlength="500"; }
+            label { "有效期至 " input type="date" name="valid_until" value=(valid_until) required; }
+            button type="submit" { "提交申请" }
+        }
+    };
+    Ok(layout(
+        &state,
+        &user,
+        "/sharing",
+        &[
+            ("/sharing", "共享申请"),
+            (&code_path(&code), &code),
+            ("", "申请共享"),
+        ],
+        &format!("申请共享：{}", body.name),
+        content,
+    ))
+}
+
+pub async fn apply(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    Path((prefix, seq)): Path<(String, String)>,
+    Form(form): Form<HashMap<String, Vec<String>>>,
+) -> PageResult {
+    user.check_csrf(form_value(&form, "_csrf"))?;
+    let code = format!("{prefix}/{seq}");
+    let valid_until =
+        chrono::NaiveDate::parse_from_str(form_value(&form, "valid_until"), "%Y-%m-%d")
+            .map_err(|_| ApiError::field("valid_until", "请填写有效期（YYYY-MM-DD）"))?;
+    let input = RequestInput {
+        items: form.get("items").cloned().unwrap_or_default(),
+        purpose: form_value(&form, "purpose").to_string(),
+        legal_basis: form_value(&form, "legal_basis").to_string(),
+        application: form_value(&form, "application").to_string(),
+        valid_until,
+        clear_items: vec![],
+    };
+    let ctx = crate::auth::audit_context(Some(&user.0), &meta);
+    let request = state
+        .store
+        .submit_share_request(
+            &code,
+            &input,
+            &user.0.actor(),
+            &state.config.deadline_rules,
+            &ctx,
+        )
+        .await?;
+    redirect_with(&format!(
+        "申请 {} 已提交：{}",
+        request.id,
+        request.status.label()
+    ))
+}
+
+#[derive(serde::Deserialize)]
+pub struct DeadlineForm {
+    #[serde(default)]
+    received: Option<String>,
+    #[serde(default)]
+    n: Option<u32>,
+}
+
+/// 工作日历: the years held, their notices, and a deadline calculator.
+pub async fn calendar(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(query): Query<DeadlineForm>,
+) -> PageResult {
+    let calendar = state.store.calendar().await?;
+    let answer = match (&query.received, query.n) {
+        (Some(received), Some(n)) => Some(
+            domain::calendar::parse_receipt(received)
+                .map(|at| {
+                    calendar.working_days_after(at, n.min(366), state.config.deadline_rules.cutoff)
+                })
+                .ok_or("收到时间应为 YYYY-MM-DD"),
+        ),
+        _ => None,
+    };
+    let rules = &state.config.deadline_rules;
+    let content = html! {
+        h2 { "办理时限" }
+        table {
+            tr { th { "事项" } th.num { "工作日" } th { "依据" } }
+            @for rule in &rules.rules { tr { td { (rule.kind.label()) } td.num { (rule.working_days) } td { (rule.source) } } }
+        }
+        h2 { "时限计算" }
+        form.inline method="get" action="/calendar" {
+            label { "收到日期 " input type="date" name="received" value=(query.received.clone().unwrap_or_default()) required; }
+            label { " 工作日数 " input type="number" name="n" min="0" max="366" value=(query.n.unwrap_or(10)); }
+            button type="submit" { "计算" }
+        }
+        @match &answer {
+            Some(Ok(deadline)) => div.notice.ok id="deadline" {
+                "自 " (deadline.counted_from) " 起算，到期日 " strong { (deadline.due) }
+                @if deadline.provisional { " " span.tag.due-soon { "暂定" } " " (deadline.missing_years.iter().map(|y| y.to_string()).collect::<Vec<_>>().join("、")) " 年节假日安排尚未导入，按周一至周五计算" }
+            },
+            Some(Err(message)) => div.notice.error { (message) },
+            None => {},
+        }
+        h2 { "已载入的节假日安排" }
+        table id="calendar-years" {
+            tr { th { "年份" } th { "通知" } th { "发布日期" } th.num { "放假天数" } th.num { "调休上班天数" } }
+            @for s in calendar.schedules() {
+                tr { td { (s.year) } td { (s.notice) } td { (s.notice_date) } td.num { (s.holidays.len()) } td.num { (s.make_up_days.len()) } }
+            }
+        }
+        @if user.role() == Role::Admin {
+            p.muted { "导入新年度安排：通过接口 POST /api/v1/calendar/years 或命令 datahall calendar import FILE。" }
+        }
+    };
+    Ok(layout(
+        &state,
+        &user,
+        "/calendar",
+        &[("", "工作日历")],
+        "工作日历",
+        content,
+    ))
+}
