@@ -624,6 +624,7 @@ pub struct Summary {
     pub resources: usize,
     /// Published entries given data.
     pub with_data: usize,
+    pub share_requests: usize,
 }
 
 /// Fills an empty database with the demo city.
@@ -733,10 +734,12 @@ pub async fn load(store: &Store) -> anyhow::Result<Summary> {
     let total = planned.len();
     walk_workflows(store, planned, &ctx).await?;
     let with_data = crate::demo_data::load(store, &mut rng, &ctx).await?;
+    let share_requests = crate::demo_sharing::load(store, &ctx).await?;
     Ok(Summary {
         departments: departments.len(),
         resources: total,
         with_data,
+        share_requests,
     })
 }
 
@@ -914,6 +917,50 @@ mod tests {
             stats.city
         );
         assert_eq!(stats.city.quality_rate, 1.0, "{:?}", stats.city);
+        // Requests in every state, including overdue, provisional and granted late; the
+        // demo tokens read data under their grants.
+        let requests = store
+            .share_requests(store::sharing::RequestScope::All)
+            .await
+            .unwrap();
+        assert_eq!(requests.len(), summary.share_requests);
+        for status in domain::sharing::RequestStatus::ALL {
+            assert!(
+                requests.iter().any(|r| r.status == *status),
+                "no request is {status:?}"
+            );
+        }
+        let today = domain::calendar::beijing_date(chrono::Utc::now());
+        let open = |r: &&store::sharing::ShareRequest| {
+            r.duty.as_ref().filter(|d| d.done_at.is_none()).cloned()
+        };
+        assert!(
+            requests
+                .iter()
+                .filter_map(|r| open(&r))
+                .any(|d| d.due_date < today),
+            "overdue"
+        );
+        assert!(
+            requests
+                .iter()
+                .filter_map(|r| open(&r))
+                .any(|d| d.provisional),
+            "provisional"
+        );
+        assert!(!store.accountability().await.unwrap().is_empty());
+        let token = crate::demo_sharing::demo_token("mzj", "低保审批系统");
+        let application = store
+            .api_token_by_hash(&server::auth::token_hash(&token))
+            .await
+            .unwrap()
+            .expect("the printed demo token works");
+        assert!(store
+            .grants(Some(application.department_id))
+            .await
+            .unwrap()
+            .iter()
+            .any(|g| g.status == "active"));
         let again = testkit::sqlite().await;
         super::load(&again.store).await.unwrap();
         let first = store.resource("301001/000001").await.unwrap();

@@ -17,6 +17,7 @@ mod bench_collect;
 mod config;
 mod demo;
 mod demo_data;
+mod demo_sharing;
 mod import;
 
 use config::Config;
@@ -349,6 +350,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
                 departments = summary.departments,
                 resources = summary.resources,
                 with_data = summary.with_data,
+                share_requests = summary.share_requests,
                 "demo city loaded"
             );
         } else {
@@ -391,6 +393,12 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
             ""
         }
     );
+    if args.demo {
+        eprintln!("datahall: demo application tokens (data API under their grants):");
+        for line in demo_sharing::token_lines() {
+            eprintln!("{line}");
+        }
+    }
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -701,6 +701,27 @@ impl Store {
         Ok(written)
     }
 
+    /// Moves a request's receipt and its open duty's deadline, as if it had arrived at
+    /// `received_at`: for the demo city, whose requests must show every state today.
+    pub async fn backdate_share_request(
+        &self,
+        id: i64,
+        received_at: DateTime<Utc>,
+        due: NaiveDate,
+        provisional: bool,
+    ) -> StoreResult<()> {
+        on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            sqlx::query("UPDATE share_requests SET created_at = $2 WHERE id = $1")
+                .bind(id).bind(received_at).execute(&mut *tx).await?;
+            sqlx::query("UPDATE duties SET received_at = $2, due_date = $3, provisional = $4 WHERE subject = $1 AND done_at IS NULL")
+                .bind(format!("share_request:{id}")).bind(received_at).bind(due).bind(provisional)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// Accountability records, newest first.
     pub async fn accountability(&self) -> StoreResult<Vec<Accountability>> {
         Ok(on_pool!(self, pool => {
