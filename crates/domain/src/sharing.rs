@@ -372,6 +372,62 @@ pub fn may_revoke(
     }
 }
 
+labelled_enum! {
+    /// Where an objection to a record stands (standards.md §2).
+    ObjectionStatus {
+        /// Raised; the provider has not looked yet. The record is not flagged.
+        Submitted => "submitted", "已提交";
+        /// Accepted for verification: the record shows 异议中 to every consumer.
+        Accepted => "accepted", "异议中";
+        /// Not accepted, with the provider's reason.
+        Rejected => "rejected", "不予受理";
+        /// Verified and corrected.
+        Corrected => "corrected", "已更正";
+        /// Verified and confirmed as it is.
+        Confirmed => "confirmed", "已核实无误";
+    }
+}
+
+/// What the provider does with an objection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectionStep {
+    Accept,
+    Reject,
+    Correct,
+    Confirm,
+}
+
+impl ObjectionStatus {
+    /// The record is flagged while the objection is accepted and not yet verified.
+    pub fn flags_record(self) -> bool {
+        self == ObjectionStatus::Accepted
+    }
+
+    /// Closed (archived): the provider's duty is done.
+    pub fn closed(self) -> bool {
+        matches!(
+            self,
+            ObjectionStatus::Rejected | ObjectionStatus::Corrected | ObjectionStatus::Confirmed
+        )
+    }
+
+    /// The next state, if the step is allowed from this one.
+    pub fn after(self, step: ObjectionStep) -> Result<Self, WorkflowError> {
+        use ObjectionStatus::*;
+        match (self, step) {
+            (Submitted, ObjectionStep::Accept) => Ok(Accepted),
+            (Submitted, ObjectionStep::Reject) => Ok(Rejected),
+            (Accepted, ObjectionStep::Correct) => Ok(Corrected),
+            (Accepted, ObjectionStep::Confirm) => Ok(Confirmed),
+            (status, _) => Err(WorkflowError::WrongState {
+                action: "处理数据异议",
+                status: status.label(),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -563,6 +619,22 @@ mod tests {
         assert!(may_revoke(&chief, provider, Approved).is_ok());
         assert!(may_revoke(&staff, provider, Approved).is_err());
         assert!(may_revoke(&admin, provider, Refused).is_err());
+    }
+
+    #[test]
+    fn objections_move_from_submission_to_a_verified_answer() {
+        use ObjectionStatus::*;
+        assert_eq!(Submitted.after(ObjectionStep::Accept), Ok(Accepted));
+        assert_eq!(Submitted.after(ObjectionStep::Reject), Ok(Rejected));
+        assert_eq!(Accepted.after(ObjectionStep::Correct), Ok(Corrected));
+        assert_eq!(Accepted.after(ObjectionStep::Confirm), Ok(Confirmed));
+        assert!(
+            Submitted.after(ObjectionStep::Correct).is_err(),
+            "verify only what was accepted"
+        );
+        assert!(Confirmed.after(ObjectionStep::Accept).is_err());
+        assert!(Accepted.flags_record() && !Submitted.flags_record() && !Corrected.flags_record());
+        assert!(Rejected.closed() && !Accepted.closed());
     }
 
     #[test]

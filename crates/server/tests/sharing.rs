@@ -568,3 +568,110 @@ async fn limits_and_quotas_answer_429_with_retry_after() {
         assert_eq!(outcome, "rate_limited");
     }
 }
+
+#[tokio::test]
+async fn an_accepted_objection_flags_the_record_for_every_consumer_until_it_is_answered() {
+    for app in TestApp::all(false).await {
+        let code = loaded_entry(&app, ShareType::Unconditional).await;
+        let token = mzj_application(&app, "低保审批系统").await;
+        let (mzj_staff, gaj_staff) = (app.login("mzj-staff").await, app.login("gaj-staff").await);
+        let objection = |key: &str| json!({"resource": code, "key": [key], "items": ["full_name"], "description": "姓名与户口簿不一致"});
+        // Only a department holding a grant may object.
+        error_of(
+            &app.post("/api/v1/objections", &mzj_staff, objection(A))
+                .await,
+            StatusCode::FORBIDDEN,
+        );
+        app.post(
+            "/api/v1/share-requests",
+            &mzj_staff,
+            request(&code, &["id_number", "full_name"]),
+        )
+        .await;
+        error_of(
+            &app.post(
+                "/api/v1/objections",
+                &mzj_staff,
+                objection("110105194912310038"),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+        );
+        error_of(
+            &app.post("/api/v1/objections", &mzj_staff, objection("bad"))
+                .await,
+            StatusCode::BAD_REQUEST,
+        );
+        let raised = app
+            .post("/api/v1/objections", &mzj_staff, objection(A))
+            .await;
+        assert_eq!(raised.status, StatusCode::CREATED, "{}", raised.json);
+        assert_eq!(raised.json["status"], "submitted");
+        assert!(raised.json["countdown"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("剩余 "));
+        let answer = format!("/api/v1/objections/{}/answer", raised.json["id"]);
+        let record = format!("/api/v1/data/{code}/records/{A}");
+        assert!(
+            app.get(&record, &token)
+                .await
+                .json
+                .get("_objection")
+                .is_none(),
+            "not flagged before acceptance"
+        );
+
+        error_of(
+            &app.post(&answer, &mzj_staff, json!({"step": "accept"}))
+                .await,
+            StatusCode::FORBIDDEN,
+        );
+        error_of(
+            &app.post(
+                &answer,
+                &gaj_staff,
+                json!({"step": "correct", "answer": "已更正"}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+        );
+        let accepted = app
+            .post(&answer, &gaj_staff, json!({"step": "accept"}))
+            .await;
+        assert_eq!(accepted.json["status"], "accepted", "{}", accepted.json);
+        assert_eq!(app.get(&record, &token).await.json["_objection"], "异议中");
+        let page = app
+            .get(&format!("/api/v1/data/{code}/records"), &token)
+            .await;
+        let flagged: Vec<bool> = page.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.get("_objection").is_some())
+            .collect();
+        assert_eq!(
+            flagged,
+            [false, true, false],
+            "only A (second by key) is flagged"
+        );
+
+        let corrected = app
+            .post(
+                &answer,
+                &gaj_staff,
+                json!({"step": "correct", "answer": "已按户籍档案更正姓名"}),
+            )
+            .await;
+        assert_eq!(corrected.json["status"], "corrected", "{}", corrected.json);
+        assert_eq!(corrected.json["countdown"]["state"], "done");
+        assert!(app
+            .get(&record, &token)
+            .await
+            .json
+            .get("_objection")
+            .is_none());
+        let listed = app.get("/api/v1/objections", &mzj_staff).await;
+        assert_eq!(listed.json["total"], 1);
+    }
+}

@@ -311,7 +311,7 @@ impl Store {
     pub async fn usage(&self, resource_id: i64) -> StoreResult<Vec<Usage>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as("SELECT a.department_id, d.name AS department_name, a.application, COUNT(*) AS calls, \
-                            COALESCE(SUM(a.row_count), 0) AS rows, MAX(a.at) AS last_at \
+                            CAST(COALESCE(SUM(a.row_count), 0) AS BIGINT) AS rows, MAX(a.at) AS last_at \
                             FROM access_log a LEFT JOIN departments d ON d.id = a.department_id \
                             WHERE a.resource_id = $1 AND a.outcome = 'ok' \
                             GROUP BY a.department_id, d.name, a.application ORDER BY calls DESC")

@@ -646,7 +646,7 @@ impl Store {
         Ok(out)
     }
 
-    async fn latest_duty(&self, subject: &str) -> StoreResult<Option<Duty>> {
+    pub(crate) async fn latest_duty(&self, subject: &str) -> StoreResult<Option<Duty>> {
         let sql = format!(
             "SELECT {DUTY_COLUMNS} FROM duties WHERE subject = $1 ORDER BY id DESC LIMIT 1"
         );

@@ -130,6 +130,37 @@ struct Access {
     body: ResourceBody,
     table: String,
     grant: Grant,
+    /// Keys of records under an accepted objection: shown with `_objection: 异议中`.
+    flagged: Vec<Vec<String>>,
+}
+
+/// A record's key as text, to compare with objections' keys.
+fn key_text(values: &[Value]) -> Vec<String> {
+    values
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// The granted items of one record, with the objection flag when it has one.
+fn record_json(
+    access: &Access,
+    columns: &[(&Item, &GrantedItem)],
+    key: &[Value],
+    values: Vec<Value>,
+) -> Map<String, Value> {
+    let mut record: Map<String, Value> = columns
+        .iter()
+        .zip(values)
+        .map(|((item, grant), value)| (item.identifier.clone(), shown(item, grant, value)))
+        .collect();
+    if !access.flagged.is_empty() && access.flagged.contains(&key_text(key)) {
+        record.insert("_objection".into(), Value::from("异议中"));
+    }
+    record
 }
 
 fn app_token(principal: &Principal) -> ApiResult<&ApiToken> {
@@ -176,6 +207,7 @@ async fn resolve(
         body,
         table: store::data_tables::table_name(&parsed),
         grant,
+        flagged: state.store.flagged_keys(resource.id).await?,
     })
 }
 
@@ -467,13 +499,7 @@ async fn read_page(
     };
     let items = records
         .into_iter()
-        .map(|(_, values)| {
-            columns
-                .iter()
-                .zip(values)
-                .map(|((item, grant), value)| (item.identifier.clone(), shown(item, grant, value)))
-                .collect()
-        })
+        .map(|(key, values)| record_json(&access, &columns, &key, values))
         .collect();
     Ok(RecordPage {
         items,
@@ -545,15 +571,11 @@ async fn read_one(
         limit: 1,
     };
     let record = state.store.read_records(&query).await?.pop();
-    let Some((_, values)) = record else {
+    let Some((key, values)) = record else {
         return Err(ApiError::NotFound("记录不存在或不在授权范围内".into()));
     };
     trace.rows = 1;
-    Ok(columns
-        .iter()
-        .zip(values)
-        .map(|((item, grant), value)| (item.identifier.clone(), shown(item, grant, value)))
-        .collect())
+    Ok(record_json(&access, &columns, &key, values))
 }
 
 /// Values to check against one record.
@@ -657,4 +679,31 @@ async fn check(
             None => Default::default(),
         },
     })
+}
+
+#[utoipa::path(get, path = "/api/v1/resources/{prefix}/{seq}/usage", tag = "data", security(("bearer" = [])),
+    params(("prefix" = String, Path), ("seq" = String, Path)),
+    responses((status = 200, body = super::List<store::data_access::Usage>), (status = 403, body = crate::error::ErrorBody),
+               (status = 404, body = crate::error::ErrorBody)))]
+/// Who uses an entry's data ("谁在使用我的数据"): calls and rows per consuming application,
+/// for the provider department, the bureau and the auditor.
+pub async fn usage(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((prefix, seq)): Path<(String, String)>,
+) -> ApiResult<axum::Json<super::List<store::data_access::Usage>>> {
+    principal.require_person()?;
+    let resource = state.store.resource(&format!("{prefix}/{seq}")).await?;
+    let allowed = match principal.role() {
+        Some(domain::account::Role::Admin | domain::account::Role::Auditor) => true,
+        _ => principal.department_id() == Some(resource.provider.id),
+    };
+    if !allowed {
+        return Err(ApiError::Forbidden(
+            "只有提供方、管理方和审计员可以查看数据使用情况".into(),
+        ));
+    }
+    Ok(axum::Json(super::List::all(
+        state.store.usage(resource.id).await?,
+    )))
 }

@@ -16,6 +16,7 @@ pub mod batches;
 pub mod catalogue;
 pub mod data;
 pub mod departments;
+pub mod objections;
 pub mod resources;
 pub mod session;
 pub mod sharing;
@@ -202,6 +203,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/share-requests/{id}/renew", post(sharing::renew))
         .route("/api/v1/delegates/{username}", put(sharing::set_delegate))
         .route("/api/v1/duties", get(sharing::duties))
+        .route(
+            "/api/v1/objections",
+            get(objections::list).post(objections::raise),
+        )
+        .route("/api/v1/objections/{id}/answer", post(objections::answer))
         .route("/api/v1/accountability", get(sharing::accountability))
         .route(
             "/api/v1/calendar/years",
@@ -215,6 +221,7 @@ pub fn routes() -> Router<AppState> {
             get(data::record),
         )
         .route("/api/v1/data/{prefix}/{seq}/verify", post(data::verify))
+        .route("/api/v1/resources/{prefix}/{seq}/usage", get(data::usage))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
 }

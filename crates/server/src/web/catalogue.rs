@@ -219,6 +219,14 @@ pub async fn detail(
 ) -> PageResult {
     let (_, resource) = visible_at(&state, &user.0, &prefix, &seq).await?;
     let versions = state.store.resource_versions(resource.id).await?;
+    // 谁在使用我的数据: for the provider, the bureau and the auditor.
+    let sees_usage = matches!(user.role(), Role::Admin | Role::Auditor)
+        || user.0.department_id() == Some(resource.provider.id);
+    let usage = if sees_usage && resource.published_version.is_some() {
+        state.store.usage(resource.id).await?
+    } else {
+        Vec::new()
+    };
     let content = html! {
         p { (status_tag(resource.status.code())) " 当前版本 v" (resource.version)
             @if let Some(v) = resource.published_version { " · 已发布版本 v" (v) }
@@ -231,6 +239,21 @@ pub async fn detail(
         (metadata_table(&resource))
         h2 { "信息项（" (resource.body.items.len()) "）" }
         (items_table(&resource.body))
+        @if !usage.is_empty() {
+            h2 { "谁在使用我的数据" }
+            table id="usage" {
+                tr { th { "使用部门" } th { "应用系统" } th.num { "调用次数" } th.num { "记录数" } th { "最近调用" } }
+                @for u in &usage {
+                    tr {
+                        td { (u.department_name.as_deref().unwrap_or("")) }
+                        td { (u.application.as_deref().unwrap_or("")) }
+                        td.num { (thousands(u.calls)) }
+                        td.num { (thousands(u.rows)) }
+                        td { @if let Some(at) = &u.last_at { (beijing(at)) } }
+                    }
+                }
+            }
+        }
         h2 { "发布版本" }
         @if versions.is_empty() { p.muted { "尚未发布" } } @else {
             table {

@@ -116,3 +116,23 @@ CREATE TABLE access_log (
 );
 CREATE INDEX access_log_resource ON access_log (resource_id, at);
 CREATE INDEX access_log_department ON access_log (department_id, at);
+
+-- A consumer's objection to one record (数据异议): while accepted, the record is flagged
+-- 异议中 to every consumer; the provider corrects it or confirms it as is.
+CREATE TABLE objections (
+    id INTEGER PRIMARY KEY,
+    resource_id BIGINT NOT NULL REFERENCES resources (id),
+    provider_id BIGINT NOT NULL REFERENCES departments (id),
+    consumer_id BIGINT NOT NULL REFERENCES departments (id),
+    -- The record's key values, JSON array of text.
+    record_key TEXT NOT NULL,
+    items TEXT NOT NULL,
+    description TEXT NOT NULL,
+    raised_by TEXT NOT NULL,
+    status TEXT NOT NULL,
+    answer TEXT,
+    answered_by TEXT,
+    created_at TEXT NOT NULL,
+    closed_at TEXT
+);
+CREATE INDEX objections_open ON objections (resource_id, status);

@@ -1,0 +1,268 @@
+//! The authorisation matrix of sharing: every sharing and data endpoint under every role
+//! and token kind, compared with the expected table. Bodies are chosen so that a caller who
+//! is allowed fails validation afterwards (400/422) or succeeds without side effects,
+//! which keeps the cells independent; every 401/403 must be in the audit log.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::TestApp;
+use domain::catalogue::ShareType;
+use serde_json::{json, Value};
+
+/// Who calls, in the order of the table's columns.
+const CALLERS: [&str; 10] = [
+    "anonymous",
+    "forged",
+    "admin",
+    "auditor",
+    "gaj-chief",
+    "gaj-staff",
+    "mzj-chief",
+    "mzj-staff",
+    "app:mzj",
+    "app:gaj",
+];
+
+#[tokio::test]
+async fn every_sharing_endpoint_under_every_role_and_token() {
+    for app in TestApp::all(false).await {
+        // gaj provides an unconditional and a conditional entry with one person each;
+        // mzj's application holds a grant on the first and a pending request on the second.
+        let mut open = testkit::fixtures::body("常住人口信息");
+        open.share.share_type = ShareType::Unconditional;
+        let open = app.publish(&open).await;
+        let mut closed = testkit::fixtures::body("婚姻登记信息");
+        closed.share.share_type = ShareType::Conditional;
+        closed.share.conditions = Some("仅用于婚姻状况核验".into());
+        let closed = app.publish(&closed).await;
+        let gaj_staff = app.login("gaj-staff").await;
+        let pushed = app
+            .post(
+                &format!("/api/v1/resources/{open}/records"),
+                &gaj_staff,
+                json!({"batch_key": "k", "records": [{"id_number": "11010519491231002X", "full_name": "张三"}]}),
+            )
+            .await;
+        assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.json);
+        let mut tokens = std::collections::HashMap::new();
+        for person in &CALLERS[2..8] {
+            tokens.insert(person.to_string(), app.login(person).await);
+        }
+        for (department, chief) in [("mzj", "mzj-chief"), ("gaj", "gaj-chief")] {
+            let created = app
+                .post(
+                    "/api/v1/tokens",
+                    &tokens[chief],
+                    json!({"application": "低保审批系统"}),
+                )
+                .await;
+            tokens.insert(
+                format!("app:{department}"),
+                created.json["token"].as_str().unwrap().to_string(),
+            );
+        }
+        tokens.insert("forged".into(), "dhapp_0000000000000000000000000000".into());
+        let request = |code: &str| {
+            json!({"resource": code, "items": ["id_number", "full_name"], "purpose": "低保资格审核",
+                   "legal_basis": "《社会救助暂行办法》", "application": "低保审批系统",
+                   "valid_until": (chrono::Utc::now().date_naive() + chrono::Duration::days(200)).to_string()})
+        };
+        let granted = app
+            .post(
+                "/api/v1/share-requests",
+                &tokens["mzj-staff"],
+                request(&open),
+            )
+            .await;
+        let pending = app
+            .post(
+                "/api/v1/share-requests",
+                &tokens["mzj-staff"],
+                request(&closed),
+            )
+            .await;
+        let (granted, pending) = (granted.json["id"].clone(), pending.json["id"].clone());
+        let mut bad_request = request(&open);
+        bad_request["purpose"] = json!("");
+
+        use StatusCode as S;
+        const OK: S = S::OK;
+        const NO: S = S::FORBIDDEN;
+        const ANON: S = S::UNAUTHORIZED;
+        const BAD: S = S::BAD_REQUEST;
+        const GONE: S = S::NO_CONTENT;
+        const CONF: S = S::CONFLICT;
+        const UNPR: S = S::UNPROCESSABLE_ENTITY;
+        // Columns: anonymous, forged, admin, auditor, gaj-chief, gaj-staff, mzj-chief,
+        // mzj-staff, app:mzj, app:gaj.
+        let table: Vec<(Method, String, Option<Value>, [S; 10])> = vec![
+            (
+                Method::GET,
+                "/api/v1/share-requests".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, NO, NO],
+            ),
+            (
+                Method::POST,
+                "/api/v1/share-requests".into(),
+                Some(bad_request.clone()),
+                [ANON, ANON, NO, NO, CONF, CONF, BAD, BAD, NO, NO],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/share-requests/{pending}"),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, NO, NO],
+            ),
+            // An allowed decider fails on the empty reason; nobody changes anything.
+            (
+                Method::POST,
+                format!("/api/v1/share-requests/{pending}/decision"),
+                Some(json!({"decision": "refuse", "reason": ""})),
+                [ANON, ANON, NO, NO, BAD, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/share-requests/{granted}/revoke"),
+                Some(json!({"reason": ""})),
+                [ANON, ANON, BAD, NO, BAD, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/share-requests/{granted}/renew"),
+                Some(json!({"valid_until": "2020-01-01"})),
+                [ANON, ANON, NO, NO, NO, NO, BAD, BAD, NO, NO],
+            ),
+            (
+                Method::PUT,
+                "/api/v1/delegates/gaj-staff".into(),
+                Some(json!({"allowed": false})),
+                [ANON, ANON, NO, NO, GONE, NO, CONF, NO, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/duties".into(),
+                None,
+                [ANON, ANON, OK, NO, OK, OK, OK, OK, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/accountability".into(),
+                None,
+                [ANON, ANON, OK, OK, NO, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/calendar/years".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            (
+                Method::POST,
+                "/api/v1/calendar/years".into(),
+                Some(
+                    json!({"year": 2027, "notice": "x", "notice_date": "2026-11-01", "holidays": ["2027-02-30"], "make_up_days": []}),
+                ),
+                [ANON, ANON, UNPR, NO, NO, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/calendar/deadline?received=2026-02-13&n=3".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/data/{open}/records"),
+                None,
+                [ANON, ANON, NO, NO, NO, NO, NO, NO, OK, NO],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/data/{open}/records/11010519491231002X"),
+                None,
+                [ANON, ANON, NO, NO, NO, NO, NO, NO, OK, NO],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/data/{closed}/records"),
+                None,
+                [ANON, ANON, NO, NO, NO, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/data/{open}/verify"),
+                Some(
+                    json!({"key": {"id_number": "11010519491231002X"}, "values": {"full_name": "张三"}}),
+                ),
+                [ANON, ANON, NO, NO, NO, NO, NO, NO, OK, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/objections".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, NO, NO],
+            ),
+            // Allowed objectors fail on the too-short description.
+            (
+                Method::POST,
+                "/api/v1/objections".into(),
+                Some(
+                    json!({"resource": open, "key": ["11010519491231002X"], "items": ["full_name"], "description": "x"}),
+                ),
+                [ANON, ANON, NO, NO, NO, NO, BAD, BAD, NO, NO],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/resources/{open}/usage"),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, NO],
+            ),
+        ];
+        let denied_before = denied(&app).await;
+        let mut refusals = 0;
+        let mut mismatches = Vec::new();
+        for (method, path, body, expected) in &table {
+            for (caller, want) in CALLERS.iter().zip(expected) {
+                let token = tokens.get(*caller).map(String::as_str);
+                let got = app.call(method.clone(), path, token, body.clone()).await;
+                if got.status != *want {
+                    mismatches.push(format!(
+                        "{method} {path} as {caller}: expected {want}, got {} {}",
+                        got.status, got.json
+                    ));
+                }
+                if matches!(got.status, S::UNAUTHORIZED | S::FORBIDDEN) {
+                    refusals += 1;
+                }
+            }
+        }
+        assert!(
+            mismatches.is_empty(),
+            "{}:\n{}",
+            app.backend,
+            mismatches.join("\n")
+        );
+        assert_eq!(
+            denied(&app).await - denied_before,
+            refusals,
+            "every refusal is audited as a failed authorisation"
+        );
+        // Nothing above changed a request.
+        let shown = app
+            .get(
+                &format!("/api/v1/share-requests/{pending}"),
+                &tokens["admin"],
+            )
+            .await;
+        assert_eq!(shown.json["status"], "pending");
+    }
+}
+
+async fn denied(app: &TestApp) -> i64 {
+    store::on_pool!(app.store, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied'")
+            .fetch_one(pool).await.unwrap()
+    })
+}
