@@ -949,6 +949,22 @@ mod tests {
             "provisional"
         );
         assert!(!store.accountability().await.unwrap().is_empty());
+        let needs: Vec<_> = store
+            .needs()
+            .await
+            .unwrap()
+            .iter()
+            .map(|n| n.status)
+            .collect();
+        for status in domain::sharing::NeedStatus::ALL {
+            if *status != domain::sharing::NeedStatus::Catalogued {
+                assert!(needs.contains(status), "no need is {status:?}");
+            }
+        }
+        let objections = store.objections(None).await.unwrap();
+        assert!(objections
+            .iter()
+            .any(|o| o.status == domain::sharing::ObjectionStatus::Accepted));
         let token = crate::demo_sharing::demo_token("mzj", "低保审批系统");
         let application = store
             .api_token_by_hash(&server::auth::token_hash(&token))

@@ -265,6 +265,7 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
             .revoke_share_request(granted.id, "应用系统未通过安全测评，暂停授权", &admin, ctx)
             .await?;
     }
+    needs_and_objections(store, &rules, ctx).await?;
     usage_history(store).await?;
     Ok(filed)
 }
@@ -299,5 +300,148 @@ async fn usage_history(store: &Store) -> anyhow::Result<()> {
         }
     }
     store.append_access_log(&records).await?;
+    Ok(())
+}
+
+/// A need in each state the bureau and a provider leave it in, and an objection under
+/// verification (its record shows 异议中 to every consumer).
+async fn needs_and_objections(
+    store: &Store,
+    rules: &DeadlineRules,
+    ctx: &AuditContext,
+) -> anyhow::Result<()> {
+    let calendar = store.calendar().await?;
+    let admin = store.user_by_username("admin").await?.actor();
+    let mzj = store.user_by_username("mzj-staff").await?.actor();
+    let rsj = store.user_by_username("rsj-staff").await?.actor();
+    let gaj = store.department_by_code("gaj").await?;
+    let gaj_staff = store.user_by_username("gaj-staff").await?.actor();
+    store
+        .post_need(
+            "居民火化信息",
+            "低保对象去世后及时停发救助金，依据《社会救助暂行办法》第十二条",
+            &mzj,
+            ctx,
+        )
+        .await?;
+    let assigned = store
+        .post_need(
+            "新生儿出生医学证明信息",
+            "新生儿参保登记免提交出生证明",
+            &rsj,
+            ctx,
+        )
+        .await?;
+    store
+        .assign_need(
+            assigned.id,
+            store.department_by_code("wjw").await?.id,
+            &admin,
+            rules,
+            &calendar,
+            ctx,
+        )
+        .await?;
+    let declined = store
+        .post_need("居民宗教信仰信息", "核实特殊困难群体情况", &mzj, ctx)
+        .await?;
+    store
+        .assign_need(declined.id, gaj.id, &admin, rules, &calendar, ctx)
+        .await?;
+    store
+        .answer_need(
+            declined.id,
+            &store::needs::NeedAnswer::Declined {
+                reason: "属敏感个人信息，法律未授权采集和共享".into(),
+            },
+            &gaj_staff,
+            ctx,
+        )
+        .await?;
+    // An objection on the first record of an entry mzj holds a grant on.
+    let consumer = mzj.department_id.context("mzj has a department")?;
+    let mut granted = None;
+    for request in store
+        .share_requests(store::sharing::RequestScope::Department(consumer))
+        .await?
+    {
+        let resource = store.resource(&request.code).await?;
+        if request.consumer_id != consumer {
+            continue;
+        }
+        if let Some(grant) = store
+            .active_grant(resource.id, consumer, &request.application, Utc::now())
+            .await?
+        {
+            granted = Some((request.code, grant));
+            break;
+        }
+    }
+    let Some((code, grant)) = granted else {
+        return Ok(());
+    };
+    let resource = store.resource(&code).await?;
+    let body = store.published_body(&resource).await?;
+    let keys: Vec<store::data_access::Column> = body
+        .items
+        .iter()
+        .filter(|i| i.key)
+        .map(|i| store::data_access::Column {
+            name: i.identifier.to_ascii_lowercase(),
+            column_type: domain::storage::ColumnType::of(i),
+        })
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let table = store::data_tables::table_name(&domain::code::ResourceCode::parse(&code)?);
+    let first = store
+        .read_records(&store::data_access::RecordQuery {
+            table,
+            keys,
+            columns: vec![],
+            filters: vec![],
+            after: None,
+            limit: 1,
+        })
+        .await?;
+    let Some((key, _)) = first.into_iter().next() else {
+        return Ok(());
+    };
+    let key: Vec<String> = key
+        .into_iter()
+        .map(|v| match v {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        })
+        .collect();
+    let objection = store
+        .raise_objection(
+            &store::objections::NewObjection {
+                code: &code,
+                record_key: key,
+                items: grant.items.iter().take(1).map(|g| g.item.clone()).collect(),
+                description: "与申请人提供的证件信息不一致，请核实",
+            },
+            &mzj,
+            rules,
+            &calendar,
+            ctx,
+        )
+        .await?;
+    let provider = store.department(resource.provider.id).await?;
+    let provider_staff = store
+        .user_by_username(&format!("{}-staff", provider.code))
+        .await?
+        .actor();
+    store
+        .answer_objection(
+            objection.id,
+            domain::sharing::ObjectionStep::Accept,
+            "",
+            &provider_staff,
+            ctx,
+        )
+        .await?;
     Ok(())
 }

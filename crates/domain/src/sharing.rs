@@ -428,6 +428,20 @@ impl ObjectionStatus {
     }
 }
 
+labelled_enum! {
+    /// Where a data need stands (需求清单, standards.md §2).
+    NeedStatus {
+        /// Posted; waiting for the bureau to find a provider.
+        Submitted => "submitted", "待分派";
+        /// With a provider, which must answer within its deadline.
+        Assigned => "assigned", "待响应";
+        /// The provider catalogued the data (the answer names the entry).
+        Catalogued => "catalogued", "已编目";
+        /// The provider cannot provide it, with reasons.
+        Declined => "declined", "不能提供";
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

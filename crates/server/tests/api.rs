@@ -74,6 +74,10 @@ async fn health_and_openapi_cover_every_endpoint() {
         ("get", "/api/v1/objections"),
         ("post", "/api/v1/objections"),
         ("post", "/api/v1/objections/{id}/answer"),
+        ("get", "/api/v1/needs"),
+        ("post", "/api/v1/needs"),
+        ("post", "/api/v1/needs/{id}/assign"),
+        ("post", "/api/v1/needs/{id}/answer"),
         ("get", "/healthz"),
     ];
     let paths = spec.json["paths"].as_object().unwrap();

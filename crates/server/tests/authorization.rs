@@ -200,6 +200,18 @@ async fn every_sharing_endpoint_under_every_role_and_token() {
             ),
             (
                 Method::GET,
+                "/api/v1/needs".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, NO, NO],
+            ),
+            (
+                Method::POST,
+                "/api/v1/needs".into(),
+                Some(json!({"title": "x", "description": "x"})),
+                [ANON, ANON, NO, NO, BAD, BAD, BAD, BAD, NO, NO],
+            ),
+            (
+                Method::GET,
                 "/api/v1/objections".into(),
                 None,
                 [ANON, ANON, OK, OK, OK, OK, OK, OK, NO, NO],

@@ -675,3 +675,109 @@ async fn an_accepted_objection_flags_the_record_for_every_consumer_until_it_is_a
         assert_eq!(listed.json["total"], 1);
     }
 }
+
+#[tokio::test]
+async fn a_need_is_assigned_by_the_bureau_and_answered_by_the_provider_in_time() {
+    for app in TestApp::all(false).await {
+        let (mzj_staff, gaj_staff, gaj_chief, admin) = (
+            app.login("mzj-staff").await,
+            app.login("gaj-staff").await,
+            app.login("gaj-chief").await,
+            app.login("admin").await,
+        );
+        error_of(
+            &app.post(
+                "/api/v1/needs",
+                &admin,
+                json!({"title": "殡葬信息", "description": "火化证明信息"}),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+        );
+        error_of(
+            &app.post(
+                "/api/v1/needs",
+                &mzj_staff,
+                json!({"title": "x", "description": ""}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        );
+        let posted = app
+            .post(
+                "/api/v1/needs",
+                &mzj_staff,
+                json!({"title": "居民死亡信息", "description": "低保对象死亡后及时停发，依据《社会救助暂行办法》"}),
+            )
+            .await;
+        assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.json);
+        assert_eq!(posted.json["status"], "submitted");
+        let id = posted.json["id"].clone();
+        let answer = format!("/api/v1/needs/{id}/answer");
+        let decline = json!({"outcome": "declined", "reason": "本部门不掌握该数据"});
+        error_of(
+            &app.post(&answer, &gaj_chief, decline.clone()).await,
+            StatusCode::CONFLICT,
+        );
+        let assign = format!("/api/v1/needs/{id}/assign");
+        error_of(
+            &app.post(&assign, &gaj_chief, json!({"department_id": app.gaj.id}))
+                .await,
+            StatusCode::FORBIDDEN,
+        );
+        error_of(
+            &app.post(&assign, &admin, json!({"department_id": app.mzj.id}))
+                .await,
+            StatusCode::CONFLICT,
+        );
+        let assigned = app
+            .post(&assign, &admin, json!({"department_id": app.gaj.id}))
+            .await;
+        assert_eq!(assigned.json["status"], "assigned", "{}", assigned.json);
+        assert!(assigned.json["countdown"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("剩余 "));
+        let queue = app.get("/api/v1/duties", &gaj_staff).await;
+        assert!(queue.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["kind"] == "need_response"));
+
+        // The provider answers with an entry of its own; someone else's is refused.
+        error_of(
+            &app.post(&answer, &mzj_staff, decline.clone()).await,
+            StatusCode::FORBIDDEN,
+        );
+        let code = app.published_entry("居民死亡登记信息").await;
+        let unknown = app
+            .post(
+                &answer,
+                &gaj_staff,
+                json!({"outcome": "catalogued", "resource": "999999/000001"}),
+            )
+            .await;
+        error_of(&unknown, StatusCode::NOT_FOUND);
+        let catalogued = app
+            .post(
+                &answer,
+                &gaj_staff,
+                json!({"outcome": "catalogued", "resource": code, "note": "已编目并发布"}),
+            )
+            .await;
+        assert_eq!(
+            catalogued.json["status"], "catalogued",
+            "{}",
+            catalogued.json
+        );
+        assert_eq!(catalogued.json["resource_code"], code);
+        assert_eq!(catalogued.json["countdown"]["state"], "done");
+        error_of(
+            &app.post(&answer, &gaj_staff, decline).await,
+            StatusCode::CONFLICT,
+        );
+        let listed = app.get("/api/v1/needs", &app.login("auditor").await).await;
+        assert_eq!(listed.json["total"], 1);
+    }
+}

@@ -19,6 +19,7 @@ pub mod data_access;
 pub mod data_tables;
 pub mod departments;
 mod error;
+pub mod needs;
 pub mod objections;
 pub mod resources;
 pub mod sessions;

@@ -16,6 +16,7 @@ pub mod batches;
 pub mod catalogue;
 pub mod data;
 pub mod departments;
+pub mod needs;
 pub mod objections;
 pub mod resources;
 pub mod session;
@@ -208,6 +209,9 @@ pub fn routes() -> Router<AppState> {
             get(objections::list).post(objections::raise),
         )
         .route("/api/v1/objections/{id}/answer", post(objections::answer))
+        .route("/api/v1/needs", get(needs::list).post(needs::post))
+        .route("/api/v1/needs/{id}/assign", post(needs::assign))
+        .route("/api/v1/needs/{id}/answer", post(needs::answer))
         .route("/api/v1/accountability", get(sharing::accountability))
         .route(
             "/api/v1/calendar/years",

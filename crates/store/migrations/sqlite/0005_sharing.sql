@@ -136,3 +136,21 @@ CREATE TABLE objections (
     closed_at TEXT
 );
 CREATE INDEX objections_open ON objections (resource_id, status);
+
+-- A consumer's need for data nobody catalogued (需求清单): the bureau assigns a likely
+-- provider, which catalogues it or declines with reasons within its deadline.
+CREATE TABLE data_needs (
+    id INTEGER PRIMARY KEY,
+    consumer_id BIGINT NOT NULL REFERENCES departments (id),
+    raised_by TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    status TEXT NOT NULL,
+    provider_id BIGINT REFERENCES departments (id),
+    assigned_by TEXT,
+    answer TEXT,
+    resource_code TEXT,
+    answered_by TEXT,
+    created_at TEXT NOT NULL,
+    closed_at TEXT
+);

@@ -1,0 +1,256 @@
+//! Data needs (需求清单): a consumer describes data that is not in the catalogue, the bureau
+//! assigns a likely provider, and the provider catalogues it or declines with reasons
+//! within its deadline.
+
+use chrono::{DateTime, Utc};
+use domain::account::{Actor, Role};
+use domain::calendar::Calendar;
+use domain::deadline::{DeadlineRules, DutyKind};
+use domain::sharing::NeedStatus;
+use domain::workflow::WorkflowError;
+use serde::Serialize;
+
+use crate::audit::snapshot;
+use crate::sharing::Duty;
+use crate::{decode, now, on_pool, AuditContext, Store, StoreError, StoreResult};
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DataNeed {
+    pub id: i64,
+    pub consumer_id: i64,
+    pub consumer_name: String,
+    pub raised_by: String,
+    pub title: String,
+    pub description: String,
+    pub status: NeedStatus,
+    pub provider_id: Option<i64>,
+    pub provider_name: Option<String>,
+    pub answer: Option<String>,
+    /// The entry catalogued in answer.
+    pub resource_code: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub duty: Option<Duty>,
+}
+
+#[derive(sqlx::FromRow)]
+struct NeedRow {
+    id: i64,
+    consumer_id: i64,
+    consumer_name: String,
+    raised_by: String,
+    title: String,
+    description: String,
+    status: String,
+    provider_id: Option<i64>,
+    provider_name: Option<String>,
+    answer: Option<String>,
+    resource_code: Option<String>,
+    created_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+}
+
+const NEED_SELECT: &str = "SELECT n.id, n.consumer_id, c.name AS consumer_name, n.raised_by, n.title, n.description, n.status, \
+     n.provider_id, p.name AS provider_name, n.answer, n.resource_code, n.created_at, n.closed_at \
+     FROM data_needs n JOIN departments c ON c.id = n.consumer_id LEFT JOIN departments p ON p.id = n.provider_id";
+
+/// The provider's answer to a need.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NeedAnswer {
+    /// Catalogued as this entry (a resource code of the provider).
+    Catalogued {
+        resource: String,
+        note: Option<String>,
+    },
+    Declined {
+        reason: String,
+    },
+}
+
+fn forbidden(action: &'static str, reason: &'static str) -> StoreError {
+    StoreError::Workflow(WorkflowError::Forbidden { action, reason })
+}
+
+fn wrong_state(action: &'static str, status: NeedStatus) -> StoreError {
+    StoreError::Workflow(WorkflowError::WrongState {
+        action,
+        status: status.label(),
+    })
+}
+
+impl Store {
+    pub async fn post_need(
+        &self,
+        title: &str,
+        description: &str,
+        actor: &Actor,
+        ctx: &AuditContext,
+    ) -> StoreResult<DataNeed> {
+        let consumer = actor
+            .department_id
+            .filter(|_| actor.role.needs_department())
+            .ok_or_else(|| forbidden("提出数据需求", "只有部门的首席代表和工作人员可以提出"))?;
+        let mut errors = domain::ValidationErrors::default();
+        if !(2..=100).contains(&title.trim().chars().count()) {
+            errors.push("title", "标题为 2–100 字");
+        }
+        if !(4..=2000).contains(&description.trim().chars().count()) {
+            errors.push("description", "请说明所需数据、用途和依据（4–2000 字）");
+        }
+        errors.into_result(())?;
+        let at = now();
+        let id: i64 = on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            let id: i64 = sqlx::query_scalar("INSERT INTO data_needs (consumer_id, raised_by, title, description, status, created_at) \
+                                             VALUES ($1, $2, $3, $4, 'submitted', $5) RETURNING id")
+                .bind(consumer).bind(&actor.username).bind(title.trim()).bind(description.trim()).bind(at)
+                .fetch_one(&mut *tx).await?;
+            let mut event = ctx.event("need.post", format!("need:{id}"));
+            event.after = snapshot(&serde_json::json!({"title": title.trim()}));
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+            id
+        });
+        self.need(id).await
+    }
+
+    /// The bureau gives the need to a likely provider, whose answer is then due.
+    pub async fn assign_need(
+        &self,
+        id: i64,
+        provider_id: i64,
+        actor: &Actor,
+        rules: &DeadlineRules,
+        calendar: &Calendar,
+        ctx: &AuditContext,
+    ) -> StoreResult<DataNeed> {
+        if actor.role != Role::Admin {
+            return Err(forbidden("分派数据需求", "只有管理方可以分派"));
+        }
+        let need = self.need(id).await?;
+        if need.status != NeedStatus::Submitted {
+            return Err(wrong_state("分派数据需求", need.status));
+        }
+        if provider_id == need.consumer_id {
+            return Err(StoreError::Conflict("不能分派给提出需求的部门".into()));
+        }
+        self.department(provider_id).await?;
+        let at = now();
+        let deadline = rules.deadline(calendar, DutyKind::NeedResponse, at);
+        on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            sqlx::query("UPDATE data_needs SET status = 'assigned', provider_id = $2, assigned_by = $3 WHERE id = $1 AND status = 'submitted'")
+                .bind(id).bind(provider_id).bind(&actor.username).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(DutyKind::NeedResponse.code()).bind(format!("need:{id}")).bind(provider_id)
+                .bind(at).bind(deadline.due).bind(deadline.provisional)
+                .execute(&mut *tx).await?;
+            let mut event = ctx.event("need.assign", format!("need:{id}"));
+            event.after = snapshot(&serde_json::json!({"provider_id": provider_id, "due": deadline.due}));
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+        });
+        self.need(id).await
+    }
+
+    /// The assigned provider's answer: the entry it catalogued, or why it cannot.
+    pub async fn answer_need(
+        &self,
+        id: i64,
+        answer: &NeedAnswer,
+        actor: &Actor,
+        ctx: &AuditContext,
+    ) -> StoreResult<DataNeed> {
+        let need = self.need(id).await?;
+        let provider = need
+            .provider_id
+            .ok_or_else(|| wrong_state("响应数据需求", need.status))?;
+        if !actor.works_for(provider) {
+            return Err(forbidden("响应数据需求", "只有被分派的提供方部门可以响应"));
+        }
+        if need.status != NeedStatus::Assigned {
+            return Err(wrong_state("响应数据需求", need.status));
+        }
+        let (status, text, code) = match answer {
+            NeedAnswer::Catalogued { resource, note } => {
+                let entry = self.resource(resource).await?;
+                if entry.provider.id != provider {
+                    return Err(StoreError::Validation(domain::ValidationErrors::single(
+                        "resource",
+                        "应为本部门编制的目录",
+                    )));
+                }
+                (
+                    NeedStatus::Catalogued,
+                    note.clone().unwrap_or_default(),
+                    Some(entry.code),
+                )
+            }
+            NeedAnswer::Declined { reason } if reason.trim().chars().count() >= 4 => {
+                (NeedStatus::Declined, reason.trim().to_string(), None)
+            }
+            NeedAnswer::Declined { .. } => {
+                return Err(StoreError::Validation(domain::ValidationErrors::single(
+                    "reason",
+                    "不能提供须说明理由（至少 4 个字）",
+                )))
+            }
+        };
+        let at = now();
+        on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            sqlx::query("UPDATE data_needs SET status = $2, answer = $3, resource_code = $4, answered_by = $5, closed_at = $6 \
+                         WHERE id = $1 AND status = 'assigned'")
+                .bind(id).bind(status.code()).bind(&text).bind(&code).bind(&actor.username).bind(at)
+                .execute(&mut *tx).await?;
+            sqlx::query("UPDATE duties SET done_at = $2 WHERE subject = $1 AND done_at IS NULL")
+                .bind(format!("need:{id}")).bind(at).execute(&mut *tx).await?;
+            let mut event = ctx.event("need.answer", format!("need:{id}"));
+            event.after = snapshot(&serde_json::json!({"status": status.code(), "answer": text, "resource": code}));
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+        });
+        self.need(id).await
+    }
+
+    pub async fn need(&self, id: i64) -> StoreResult<DataNeed> {
+        let sql = format!("{NEED_SELECT} WHERE n.id = $1");
+        let row: Option<NeedRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?);
+        let row = row.ok_or_else(|| StoreError::NotFound(format!("数据需求 {id}")))?;
+        self.need_of(row).await
+    }
+
+    /// The whole 需求清单, newest first: every department sees what others need.
+    pub async fn needs(&self) -> StoreResult<Vec<DataNeed>> {
+        let sql = format!("{NEED_SELECT} ORDER BY n.id DESC");
+        let rows: Vec<NeedRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.need_of(row).await?);
+        }
+        Ok(out)
+    }
+
+    async fn need_of(&self, row: NeedRow) -> StoreResult<DataNeed> {
+        let duty = self.latest_duty(&format!("need:{}", row.id)).await?;
+        Ok(DataNeed {
+            id: row.id,
+            consumer_id: row.consumer_id,
+            consumer_name: row.consumer_name,
+            raised_by: row.raised_by,
+            title: row.title,
+            description: row.description,
+            status: decode(&row.status, NeedStatus::parse)?,
+            provider_id: row.provider_id,
+            provider_name: row.provider_name,
+            answer: row.answer,
+            resource_code: row.resource_code,
+            created_at: row.created_at,
+            closed_at: row.closed_at,
+            duty,
+        })
+    }
+}
