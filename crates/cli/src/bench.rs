@@ -30,6 +30,14 @@ pub enum BenchCommand {
     /// database and, with --mysql-url, pulls the same rows from MariaDB (full, then
     /// incremental after 1 % updates). Prints rows/s; see benches/collection/run.sh.
     Collect(crate::bench_collect::CollectArgs),
+    /// The data API: prepares an empty database (an entry of N records, a grant, a token);
+    /// see benches/sharing/run.sh.
+    DataApi(crate::bench_data::DataApiArgs),
+    /// A bare axum hello-world, the floor `/healthz` is compared with.
+    Hello {
+        #[arg(long, default_value = "127.0.0.1:18182")]
+        listen: String,
+    },
 }
 
 const WORDS: &[&str] = &[
@@ -188,6 +196,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     let (entries, queries) = match command {
         BenchCommand::Search { entries, queries } => (entries, queries),
         BenchCommand::Collect(args) => return crate::bench_collect::run(&url, args).await,
+        BenchCommand::DataApi(args) => return crate::bench_data::run(&url, args).await,
+        BenchCommand::Hello { listen } => return crate::bench_data::hello(&listen).await,
     };
     let store = Store::connect(&url).await?;
     store.migrate().await?;

@@ -104,8 +104,13 @@ fn body() -> ResourceBody {
             authoritative: false,
         })
         .collect();
+    entry_body("人口基础信息（基准）", items, ShareType::Unconditional)
+}
+
+/// A benchmark entry: `items` under a basic class, shared on the platform.
+pub(crate) fn entry_body(name: &str, items: Vec<Item>, share_type: ShareType) -> ResourceBody {
     ResourceBody {
-        name: "人口基础信息（基准）".into(),
+        name: name.into(),
         class: ResourceClass {
             kind: ClassKind::Basic,
             subclass: 1,
@@ -120,8 +125,8 @@ fn body() -> ResourceBody {
         },
         items,
         share: ShareAttributes {
-            share_type: ShareType::Unconditional,
-            conditions: None,
+            share_type,
+            conditions: (share_type == ShareType::Conditional).then(|| "基准测试".into()),
             legal_basis: None,
             mode: Some(ShareMode::Platform),
             mode_reason: None,
@@ -134,8 +139,13 @@ fn body() -> ResourceBody {
     }
 }
 
-/// Publishes the benchmark entry in an empty database; returns its code.
-async fn publish_entry(store: &Store, ctx: &AuditContext) -> anyhow::Result<String> {
+/// Publishes `body` as 市公安局's entry in an empty database (with the people `staff`,
+/// `chief` and `admin`); returns its code.
+pub(crate) async fn publish_entry(
+    store: &Store,
+    body: &ResourceBody,
+    ctx: &AuditContext,
+) -> anyhow::Result<String> {
     let department = store
         .create_department(
             &NewDepartment {
@@ -171,7 +181,7 @@ async fn publish_entry(store: &Store, ctx: &AuditContext) -> anyhow::Result<Stri
         actors.push(user.actor());
     }
     let code = store
-        .create_resource(department.id, &body(), &actors[0], ctx)
+        .create_resource(department.id, body, &actors[0], ctx)
         .await?
         .code;
     use domain::workflow::Action;
@@ -218,7 +228,7 @@ pub async fn run(url: &str, args: CollectArgs) -> anyhow::Result<()> {
         store::Dialect::Postgres => "postgres",
     };
     let ctx = AuditContext::system("bench");
-    let code = publish_entry(&store, &ctx).await?;
+    let code = publish_entry(&store, &body(), &ctx).await?;
 
     let started = Instant::now();
     let batch = collect::file::import_file(

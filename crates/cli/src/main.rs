@@ -14,6 +14,7 @@ use store::{AuditContext, Store};
 
 mod bench;
 mod bench_collect;
+mod bench_data;
 mod config;
 mod demo;
 mod demo_data;

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The data API benchmark, each comparison measured in the same run:
+#   lookup   GET /api/v1/data/{code}/records/{key} (token check, grant, projection, masking,
+#            durable group-committed access log) with wrk, against pgbench -M prepared
+#            running the same SELECT on the same table, both at BENCH_CONNECTIONS (64)
+#   floor    GET /healthz through the full middleware stack, against a bare axum
+#            hello-world built in the same workspace (`datahall bench hello`)
+#
+#   benches/sharing/run.sh [ROWS]        (default 1000000; needs a release build)
+#
+# Environment: BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test), BENCH_SECONDS (15),
+# BENCH_CONNECTIONS (64), DATAHALL_BIN (target/release/datahall). Installs wrk from
+# Debian's packages when missing (needs root).
+set -euo pipefail
+rows=${1:-1000000}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=${BENCH_DIR:-/tmp/datahall-bench}
+pg_admin=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
+seconds=${BENCH_SECONDS:-15}
+connections=${BENCH_CONNECTIONS:-64}
+datahall=${DATAHALL_BIN:-$root/target/release/datahall}
+[[ -x $datahall ]] || { echo "run.sh: build first: cargo build --release" >&2; exit 1; }
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+mkdir -p "$work"
+export PGOPTIONS='-c client_min_messages=warning'
+db_url=${pg_admin%/*}/datahall_api_bench
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    psql "$pg_admin" -X -q -c 'DROP DATABASE IF EXISTS datahall_api_bench' 2>/dev/null || true
+}
+trap cleanup EXIT
+
+psql "$pg_admin" -X -q -c 'DROP DATABASE IF EXISTS datahall_api_bench' -c 'CREATE DATABASE datahall_api_bench'
+DATAHALL_LOG=warn DATAHALL_BENCH_DATABASE=$db_url "$datahall" bench data-api --rows "$rows" --out "$work/api.env"
+# shellcheck disable=SC1091
+source "$work/api.env"
+psql "$db_url" -X -q -c 'VACUUM ANALYZE'
+echo "# host cores=$(nproc) connections=$connections seconds=$seconds rows=$rows"
+
+serve=127.0.0.1:18181
+DATAHALL_LOG=warn DATAHALL_SCHEDULER=false DATAHALL_SECRET_KEY_FILE="$work/datahall.key" "$datahall" serve --database "$db_url" --listen "$serve" 2>"$work/serve.log" &
+pids+=($!)
+DATAHALL_LOG=warn "$datahall" bench hello --listen 127.0.0.1:18182 2>/dev/null &
+pids+=($!)
+for _ in $(seq 60); do curl -fs "http://$serve/healthz" >/dev/null && curl -fs http://127.0.0.1:18182/ >/dev/null && break; sleep 0.5; done
+curl -fs -H "Authorization: Bearer $token" "http://$serve/api/v1/data/$code/records/K000000000001" | sed 's/^/# sample answer: /'; echo
+
+# wrk_run NAME URL [ARGS…] — prints "bench NAME rps= p99_ms=".
+wrk_run() {
+    local name=$1; shift
+    local out
+    out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@")
+    local rps p99
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+    p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } print v }' <<<"$out")
+    local errors
+    errors=$(awk '/Non-2xx/ { print $5 }' <<<"$out")
+    echo "bench $name rps=$rps p99_ms=$p99 non_2xx=${errors:-0}"
+}
+
+wrk_run api_lookup "http://$serve" -s "$here/lookup.lua" -- "$token" "$code" "$rows" | tee "$work/api.txt"
+cat > "$work/lookup.sql" <<SQL
+\\set n random(1, $rows)
+SELECT id_number, full_name, region FROM $table WHERE record_no = 'K' || lpad(:n::text, 12, '0');
+SQL
+tps=$(pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -f "$work/lookup.sql" "$db_url" 2>/dev/null | awk '/^tps/ { print $3 }')
+echo "bench pgbench_lookup rps=$tps" | tee -a "$work/api.txt"
+wrk_run healthz "http://$serve/healthz" | tee -a "$work/api.txt"
+wrk_run bare_axum "http://127.0.0.1:18182/" | tee -a "$work/api.txt"
+logged=$(psql "$db_url" -X -Atc "SELECT COUNT(*) FROM access_log")
+echo "# access_log rows after the run: $logged"
+
+rate() { awk -v n="$1" '$2 == n { for (i = 3; i <= NF; i++) if ($i ~ /^rps=/) { sub(/rps=/, "", $i); print $i } }' "$work/api.txt"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+echo "# ratios (same run)"
+echo "ratio api_lookup/pgbench_lookup=$(ratio "$(rate api_lookup)" "$(rate pgbench_lookup)") (target ≥ 0.4)"
+echo "ratio healthz/bare_axum=$(ratio "$(rate healthz)" "$(rate bare_axum)") (target ≥ 0.6)"
