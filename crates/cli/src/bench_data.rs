@@ -55,7 +55,7 @@ fn items() -> Vec<Item> {
         id,
         name,
         item("户籍所在区", "REGION", Some(6), DataType::Char),
-        item("月收入", "INCOME", None, DataType::Numeric),
+        item("月收入", "INCOME", Some(10), DataType::Numeric),
     ]
 }
 
