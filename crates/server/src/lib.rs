@@ -78,6 +78,7 @@ pub struct AppState {
     pub limiter: Arc<api::data::RateLimiter>,
     /// Seals paging cursors (new at each start: a cursor does not outlive the process).
     pub cursor_key: Arc<collect::secret::SecretKey>,
+    pub health: Arc<HealthCache>,
 }
 
 impl AppState {
@@ -93,14 +94,33 @@ impl AppState {
             throttle: Arc::default(),
             limiter: Arc::default(),
             cursor_key: Arc::new(cursor_key),
+            health: Arc::default(),
         }
+    }
+}
+
+/// The database's last answer to a health check, reused for a second: a load balancer
+/// polling `/healthz` many times a second does not turn into as many database round trips.
+#[derive(Default)]
+pub struct HealthCache(std::sync::Mutex<Option<(std::time::Instant, bool)>>);
+
+impl HealthCache {
+    async fn database_up(&self, store: &Store) -> bool {
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+        let cached = *self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, up)) = cached.filter(|(at, _)| at.elapsed() < FRESH) {
+            return up;
+        }
+        let up = store.ping().await;
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), up));
+        up
     }
 }
 
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> (axum::http::StatusCode, &'static str) {
-    if state.store.ping().await {
+    if state.health.database_up(&state.store).await {
         (axum::http::StatusCode::OK, "ok")
     } else {
         (

@@ -136,14 +136,29 @@ impl Store {
     }
 
     /// The live (not revoked, not expired) token with this hash; records its use.
+    ///
+    /// The use is written at most once a minute per token: an application calls many
+    /// times a second, and a write per call would serialise them all on the token's row
+    /// (and cost a commit each). Revocation and expiry are still checked on every call.
     pub async fn api_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<ApiToken>> {
+        let at = now();
         let sql = format!(
-            "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL \
-             AND (expires_at IS NULL OR expires_at > $1) RETURNING {TOKEN_COLUMNS}"
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $2)"
         );
-        Ok(
-            on_pool!(self, pool => sqlx::query_as(&sql).bind(now()).bind(token_hash).fetch_optional(pool).await?),
-        )
+        let token: Option<ApiToken> = on_pool!(self, pool => sqlx::query_as(&sql).bind(token_hash).bind(at).fetch_optional(pool).await?);
+        if let Some(token) = &token {
+            let stale = token
+                .last_used_at
+                .is_none_or(|used| at - used > chrono::Duration::seconds(60));
+            if stale {
+                on_pool!(self, pool => {
+                    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                        .bind(at).bind(token.id).execute(pool).await?;
+                });
+            }
+        }
+        Ok(token)
     }
 
     pub async fn api_tokens(&self, department_id: Option<i64>) -> StoreResult<Vec<ApiToken>> {
