@@ -716,3 +716,161 @@ async fn a_consumer_applies_from_the_entry_page_and_the_provider_decides_in_its_
         );
     }
 }
+
+#[tokio::test]
+async fn needs_are_posted_assigned_and_answered_from_the_needs_page() {
+    for app in TestApp::all(false).await {
+        let mut consumer = Browser::new(&app);
+        consumer.sign_in("mzj-staff").await;
+        let page = Browser::text(&consumer.request(Method::GET, "/needs", None).await);
+        assert!(page.contains("提出需求"), "{page}");
+        let posted = consumer
+            .request(
+                Method::POST,
+                "/needs",
+                Some(&[
+                    ("_csrf", &csrf_in(&page)),
+                    ("title", "居民火化信息"),
+                    ("description", "低保对象去世后及时停发救助金"),
+                ]),
+            )
+            .await;
+        assert_eq!(
+            posted.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            Browser::text(&posted)
+        );
+        let id = app.store.needs().await.unwrap()[0].id;
+
+        let mut bureau = Browser::new(&app);
+        bureau.sign_in("admin").await;
+        let page = Browser::text(&bureau.request(Method::GET, "/needs", None).await);
+        assert!(page.contains("待分派") && page.contains("分派"), "{page}");
+        let gaj = app.gaj.id.to_string();
+        let assigned = bureau
+            .request(
+                Method::POST,
+                &format!("/needs/{id}/assign"),
+                Some(&[("_csrf", &csrf_in(&page)), ("department_id", &gaj)]),
+            )
+            .await;
+        assert_eq!(
+            assigned.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            Browser::text(&assigned)
+        );
+
+        let mut provider = Browser::new(&app);
+        provider.sign_in("gaj-chief").await;
+        let page = Browser::text(&provider.request(Method::GET, "/needs", None).await);
+        assert!(page.contains("待响应") && page.contains("剩余 "), "{page}");
+        let declined = provider
+            .request(
+                Method::POST,
+                &format!("/needs/{id}/answer"),
+                Some(&[
+                    ("_csrf", &csrf_in(&page)),
+                    ("outcome", "declined"),
+                    ("reason", "本部门不掌握火化信息"),
+                ]),
+            )
+            .await;
+        assert_eq!(
+            declined.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            Browser::text(&declined)
+        );
+        let after = Browser::text(&consumer.request(Method::GET, "/needs", None).await);
+        assert!(
+            after.contains("不能提供") && after.contains("本部门不掌握火化信息"),
+            "{after}"
+        );
+        assert!(
+            Browser::text(&consumer.request(Method::GET, "/objections", None).await)
+                .contains("暂无数据异议")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_provider_accepts_and_answers_an_objection_on_the_objections_page() {
+    for app in TestApp::all(false).await {
+        let code = app.published_entry("常住人口信息").await;
+        let (gaj_staff, mzj_staff) = (app.login("gaj-staff").await, app.login("mzj-staff").await);
+        let id = "11010519491231002X";
+        app.post(
+            &format!("/api/v1/resources/{code}/records"),
+            &gaj_staff,
+            serde_json::json!({"batch_key": "k", "records": [{"id_number": id, "full_name": "张三"}]}),
+        )
+        .await;
+        let valid_until =
+            (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+        app.post(
+            "/api/v1/share-requests",
+            &mzj_staff,
+            serde_json::json!({"resource": code, "purpose": "核验", "legal_basis": "依据",
+                               "application": "低保审批系统", "valid_until": valid_until}),
+        )
+        .await;
+        let raised = app
+            .post(
+                "/api/v1/objections",
+                &mzj_staff,
+                serde_json::json!({"resource": code, "key": [id], "items": ["full_name"], "description": "姓名有误，应为张叁"}),
+            )
+            .await;
+        assert_eq!(raised.status, StatusCode::CREATED, "{}", raised.json);
+        let objection = raised.json["id"].as_i64().unwrap();
+
+        let mut provider = Browser::new(&app);
+        provider.sign_in("gaj-staff").await;
+        let page = Browser::text(&provider.request(Method::GET, "/objections", None).await);
+        assert!(page.contains("姓名有误") && page.contains("受理"), "{page}");
+        let uri = format!("/objections/{objection}/answer");
+        let accepted = provider
+            .request(
+                Method::POST,
+                &uri,
+                Some(&[
+                    ("_csrf", &csrf_in(&page)),
+                    ("step", "accept"),
+                    ("answer", ""),
+                ]),
+            )
+            .await;
+        assert_eq!(
+            accepted.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            Browser::text(&accepted)
+        );
+        let page = Browser::text(&provider.request(Method::GET, "/objections", None).await);
+        assert!(
+            page.contains("异议中") && page.contains("核实无误"),
+            "{page}"
+        );
+        let confirmed = provider
+            .request(
+                Method::POST,
+                &uri,
+                Some(&[
+                    ("_csrf", &csrf_in(&page)),
+                    ("step", "confirm"),
+                    ("answer", "经核对户籍档案，原数据无误"),
+                ]),
+            )
+            .await;
+        assert_eq!(
+            confirmed.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            Browser::text(&confirmed)
+        );
+        let status = app.store.objection(objection).await.unwrap().status;
+        assert_eq!(status, domain::sharing::ObjectionStatus::Confirmed);
+    }
+}

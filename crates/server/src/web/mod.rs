@@ -75,6 +75,11 @@ pub fn routes() -> Router<AppState> {
             get(sharing::apply_page).post(sharing::apply),
         )
         .route("/calendar", get(sharing::calendar))
+        .route("/objections", get(sharing::objections))
+        .route("/objections/{id}/answer", post(sharing::answer_objection))
+        .route("/needs", get(sharing::needs).post(sharing::post_need))
+        .route("/needs/{id}/assign", post(sharing::assign_need))
+        .route("/needs/{id}/answer", post(sharing::answer_need))
         .route("/review", get(catalogue::review))
         .route(
             "/admin/departments",
@@ -258,6 +263,8 @@ fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
         ("/catalogue", "数据资源目录"),
         ("/stats", "归集统计"),
         ("/sharing", "共享申请"),
+        ("/needs", "需求清单"),
+        ("/objections", "数据异议"),
         ("/calendar", "工作日历"),
     ];
     match role {

@@ -141,8 +141,7 @@ fn actions(user: &WebUser, r: &ShareRequest, own: Option<i64>) -> Markup {
 }
 
 fn redirect_with(notice: &str) -> PageResult {
-    let query = super::query_string(&[("notice", notice)]);
-    Ok(Redirect::to(&format!("/sharing{query}")).into_response())
+    redirect_to("/sharing", notice)
 }
 
 pub async fn decide(
@@ -351,4 +350,239 @@ pub async fn calendar(
         "工作日历",
         content,
     ))
+}
+
+fn redirect_to(page: &str, notice: &str) -> PageResult {
+    let query = super::query_string(&[("notice", notice)]);
+    Ok(Redirect::to(&format!("{page}{query}")).into_response())
+}
+
+/// 数据异议: objections a department raised or must answer, with the provider's forms.
+pub async fn objections(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(notice): Query<Notice>,
+) -> PageResult {
+    let scope = match (user.role(), user.0.department_id()) {
+        (Role::Admin | Role::Auditor, _) => None,
+        (_, Some(department)) => Some(department),
+        _ => return Err(PageError(ApiError::Forbidden("无权查看数据异议".into()))),
+    };
+    let calendar = state.store.calendar().await?;
+    let objections = state.store.objections(scope).await?;
+    let own = user.0.department_id();
+    let content = html! {
+        @if let Some(text) = &notice.notice { div.notice.ok { (text) } }
+        p.muted { "获得授权的使用部门发现数据错误可提出异议；提供方受理后，该记录对所有使用方标注“异议中”，核实后更正或确认无误。" }
+        table id="objections" {
+            tr { th { "编号" } th { "目录" } th { "提出部门" } th { "信息项" } th { "说明" } th { "状态" } th { "时限" } th { "处理" } }
+            @for o in &objections {
+                tr {
+                    td.num { (o.id) }
+                    td { a href=(code_path(&o.code)) { (o.resource_name) } }
+                    td { (o.consumer_name) }
+                    td { (o.items.join("、")) }
+                    td { (o.description) @if let Some(a) = &o.answer { br; span.muted { "答复：" (a) } } }
+                    td { span class={"tag " (if o.status.closed() { "done" } else { "in-progress" })} { (o.status.label()) } }
+                    td { @if let Some(d) = &o.duty { (countdown_tag(&crate::api::sharing::countdown(&state, &calendar, d))) } }
+                    td {
+                        @if own == Some(o.provider_id) && !o.status.closed() {
+                            form.inline method="post" action={"/objections/" (o.id) "/answer"} {
+                                (csrf_field(&user))
+                                input type="text" name="answer" placeholder="处理说明";
+                                @if o.status == domain::sharing::ObjectionStatus::Submitted {
+                                    button type="submit" name="step" value="accept" { "受理" }
+                                    button type="submit" name="step" value="reject" { "不予受理" }
+                                } @else {
+                                    button type="submit" name="step" value="correct" { "已更正" }
+                                    button type="submit" name="step" value="confirm" { "核实无误" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if objections.is_empty() { p.muted { "暂无数据异议。" } }
+    };
+    Ok(layout(
+        &state,
+        &user,
+        "/objections",
+        &[("", "数据异议")],
+        "数据异议",
+        content,
+    ))
+}
+
+pub async fn answer_objection(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, Vec<String>>>,
+) -> PageResult {
+    use domain::sharing::ObjectionStep;
+    user.check_csrf(form_value(&form, "_csrf"))?;
+    let step = match form_value(&form, "step") {
+        "accept" => ObjectionStep::Accept,
+        "reject" => ObjectionStep::Reject,
+        "correct" => ObjectionStep::Correct,
+        "confirm" => ObjectionStep::Confirm,
+        _ => return Err(PageError(ApiError::field("step", "未知的处理方式"))),
+    };
+    let ctx = crate::auth::audit_context(Some(&user.0), &meta);
+    let answered = state
+        .store
+        .answer_objection(id, step, form_value(&form, "answer"), &user.0.actor(), &ctx)
+        .await?;
+    redirect_to(
+        "/objections",
+        &format!("异议 {id}：{}", answered.status.label()),
+    )
+}
+
+/// 需求清单: every department's needs; post one, the bureau assigns, the provider answers.
+pub async fn needs(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(notice): Query<Notice>,
+) -> PageResult {
+    use domain::sharing::NeedStatus;
+    let calendar = state.store.calendar().await?;
+    let needs = state.store.needs().await?;
+    let departments = if user.role() == Role::Admin {
+        state.store.departments().await?
+    } else {
+        Vec::new()
+    };
+    let own = user.0.department_id();
+    let content = html! {
+        @if let Some(text) = &notice.notice { div.notice.ok { (text) } }
+        @if matches!(user.role(), Role::Chief | Role::Staff) {
+            form.stack method="post" action="/needs" {
+                (csrf_field(&user))
+                label { "需要的数据 " input type="text" name="title" required maxlength="100"; }
+                label { "用途与依据 " textarea name="description" required maxlength="2000" rows="2" {} }
+                button type="submit" { "提出需求" }
+            }
+        }
+        table id="needs" {
+            tr { th { "编号" } th { "需求" } th { "提出部门" } th { "提供方" } th { "状态" } th { "时限" } th { "处理" } }
+            @for n in &needs {
+                tr {
+                    td.num { (n.id) }
+                    td { strong { (n.title) } br; span.muted { (n.description) }
+                         @if let Some(a) = &n.answer { br; span.muted { "答复：" (a) } }
+                         @if let Some(code) = &n.resource_code { " " a href=(code_path(code)) { (code) } } }
+                    td { (n.consumer_name) }
+                    td { (n.provider_name.as_deref().unwrap_or("—")) }
+                    td { span class={"tag " (match n.status { NeedStatus::Submitted | NeedStatus::Assigned => "in-progress", NeedStatus::Catalogued => "done", NeedStatus::Declined => "refused" })} { (n.status.label()) } }
+                    td { @if let Some(d) = &n.duty { (countdown_tag(&crate::api::sharing::countdown(&state, &calendar, d))) } }
+                    td {
+                        @if n.status == NeedStatus::Submitted && user.role() == Role::Admin {
+                            form.inline method="post" action={"/needs/" (n.id) "/assign"} {
+                                (csrf_field(&user))
+                                select name="department_id" {
+                                    @for d in departments.iter().filter(|d| d.id != n.consumer_id) { option value=(d.id) { (d.name) } }
+                                }
+                                button type="submit" { "分派" }
+                            }
+                        }
+                        @if n.status == NeedStatus::Assigned && own.is_some() && own == n.provider_id {
+                            form.inline method="post" action={"/needs/" (n.id) "/answer"} {
+                                (csrf_field(&user))
+                                input type="text" name="resource" placeholder="已编目的信息资源代码";
+                                button type="submit" name="outcome" value="catalogued" { "已编目" }
+                                input type="text" name="reason" placeholder="不能提供的理由";
+                                button type="submit" name="outcome" value="declined" { "不能提供" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if needs.is_empty() { p.muted { "暂无数据需求。" } }
+    };
+    Ok(layout(
+        &state,
+        &user,
+        "/needs",
+        &[("", "需求清单")],
+        "需求清单",
+        content,
+    ))
+}
+
+pub async fn post_need(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    Form(form): Form<HashMap<String, Vec<String>>>,
+) -> PageResult {
+    user.check_csrf(form_value(&form, "_csrf"))?;
+    let ctx = crate::auth::audit_context(Some(&user.0), &meta);
+    let need = state
+        .store
+        .post_need(
+            form_value(&form, "title"),
+            form_value(&form, "description"),
+            &user.0.actor(),
+            &ctx,
+        )
+        .await?;
+    redirect_to("/needs", &format!("需求 {} 已提出，待管理方分派", need.id))
+}
+
+pub async fn assign_need(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, Vec<String>>>,
+) -> PageResult {
+    user.check_csrf(form_value(&form, "_csrf"))?;
+    let department: i64 = form_value(&form, "department_id")
+        .parse()
+        .map_err(|_| ApiError::field("department_id", "请选择提供方"))?;
+    let ctx = crate::auth::audit_context(Some(&user.0), &meta);
+    let calendar = state.store.calendar().await?;
+    state
+        .store
+        .assign_need(
+            id,
+            department,
+            &user.0.actor(),
+            &state.config.deadline_rules,
+            &calendar,
+            &ctx,
+        )
+        .await?;
+    redirect_to("/needs", &format!("需求 {id} 已分派"))
+}
+
+pub async fn answer_need(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, Vec<String>>>,
+) -> PageResult {
+    use store::needs::NeedAnswer;
+    user.check_csrf(form_value(&form, "_csrf"))?;
+    let answer = match form_value(&form, "outcome") {
+        "catalogued" => NeedAnswer::Catalogued {
+            resource: form_value(&form, "resource").trim().to_string(),
+            note: None,
+        },
+        _ => NeedAnswer::Declined {
+            reason: form_value(&form, "reason").to_string(),
+        },
+    };
+    let ctx = crate::auth::audit_context(Some(&user.0), &meta);
+    let need = state
+        .store
+        .answer_need(id, &answer, &user.0.actor(), &ctx)
+        .await?;
+    redirect_to("/needs", &format!("需求 {id}：{}", need.status.label()))
 }
