@@ -386,10 +386,7 @@ async fn needs_and_objections(
         .items
         .iter()
         .filter(|i| i.key)
-        .map(|i| store::data_access::Column {
-            name: i.identifier.to_ascii_lowercase(),
-            column_type: domain::storage::ColumnType::of(i),
-        })
+        .map(store::data_access::Column::of)
         .collect();
     if keys.is_empty() {
         return Ok(());
@@ -408,13 +405,7 @@ async fn needs_and_objections(
     let Some((key, _)) = first.into_iter().next() else {
         return Ok(());
     };
-    let key: Vec<String> = key
-        .into_iter()
-        .map(|v| match v {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        })
-        .collect();
+    let key = store::data_access::key_text(&key);
     let objection = store
         .raise_objection(
             &store::objections::NewObjection {

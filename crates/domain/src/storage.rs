@@ -69,7 +69,7 @@ pub enum TableChange {
 }
 
 /// Item identifiers are case-insensitive column names.
-fn column_name(item: &Item) -> String {
+pub fn column_name(item: &Item) -> String {
     item.identifier.to_ascii_lowercase()
 }
 

@@ -765,29 +765,10 @@ impl BatchWriter {
             if current != Some(published_version) {
                 return Err(StoreError::Conflict("归集期间目录发布了新版本，请按新版本重新提交".into()));
             }
-            // PostgreSQL's first load of an entry: a plain insert is about twice as fast as
-            // an upsert. A key repeated within the batch violates the primary key; the
-            // savepoint undoes the attempt and the upsert keeps each key's last line.
-            let mut loaded = false;
-            if dialect == Dialect::Postgres && !keys.is_empty() && !in_transaction {
-                let empty: bool = sqlx::query_scalar(&format!("SELECT NOT EXISTS (SELECT 1 FROM \"{table}\")"))
-                    .fetch_one(&mut *tx).await?;
-                if empty {
-                    sqlx::query("SAVEPOINT first_load").execute(&mut *tx).await?;
-                    let insert = insert_from_stage(&table, &names);
-                    match sqlx::query(&insert).bind(batch_id).bind(&source).bind(at).execute(&mut *tx).await {
-                        Ok(_) => loaded = true,
-                        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                            sqlx::query("ROLLBACK TO SAVEPOINT first_load").execute(&mut *tx).await?;
-                        }
-                        Err(other) => return Err(other.into()),
-                    }
-                }
-            }
-            if !loaded {
-                let upsert = upsert_from_stage(dialect, &table, &names, &keys);
-                sqlx::query(&upsert).bind(batch_id).bind(&source).bind(at).execute(&mut *tx).await?;
-            }
+            // (An empty entry's first load on PostgreSQL is already in the table: see
+            // `DirectLoad`. The upsert then only applies what a repeated key staged.)
+            let upsert = upsert_from_stage(dialect, &table, &names, &keys);
+            sqlx::query(&upsert).bind(batch_id).bind(&source).bind(at).execute(&mut *tx).await?;
             let mut deleted = 0;
             if !keys.is_empty() {
                 let key_list = quoted(&keys);
@@ -959,16 +940,6 @@ async fn stage_rejected(staging: &mut Staging, rejected: &[RejectedRow]) -> Stor
         true,
     )
     .await
-}
-
-/// PostgreSQL: inserts the staged rows as they are (into an empty table).
-fn insert_from_stage(table: &str, names: &[String]) -> String {
-    let columns = quoted(names);
-    let timestamp = Dialect::Postgres.cast(ColumnType::Timestamp);
-    format!(
-        "INSERT INTO \"{table}\" ({columns}, \"_batch_id\", \"_source\", \"_received_at\", \"_updated_at\") \
-         SELECT {columns}, $1, $2, $3{timestamp}, $3{timestamp} FROM stage"
-    )
 }
 
 /// Moves the staged rows into the entry's table: insert, or replace the non-key columns of

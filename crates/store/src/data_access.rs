@@ -20,6 +20,27 @@ pub struct Column {
     pub column_type: ColumnType,
 }
 
+impl Column {
+    /// The column that holds an item's values.
+    pub fn of(item: &domain::catalogue::Item) -> Self {
+        Column {
+            name: domain::storage::column_name(item),
+            column_type: ColumnType::of(item),
+        }
+    }
+}
+
+/// A record's key values as text: how objections store them and cursors carry them.
+pub fn key_text(values: &[Value]) -> Vec<String> {
+    values
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
 /// A page of records by key order.
 #[derive(Debug, Clone)]
 pub struct RecordQuery {

@@ -219,7 +219,8 @@ impl Store {
         let row: Option<NeedRow> =
             on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?);
         let row = row.ok_or_else(|| StoreError::NotFound(format!("数据需求 {id}")))?;
-        self.need_of(row).await
+        let mut needs = self.needs_of(vec![row]).await?;
+        Ok(needs.remove(0))
     }
 
     /// The whole 需求清单, newest first: every department sees what others need.
@@ -227,30 +228,36 @@ impl Store {
         let sql = format!("{NEED_SELECT} ORDER BY n.id DESC");
         let rows: Vec<NeedRow> =
             on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.need_of(row).await?);
-        }
-        Ok(out)
+        self.needs_of(rows).await
     }
 
-    async fn need_of(&self, row: NeedRow) -> StoreResult<DataNeed> {
-        let duty = self.latest_duty(&format!("need:{}", row.id)).await?;
-        Ok(DataNeed {
-            id: row.id,
-            consumer_id: row.consumer_id,
-            consumer_name: row.consumer_name,
-            raised_by: row.raised_by,
-            title: row.title,
-            description: row.description,
-            status: decode(&row.status, NeedStatus::parse)?,
-            provider_id: row.provider_id,
-            provider_name: row.provider_name,
-            answer: row.answer,
-            resource_code: row.resource_code,
-            created_at: row.created_at,
-            closed_at: row.closed_at,
-            duty,
-        })
+    async fn needs_of(&self, rows: Vec<NeedRow>) -> StoreResult<Vec<DataNeed>> {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut duties = self.latest_duties("need", &ids).await?;
+        rows.into_iter()
+            .map(|row| {
+                let duty = duties.remove(&row.id);
+                need_of(row, duty)
+            })
+            .collect()
     }
+}
+
+fn need_of(row: NeedRow, duty: Option<Duty>) -> StoreResult<DataNeed> {
+    Ok(DataNeed {
+        id: row.id,
+        consumer_id: row.consumer_id,
+        consumer_name: row.consumer_name,
+        raised_by: row.raised_by,
+        title: row.title,
+        description: row.description,
+        status: decode(&row.status, NeedStatus::parse)?,
+        provider_id: row.provider_id,
+        provider_name: row.provider_name,
+        answer: row.answer,
+        resource_code: row.resource_code,
+        created_at: row.created_at,
+        closed_at: row.closed_at,
+        duty,
+    })
 }

@@ -182,7 +182,8 @@ impl Store {
         let row: Option<ObjectionRow> =
             on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?);
         let row = row.ok_or_else(|| StoreError::NotFound(format!("数据异议 {id}")))?;
-        self.objection_of(row).await
+        let mut objections = self.objections_of(vec![row]).await?;
+        Ok(objections.remove(0))
     }
 
     /// Objections a department raised or must answer (all for `None`), newest first.
@@ -197,33 +198,18 @@ impl Store {
                 on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?)
             }
         };
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.objection_of(row).await?);
-        }
-        Ok(out)
+        self.objections_of(rows).await
     }
 
-    async fn objection_of(&self, row: ObjectionRow) -> StoreResult<Objection> {
-        let duty = self.latest_duty(&format!("objection:{}", row.id)).await?;
-        Ok(Objection {
-            id: row.id,
-            code: row.code,
-            resource_name: row.resource_name,
-            provider_id: row.provider_id,
-            consumer_id: row.consumer_id,
-            consumer_name: row.consumer_name,
-            record_key: serde_json::from_str(&row.record_key)?,
-            items: serde_json::from_str(&row.items)?,
-            description: row.description,
-            raised_by: row.raised_by,
-            status: decode(&row.status, ObjectionStatus::parse)?,
-            answer: row.answer,
-            answered_by: row.answered_by,
-            created_at: row.created_at,
-            closed_at: row.closed_at,
-            duty,
-        })
+    async fn objections_of(&self, rows: Vec<ObjectionRow>) -> StoreResult<Vec<Objection>> {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut duties = self.latest_duties("objection", &ids).await?;
+        rows.into_iter()
+            .map(|row| {
+                let duty = duties.remove(&row.id);
+                objection_of(row, duty)
+            })
+            .collect()
     }
 
     /// The keys of an entry's records flagged 异议中.
@@ -236,4 +222,25 @@ impl Store {
             .map(|k| serde_json::from_str(k).map_err(StoreError::from))
             .collect()
     }
+}
+
+fn objection_of(row: ObjectionRow, duty: Option<Duty>) -> StoreResult<Objection> {
+    Ok(Objection {
+        id: row.id,
+        code: row.code,
+        resource_name: row.resource_name,
+        provider_id: row.provider_id,
+        consumer_id: row.consumer_id,
+        consumer_name: row.consumer_name,
+        record_key: serde_json::from_str(&row.record_key)?,
+        items: serde_json::from_str(&row.items)?,
+        description: row.description,
+        raised_by: row.raised_by,
+        status: decode(&row.status, ObjectionStatus::parse)?,
+        answer: row.answer,
+        answered_by: row.answered_by,
+        created_at: row.created_at,
+        closed_at: row.closed_at,
+        duty,
+    })
 }

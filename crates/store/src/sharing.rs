@@ -607,11 +607,11 @@ impl Store {
     }
 
     async fn with_duties(&self, rows: Vec<RequestRow>) -> StoreResult<Vec<ShareRequest>> {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut duties = self.latest_duties("share_request", &ids).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let duty = self
-                .latest_duty(&format!("share_request:{}", row.id))
-                .await?;
+            let duty = duties.remove(&row.id);
             let items: StoredItems = serde_json::from_str(&row.items)?;
             out.push(ShareRequest {
                 id: row.id,
@@ -646,11 +646,32 @@ impl Store {
         Ok(out)
     }
 
-    pub(crate) async fn latest_duty(&self, subject: &str) -> StoreResult<Option<Duty>> {
-        let sql = format!(
-            "SELECT {DUTY_COLUMNS} FROM duties WHERE subject = $1 ORDER BY id DESC LIMIT 1"
-        );
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(subject).fetch_optional(pool).await?))
+    /// The latest duty of each subject `{kind}:{id}`, by id: one query for a whole list
+    /// (per 500 ids), not one per row.
+    pub(crate) async fn latest_duties(
+        &self,
+        kind: &str,
+        ids: &[i64],
+    ) -> StoreResult<std::collections::HashMap<i64, Duty>> {
+        let mut latest = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let duties: Vec<Duty> = on_pool!(self, pool => {
+                let mut query = sqlx::QueryBuilder::new(format!("SELECT {DUTY_COLUMNS} FROM duties WHERE subject IN ("));
+                let mut subjects = query.separated(", ");
+                for id in chunk {
+                    subjects.push_bind(format!("{kind}:{id}"));
+                }
+                subjects.push_unseparated(") ORDER BY id");
+                query.build_query_as().fetch_all(pool).await?
+            });
+            // Ordered by id: a later duty of the same subject replaces an earlier one.
+            for duty in duties {
+                if let Some(id) = duty.subject.rsplit(':').next().and_then(|i| i.parse().ok()) {
+                    latest.insert(id, duty);
+                }
+            }
+        }
+        Ok(latest)
     }
 
     /// Open duties, earliest due first: a department's, or the bureau's (`None`).

@@ -95,16 +95,12 @@ async fn per_day(state: &AppState, token: &ApiToken, grant: &Grant) -> ApiResult
                 midnight,
             )
             .await?;
-        state
-            .limiter
-            .days
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key)
-            .or_insert(used);
+        let mut days = state.limiter.days.lock().unwrap_or_else(|p| p.into_inner());
+        // A grant's first call of the day: forget the counts of earlier days.
+        days.retain(|(_, day), _| *day == today);
+        days.entry(key).or_insert(used);
     }
     let mut days = state.limiter.days.lock().unwrap_or_else(|p| p.into_inner());
-    days.retain(|(_, day), _| *day == today);
     let used = days.entry(key).or_insert(0);
     if *used >= grant.daily_quota {
         return Err(ApiError::TooManyRequests {
@@ -134,21 +130,10 @@ struct Access {
     flagged: Vec<Vec<String>>,
 }
 
-/// A record's key as text, to compare with objections' keys.
-fn key_text(values: &[Value]) -> Vec<String> {
-    values
-        .iter()
-        .map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect()
-}
-
 /// The granted items of one record, with the objection flag when it has one.
 fn record_json(
     access: &Access,
-    columns: &[(&Item, &GrantedItem)],
+    columns: &[(&Item, GrantedItem)],
     key: &[Value],
     values: Vec<Value>,
 ) -> Map<String, Value> {
@@ -157,7 +142,7 @@ fn record_json(
         .zip(values)
         .map(|((item, grant), value)| (item.identifier.clone(), shown(item, grant, value)))
         .collect();
-    if !access.flagged.is_empty() && access.flagged.contains(&key_text(key)) {
+    if !access.flagged.is_empty() && access.flagged.contains(&store::data_access::key_text(key)) {
         record.insert("_objection".into(), Value::from("异议中"));
     }
     record
@@ -215,15 +200,8 @@ fn item<'a>(body: &'a ResourceBody, identifier: &str) -> Option<&'a Item> {
     body.items.iter().find(|i| i.identifier == identifier)
 }
 
-fn column(item: &Item) -> Column {
-    Column {
-        name: item.identifier.to_ascii_lowercase(),
-        column_type: ColumnType::of(item),
-    }
-}
-
 /// A value given for an item, checked and typed like an uploaded cell.
-fn typed(item: &Item, text: &str, field: &str) -> ApiResult<TypedValue> {
+pub(crate) fn typed(item: &Item, text: &str, field: &str) -> ApiResult<TypedValue> {
     check_value(item, Some(text), None)
         .map_err(|problem| ApiError::field(field, format!("“{}”：{}", item.name, problem)))
 }
@@ -234,7 +212,7 @@ fn key_columns(body: &ResourceBody) -> Vec<(Option<&Item>, Column)> {
         .items
         .iter()
         .filter(|i| i.key)
-        .map(|i| (Some(i), column(i)))
+        .map(|i| (Some(i), Column::of(i)))
         .collect();
     if keys.is_empty() {
         vec![(
@@ -314,7 +292,7 @@ fn filters(
                 .iter()
                 .map(|v| typed(item, v, &name))
                 .collect::<ApiResult<Vec<_>>>()?;
-            Ok((column(item), values))
+            Ok((Column::of(item), values))
         })
         .collect()
 }
@@ -354,13 +332,7 @@ fn open_cursor(state: &AppState, cursor: &str) -> ApiResult<Vec<String>> {
         .open(&format!("v1:{text}"))
         .map_err(|_| bad())?;
     let values: Vec<Value> = serde_json::from_str(&plain).map_err(|_| bad())?;
-    Ok(values
-        .into_iter()
-        .map(|v| match v {
-            Value::String(s) => s,
-            other => other.to_string(),
-        })
-        .collect())
+    Ok(store::data_access::key_text(&values))
 }
 
 /// A page of records.
@@ -442,6 +414,38 @@ pub async fn records(
     .map(axum::Json)
 }
 
+/// The granted items a call reads (narrowed by `fields=`), each with its item.
+fn projected<'a>(
+    access: &'a Access,
+    fields: Option<&str>,
+    trace: &mut Trace,
+) -> ApiResult<Vec<(&'a Item, GrantedItem)>> {
+    let granted = projection(&access.grant.items, fields).map_err(ApiError::Forbidden)?;
+    trace.items = granted.iter().map(|g| g.item.clone()).collect();
+    Ok(granted
+        .into_iter()
+        .filter_map(|g| item(&access.body, &g.item).map(|i| (i, g)))
+        .collect())
+}
+
+fn record_query(
+    access: &Access,
+    keys: &[(Option<&Item>, Column)],
+    columns: &[(&Item, GrantedItem)],
+    filters: Vec<(Column, Vec<TypedValue>)>,
+    after: Option<Vec<TypedValue>>,
+    limit: i64,
+) -> RecordQuery {
+    RecordQuery {
+        table: access.table.clone(),
+        keys: keys.iter().map(|(_, c)| c.clone()).collect(),
+        columns: columns.iter().map(|(i, _)| Column::of(i)).collect(),
+        filters,
+        after,
+        limit,
+    }
+}
+
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
@@ -458,9 +462,7 @@ async fn read_page(
     trace: &mut Trace,
 ) -> ApiResult<RecordPage> {
     let access = resolve(state, principal, prefix, seq, trace).await?;
-    let fields =
-        projection(&access.grant.items, param(params, "fields")).map_err(ApiError::Forbidden)?;
-    trace.items = fields.iter().map(|g| g.item.clone()).collect();
+    let columns = projected(&access, param(params, "fields"), trace)?;
     let limit = match param(params, "limit") {
         None => DEFAULT_LIMIT,
         Some(text) => text
@@ -475,19 +477,8 @@ async fn read_page(
         None => None,
     };
     let filters = filters(&access, params, trace)?;
-    let columns: Vec<(&Item, &GrantedItem)> = fields
-        .iter()
-        .filter_map(|g| item(&access.body, &g.item).map(|i| (i, g)))
-        .collect();
-    let query = RecordQuery {
-        table: access.table.clone(),
-        keys: keys.iter().map(|(_, c)| c.clone()).collect(),
-        columns: columns.iter().map(|(i, _)| column(i)).collect(),
-        filters,
-        after,
-        // One more than asked: whether there is a next page.
-        limit: limit + 1,
-    };
+    // One more than asked: whether there is a next page.
+    let query = record_query(&access, &keys, &columns, filters, after, limit + 1);
     let mut records = state.store.read_records(&query).await?;
     let more = records.len() as i64 > limit;
     records.truncate(limit as usize);
@@ -542,9 +533,7 @@ async fn read_one(
         return Err(ApiError::field(name, "按主键读取时只接受 fields 参数"));
     }
     let access = resolve(state, principal, prefix, seq, trace).await?;
-    let fields =
-        projection(&access.grant.items, param(params, "fields")).map_err(ApiError::Forbidden)?;
-    trace.items = fields.iter().map(|g| g.item.clone()).collect();
+    let columns = projected(&access, param(params, "fields"), trace)?;
     let keys = key_columns(&access.body);
     let texts: Vec<String> = if keys.len() == 1 {
         vec![key.to_string()]
@@ -558,18 +547,7 @@ async fn read_one(
             .zip(values)
             .map(|((_, c), v)| (c.clone(), vec![v])),
     );
-    let columns: Vec<(&Item, &GrantedItem)> = fields
-        .iter()
-        .filter_map(|g| item(&access.body, &g.item).map(|i| (i, g)))
-        .collect();
-    let query = RecordQuery {
-        table: access.table.clone(),
-        keys: keys.iter().map(|(_, c)| c.clone()).collect(),
-        columns: columns.iter().map(|(i, _)| column(i)).collect(),
-        filters,
-        after: None,
-        limit: 1,
-    };
+    let query = record_query(&access, &keys, &columns, filters, None, 1);
     let record = state.store.read_records(&query).await?.pop();
     let Some((key, values)) = record else {
         return Err(ApiError::NotFound("记录不存在或不在授权范围内".into()));
@@ -640,7 +618,7 @@ async fn check(
                     )));
                 }
                 Ok((
-                    column(item),
+                    Column::of(item),
                     typed(item, value, &format!("{field}.{name}"))?,
                 ))
             })

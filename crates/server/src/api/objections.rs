@@ -3,14 +3,13 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use domain::account::Role;
 use domain::deadline::Countdown;
 use domain::sharing::ObjectionStep;
 use serde::{Deserialize, Serialize};
 use store::objections::{NewObjection, Objection};
 
 use super::{Json, List};
-use crate::auth::{audit_context, Auth, Meta, Principal};
+use crate::auth::{audit_context, Auth, Meta};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -75,15 +74,8 @@ pub async fn raise(
     // The key must name a record: checked, typed and looked up like a data API key.
     let mut conditions = Vec::new();
     for (item, text) in keys.iter().zip(&body.key) {
-        let value = domain::values::check_value(item, Some(text), None)
-            .map_err(|p| ApiError::field("key", format!("“{}”：{p}", item.name)))?;
-        conditions.push((
-            store::data_access::Column {
-                name: item.identifier.to_ascii_lowercase(),
-                column_type: domain::storage::ColumnType::of(item),
-            },
-            vec![value],
-        ));
+        let value = super::data::typed(item, text, "key")?;
+        conditions.push((store::data_access::Column::of(item), vec![value]));
     }
     let table = store::data_tables::table_name(
         &domain::code::ResourceCode::parse(&resource.code)
@@ -127,11 +119,7 @@ pub async fn list(
     Auth(principal): Auth,
 ) -> ApiResult<axum::Json<List<ObjectionView>>> {
     principal.require_person()?;
-    let scope = match (principal.role(), principal.department_id()) {
-        (Some(Role::Admin | Role::Auditor), _) => None,
-        (_, Some(department)) => Some(department),
-        _ => return Err(ApiError::Forbidden("无权查看数据异议".into())),
-    };
+    let scope = super::sharing::oversight_scope(&principal, "无权查看数据异议")?;
     let mut items = Vec::new();
     for objection in state.store.objections(scope).await? {
         items.push(view(&state, objection).await?);
@@ -147,16 +135,6 @@ pub struct Answer {
     pub answer: String,
 }
 
-fn may_see(principal: &Principal, objection: &Objection) -> bool {
-    match principal.role() {
-        Some(Role::Admin | Role::Auditor) => true,
-        Some(_) => principal
-            .department_id()
-            .is_some_and(|d| d == objection.provider_id || d == objection.consumer_id),
-        None => false,
-    }
-}
-
 #[utoipa::path(post, path = "/api/v1/objections/{id}/answer", tag = "sharing", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = Answer,
     responses((status = 200, body = ObjectionView), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
@@ -169,7 +147,7 @@ pub async fn answer(
 ) -> ApiResult<axum::Json<ObjectionView>> {
     principal.require_person()?;
     let objection = state.store.objection(id).await?;
-    if !may_see(&principal, &objection) {
+    if !super::sharing::involved(&principal, objection.provider_id, objection.consumer_id) {
         return Err(ApiError::Forbidden("只有异议双方和管理方可以查看".into()));
     }
     let ctx = audit_context(Some(&principal), &meta);

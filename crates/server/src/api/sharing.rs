@@ -48,14 +48,30 @@ pub fn view(state: &AppState, calendar: &Calendar, request: ShareRequest) -> Sha
     ShareRequestView { request, countdown }
 }
 
-/// Who may see a request: the bureau, the auditor, and the two departments involved.
-fn may_see(principal: &Principal, request: &ShareRequest) -> bool {
+/// One request's view, with the calendar read for it.
+async fn view_one(state: &AppState, request: ShareRequest) -> ApiResult<ShareRequestView> {
+    Ok(view(state, &state.store.calendar().await?, request))
+}
+
+/// Who may see a matter between a provider and a consumer (a request, an objection): the
+/// bureau, the auditor, and the people of the two departments.
+pub fn involved(principal: &Principal, provider_id: i64, consumer_id: i64) -> bool {
     match principal.role() {
         Some(Role::Admin | Role::Auditor) => true,
         Some(_) => principal
             .department_id()
-            .is_some_and(|d| d == request.provider_id || d == request.consumer_id),
+            .is_some_and(|d| d == provider_id || d == consumer_id),
         None => false,
+    }
+}
+
+/// What a person's lists of such matters cover: everything (`None`) for the bureau and
+/// the auditor, their own department's otherwise; `refusal` for anyone else.
+pub fn oversight_scope(principal: &Principal, refusal: &str) -> ApiResult<Option<i64>> {
+    match (principal.role(), principal.department_id()) {
+        (Some(Role::Admin | Role::Auditor), _) => Ok(None),
+        (Some(_), Some(department)) => Ok(Some(department)),
+        _ => Err(ApiError::Forbidden(refusal.into())),
     }
 }
 
@@ -107,10 +123,9 @@ pub async fn submit(
             &ctx,
         )
         .await?;
-    let calendar = state.store.calendar().await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(view(&state, &calendar, request)),
+        axum::Json(view_one(&state, request).await?),
     ))
 }
 
@@ -121,11 +136,8 @@ pub async fn list(
     Auth(principal): Auth,
 ) -> ApiResult<axum::Json<List<ShareRequestView>>> {
     principal.require_person()?;
-    let scope = match (principal.role(), principal.department_id()) {
-        (Some(Role::Admin | Role::Auditor), _) => RequestScope::All,
-        (_, Some(department)) => RequestScope::Department(department),
-        _ => return Err(ApiError::Forbidden("无权查看共享申请".into())),
-    };
+    let scope = oversight_scope(&principal, "无权查看共享申请")?
+        .map_or(RequestScope::All, RequestScope::Department);
     let calendar = state.store.calendar().await?;
     let requests = state.store.share_requests(scope).await?;
     Ok(axum::Json(List::all(
@@ -143,7 +155,7 @@ async fn visible_request(
 ) -> ApiResult<ShareRequest> {
     principal.require_person()?;
     let request = state.store.share_request(id).await?;
-    if !may_see(principal, &request) {
+    if !involved(principal, request.provider_id, request.consumer_id) {
         return Err(ApiError::Forbidden(
             "只有申请部门、提供部门和管理方可以查看该申请".into(),
         ));
@@ -160,8 +172,7 @@ pub async fn show(
     Path(id): Path<i64>,
 ) -> ApiResult<axum::Json<ShareRequestView>> {
     let request = visible_request(&state, &principal, id).await?;
-    let calendar = state.store.calendar().await?;
-    Ok(axum::Json(view(&state, &calendar, request)))
+    Ok(axum::Json(view_one(&state, request).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/share-requests/{id}/decision", tag = "sharing", security(("bearer" = [])),
@@ -187,8 +198,7 @@ pub async fn decide(
             &ctx,
         )
         .await?;
-    let calendar = state.store.calendar().await?;
-    Ok(axum::Json(view(&state, &calendar, request)))
+    Ok(axum::Json(view_one(&state, request).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -213,8 +223,7 @@ pub async fn revoke(
         .store
         .revoke_share_request(id, &revocation.reason, &principal.actor(), &ctx)
         .await?;
-    let calendar = state.store.calendar().await?;
-    Ok(axum::Json(view(&state, &calendar, request)))
+    Ok(axum::Json(view_one(&state, request).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -245,10 +254,9 @@ pub async fn renew(
             &ctx,
         )
         .await?;
-    let calendar = state.store.calendar().await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(view(&state, &calendar, request)),
+        axum::Json(view_one(&state, request).await?),
     ))
 }
 

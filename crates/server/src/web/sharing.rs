@@ -61,11 +61,8 @@ pub async fn list(
     user: WebUser,
     Query(notice): Query<Notice>,
 ) -> PageResult {
-    let scope = match (user.role(), user.0.department_id()) {
-        (Role::Admin | Role::Auditor, _) => RequestScope::All,
-        (_, Some(department)) => RequestScope::Department(department),
-        _ => return Err(PageError(ApiError::Forbidden("无权查看共享申请".into()))),
-    };
+    let scope = crate::api::sharing::oversight_scope(&user.0, "无权查看共享申请")?
+        .map_or(RequestScope::All, RequestScope::Department);
     let calendar = state.store.calendar().await?;
     let requests: Vec<ShareRequestView> = state
         .store
@@ -363,11 +360,7 @@ pub async fn objections(
     user: WebUser,
     Query(notice): Query<Notice>,
 ) -> PageResult {
-    let scope = match (user.role(), user.0.department_id()) {
-        (Role::Admin | Role::Auditor, _) => None,
-        (_, Some(department)) => Some(department),
-        _ => return Err(PageError(ApiError::Forbidden("无权查看数据异议".into()))),
-    };
+    let scope = crate::api::sharing::oversight_scope(&user.0, "无权查看数据异议")?;
     let calendar = state.store.calendar().await?;
     let objections = state.store.objections(scope).await?;
     let own = user.0.department_id();
