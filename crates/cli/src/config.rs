@@ -35,6 +35,8 @@ pub struct Config {
     pub secret_key_file: String,
     /// How often sources of 实时 entries are polled, in seconds.
     pub realtime_poll_seconds: i64,
+    /// Days the change feed remembers deleted records (a consumer further behind re-exports).
+    pub feed_retention_days: i64,
     /// Run the pull scheduler in this process.
     pub scheduler: bool,
     /// Aggregation-rate targets in percent: government data, social/economic data.
@@ -68,6 +70,7 @@ impl Default for Config {
             secret_key: String::new(),
             secret_key_file: "datahall.key".into(),
             realtime_poll_seconds: 60,
+            feed_retention_days: 90,
             scheduler: true,
             target_government: 100.0,
             target_social: 60.0,
@@ -81,7 +84,7 @@ impl Default for Config {
     }
 }
 
-const KEYS: [&str; 21] = [
+const KEYS: [&str; 22] = [
     "database",
     "listen",
     "platform_name",
@@ -94,6 +97,7 @@ const KEYS: [&str; 21] = [
     "secret_key",
     "secret_key_file",
     "realtime_poll_seconds",
+    "feed_retention_days",
     "scheduler",
     "target_government",
     "target_social",

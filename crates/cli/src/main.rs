@@ -370,6 +370,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         target_government: config.target_government / 100.0,
         target_social: config.target_social / 100.0,
         deadline_rules: config.deadline_rules()?,
+        feed_retention_days: config.feed_retention_days.max(1),
     };
     if config.scheduler {
         let scheduler = collect::scheduler::Scheduler {
@@ -377,6 +378,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
             key: secret_key,
             realtime_poll: chrono::Duration::seconds(config.realtime_poll_seconds.max(5)),
             tick: std::time::Duration::from_secs(config.realtime_poll_seconds.clamp(5, 60) as u64),
+            feed_retention_days: config.feed_retention_days.max(1),
         };
         tokio::spawn(scheduler.run());
     }

@@ -24,21 +24,47 @@ pub struct Scheduler {
     pub realtime_poll: chrono::Duration,
     /// How often the scheduler looks for due sources.
     pub tick: Duration,
+    /// Days the change feed keeps deleted records.
+    pub feed_retention_days: i64,
 }
+
+/// How often the housekeeping runs (it is idempotent, so several processes may each run it).
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
 
 impl Scheduler {
     /// Runs until the task is dropped.
     pub async fn run(self) {
         let mut ticker = tokio::time::interval(self.tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_housekeeping: Option<std::time::Instant> = None;
         loop {
             ticker.tick().await;
+            if last_housekeeping.is_none_or(|at| at.elapsed() >= HOUSEKEEPING_EVERY) {
+                self.housekeeping().await;
+                last_housekeeping = Some(std::time::Instant::now());
+            }
             if let Err(error) = self.store.recover_interrupted_batches().await {
                 tracing::warn!(%error, "checking for interrupted batches");
             }
             if let Err(error) = self.run_due().await {
                 tracing::warn!(%error, "scheduler tick");
             }
+        }
+    }
+
+    /// Records accountability for duties that passed their deadline (so the bureau sees
+    /// them without anyone opening the page first), and forgets deletions older than the
+    /// change feed's retention.
+    pub async fn housekeeping(&self) {
+        match self.store.record_missed_duties(Utc::now()).await {
+            Ok(0) => {}
+            Ok(missed) => tracing::info!(missed, "accountability recorded for missed deadlines"),
+            Err(error) => tracing::warn!(%error, "recording missed deadlines"),
+        }
+        match self.store.prune_deletions(self.feed_retention_days).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "old deletions dropped from the change feed"),
+            Err(error) => tracing::warn!(%error, "pruning the change feed"),
         }
     }
 

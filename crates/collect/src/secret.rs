@@ -41,6 +41,24 @@ impl SecretKey {
         STANDARD.encode(XChaCha20Poly1305::generate_key(&mut OsRng))
     }
 
+    /// A key for another purpose, derived from this one: the first 32 bytes of the
+    /// keystream under a nonce naming the purpose (distinct purposes, independent keys).
+    /// Lets one configured secret serve several uses without reusing a key across them.
+    pub fn derive(&self, purpose: &str) -> SecretKey {
+        let mut nonce = [0u8; 24];
+        for (slot, byte) in nonce.iter_mut().zip(purpose.bytes()) {
+            *slot = byte;
+        }
+        let stream = self
+            .0
+            .encrypt(XNonce::from_slice(&nonce), [0u8; 32].as_slice())
+            .expect("XChaCha20-Poly1305 encrypts 32 bytes");
+        let key: [u8; 32] = stream[..32]
+            .try_into()
+            .expect("the ciphertext of 32 bytes holds 32 bytes");
+        Self(XChaCha20Poly1305::new(&key.into()))
+    }
+
     pub fn seal(&self, plain: &str) -> String {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let sealed = self

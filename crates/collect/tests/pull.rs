@@ -252,6 +252,7 @@ async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
                 key: key.clone(),
                 realtime_poll: chrono::Duration::seconds(60),
                 tick: std::time::Duration::from_secs(60),
+                feed_retention_days: 90,
             };
             let source = store.source(source.id).await.unwrap();
             let changed = run_pull(store, &key, &source, &ctx).await.unwrap_err();

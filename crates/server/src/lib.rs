@@ -47,6 +47,8 @@ pub struct ServerConfig {
     pub target_social: f64,
     /// Working days allowed per kind of duty, with their sources.
     pub deadline_rules: domain::deadline::DeadlineRules,
+    /// Days the change feed keeps deleted records; an older cursor is refused (410).
+    pub feed_retention_days: i64,
 }
 
 impl Default for ServerConfig {
@@ -62,9 +64,13 @@ impl Default for ServerConfig {
             target_government: 1.0,
             target_social: 0.6,
             deadline_rules: domain::deadline::DeadlineRules::default(),
+            feed_retention_days: 90,
         }
     }
 }
+
+/// Exports at once; more wait for a slot (429 with `Retry-After`).
+const MAX_CONCURRENT_EXPORTS: usize = 4;
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -76,17 +82,25 @@ pub struct AppState {
     pub access_log: access_log::AccessLog,
     /// Per-grant rate limits and daily quotas.
     pub limiter: Arc<api::data::RateLimiter>,
-    /// Seals paging cursors (new at each start: a cursor does not outlive the process).
+    /// Seals paging and change-feed cursors: derived from the configured secret key, so a
+    /// consumer's cursor survives restarts and works on every process of the platform.
     pub cursor_key: Arc<collect::secret::SecretKey>,
+    /// Exports running at once: each holds a database connection for its duration.
+    pub export_slots: Arc<tokio::sync::Semaphore>,
     pub health: Arc<HealthCache>,
 }
 
 impl AppState {
     /// Must be called inside the Tokio runtime: it starts the access log's writer.
     pub fn new(store: Store, config: ServerConfig) -> Self {
-        let cursor_key =
-            collect::secret::SecretKey::from_base64(&collect::secret::SecretKey::generate())
-                .expect("a freshly generated key is valid");
+        let cursor_key = match &config.secret_key {
+            Some(key) => key.derive("datahall cursors"),
+            // Without a configured key (tests), cursors live as long as the process.
+            None => {
+                collect::secret::SecretKey::from_base64(&collect::secret::SecretKey::generate())
+                    .expect("a freshly generated key is valid")
+            }
+        };
         Self {
             access_log: access_log::AccessLog::start(store.clone()),
             store,
@@ -94,6 +108,7 @@ impl AppState {
             throttle: Arc::default(),
             limiter: Arc::default(),
             cursor_key: Arc::new(cursor_key),
+            export_slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_EXPORTS)),
             health: Arc::default(),
         }
     }

@@ -36,6 +36,7 @@ impl Modify for BearerAuth {
         api::sharing::set_delegate, api::sharing::duties, api::sharing::accountability,
         api::sharing::years, api::sharing::import_year, api::sharing::days, api::sharing::deadline,
         api::data::records, api::data::record, api::data::verify, api::data::usage,
+        api::feed::changes, api::feed::export,
         api::objections::raise, api::objections::list, api::objections::answer,
         api::needs::post, api::needs::list, api::needs::assign, api::needs::answer,
         healthz_doc,

@@ -70,6 +70,8 @@ async fn health_and_openapi_cover_every_endpoint() {
         ("get", "/api/v1/data/{prefix}/{seq}/records"),
         ("get", "/api/v1/data/{prefix}/{seq}/records/{key}"),
         ("post", "/api/v1/data/{prefix}/{seq}/verify"),
+        ("get", "/api/v1/data/{prefix}/{seq}/changes"),
+        ("get", "/api/v1/data/{prefix}/{seq}/export"),
         ("get", "/api/v1/resources/{prefix}/{seq}/usage"),
         ("get", "/api/v1/objections"),
         ("post", "/api/v1/objections"),

@@ -781,3 +781,211 @@ async fn a_need_is_assigned_by_the_bureau_and_answered_by_the_provider_in_time()
         assert_eq!(listed.json["total"], 1);
     }
 }
+
+/// Follows an entry's change feed from `since` to its end, `limit` changes a call.
+async fn follow(
+    app: &TestApp,
+    code: &str,
+    token: &str,
+    since: Option<&str>,
+    limit: u32,
+) -> (Vec<Value>, String) {
+    let mut changes = Vec::new();
+    let mut since = since.map(str::to_string);
+    for _ in 0..20 {
+        let mut uri = format!("/api/v1/data/{code}/changes?limit={limit}");
+        if let Some(cursor) = &since {
+            uri.push_str(&format!("&since={cursor}"));
+        }
+        let page = app.get(&uri, token).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.json);
+        changes.extend(page.json["changes"].as_array().unwrap().iter().cloned());
+        since = Some(page.json["next"].as_str().unwrap().to_string());
+        if page.json["more"] == false {
+            return (changes, since.unwrap());
+        }
+    }
+    panic!("the feed did not end");
+}
+
+#[tokio::test]
+async fn the_change_feed_and_the_export_give_exactly_the_granted_slice() {
+    use store::batch_writer::BatchStart;
+    use store::AuditContext;
+    for app in TestApp::all(false).await {
+        let code = loaded_entry(&app, ShareType::Conditional).await;
+        let token = mzj_application(&app, "低保审批系统").await;
+        let staff = app.login("mzj-staff").await;
+        let chief = app.login("gaj-chief").await;
+        let mut asked = request(&code, &["id_number", "full_name", "region"]);
+        asked["clear_items"] = json!(["id_number"]);
+        let submitted = app.post("/api/v1/share-requests", &staff, asked).await;
+        let decided = app
+            .post(
+                &format!("/api/v1/share-requests/{}/decision", submitted.json["id"]),
+                &chief,
+                json!({"decision": "approve", "clear_items": ["id_number"], "row_filter": {"region": ["341002"]}}),
+            )
+            .await;
+        assert_eq!(decided.status, StatusCode::OK, "{}", decided.json);
+        let base = format!("/api/v1/data/{code}");
+
+        // The export: the granted slice in one file, and where the feed goes on from.
+        let csv = app.get(&format!("{base}/export"), &token).await;
+        assert_eq!(
+            csv.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&csv.bytes)
+        );
+        assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+        assert_eq!(csv.headers["x-row-count"], "2");
+        assert_eq!(
+            String::from_utf8(csv.bytes.clone()).unwrap(),
+            format!("id_number,full_name,region\n{A},张*,341002\n{C},王*,341002\n"),
+            "{}: row filter, masking, projection; religion never leaves",
+            app.backend
+        );
+        let export_cursor = csv.headers["x-changes-cursor"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let parquet = app
+            .get(
+                &format!("{base}/export?format=parquet&fields=id_number,region"),
+                &token,
+            )
+            .await;
+        assert_eq!(parquet.status, StatusCode::OK);
+        let file = parquet::file::reader::SerializedFileReader::new(axum::body::Bytes::from(
+            parquet.bytes.clone(),
+        ))
+        .unwrap();
+        use parquet::file::reader::FileReader;
+        let rows: Vec<(String, String)> = file
+            .get_row_iter(None)
+            .unwrap()
+            .map(|row| {
+                use parquet::record::RowAccessor;
+                let row = row.unwrap();
+                (
+                    row.get_string(0).unwrap().clone(),
+                    row.get_string(1).unwrap().clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (A.to_string(), "341002".to_string()),
+                (C.to_string(), "341002".to_string())
+            ]
+        );
+        error_of(
+            &app.get(&format!("{base}/export?format=xlsx"), &token).await,
+            StatusCode::BAD_REQUEST,
+        );
+        error_of(
+            &app.get(&format!("{base}/export?religion=无"), &token).await,
+            StatusCode::FORBIDDEN,
+        );
+
+        // From the beginning, the feed holds the same two records.
+        let (all, head) = follow(&app, &code, &token, None, 500).await;
+        let ids: Vec<&Value> = all.iter().map(|c| &c["record"]["id_number"]).collect();
+        assert_eq!(ids, [A, C], "{}", app.backend);
+        assert!(all
+            .iter()
+            .all(|c| c["op"] == "upsert" && c["record"].get("religion").is_none()));
+        let (none, _) = follow(&app, &code, &token, Some(&head), 500).await;
+        assert!(none.is_empty(), "nothing changed since: {none:?}");
+
+        // A push renames 王五 and 李四 (outside the row filter); a pull deletes 张三 and 李四.
+        let pushed = app
+            .post(
+                &format!("/api/v1/resources/{code}/records"),
+                &app.login("gaj-staff").await,
+                json!({"batch_key": "rename", "records": [
+                    {"id_number": B, "full_name": "李四四", "region": "341003", "religion": "无"},
+                    {"id_number": C, "full_name": "王五五", "region": "341002", "religion": "无"},
+                ]}),
+            )
+            .await;
+        assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.json);
+        let BatchStart::Started(mut pull) = app
+            .store
+            .begin_batch(&code, "pull", None, &AuditContext::system("test"))
+            .await
+            .unwrap()
+        else {
+            panic!("a pull always starts");
+        };
+        pull.delete(&[
+            vec![domain::values::TypedValue::Text(A.into())],
+            vec![domain::values::TypedValue::Text(B.into())],
+        ])
+        .await
+        .unwrap();
+        assert_eq!(pull.finish().await.unwrap().rows_deleted, 2);
+
+        // Since the export, and since the earlier head, one call or a change at a time:
+        // 王五's new state, then 张三's deletion; nothing of 李四.
+        for (since, limit) in [(&export_cursor, 500), (&head, 500), (&head, 1)] {
+            let (changes, _) = follow(&app, &code, &token, Some(since), limit).await;
+            assert_eq!(
+                changes,
+                [
+                    json!({"op": "upsert", "record": {"id_number": C, "full_name": "王**", "region": "341002"}}),
+                    json!({"op": "delete", "key": {"id_number": A}}),
+                ],
+                "{} limit {limit}",
+                app.backend
+            );
+        }
+        let (from_start, _) = follow(&app, &code, &token, None, 1).await;
+        assert_eq!(from_start.len(), 2, "{from_start:?}");
+
+        // Cursors can be neither forged nor swapped between endpoints.
+        let mut forged = head.clone();
+        forged.replace_range(4..6, if &head[4..6] == "AA" { "BB" } else { "AA" });
+        error_of(
+            &app.get(&format!("{base}/changes?since={forged}"), &token)
+                .await,
+            StatusCode::BAD_REQUEST,
+        );
+        let records = app.get(&format!("{base}/records?limit=1"), &token).await;
+        let page_cursor = records.json["next"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let swapped = app
+            .get(&format!("{base}/changes?since={page_cursor}"), &token)
+            .await;
+        assert_eq!(swapped.status, StatusCode::BAD_REQUEST, "{}", swapped.json);
+        error_of(
+            &app.get(&format!("{base}/changes?religion=无"), &token)
+                .await,
+            StatusCode::FORBIDDEN,
+        );
+
+        // Every call is in the access log, the export with its row count.
+        let exported: Vec<i64> = on_pool!(app.store, pool => {
+            sqlx::query_scalar("SELECT row_count FROM access_log WHERE endpoint = 'export' AND outcome = 'ok' ORDER BY id")
+                .fetch_all(pool).await.unwrap()
+        });
+        assert_eq!(exported, [2, 2]);
+
+        // A cursor older than the feed's retention (90 days) is refused, not half-served.
+        let long_ago = chrono::Utc::now() - chrono::Duration::days(91);
+        on_pool!(app.store, pool => {
+            sqlx::query("UPDATE batches SET finished_at = $1").bind(long_ago).execute(pool).await.unwrap();
+        });
+        error_of(
+            &app.get(&format!("{base}/changes?since={head}"), &token)
+                .await,
+            StatusCode::GONE,
+        );
+        let (again, _) = follow(&app, &code, &token, None, 500).await;
+        assert_eq!(again.len(), 2, "from the beginning needs no cursor");
+    }
+}

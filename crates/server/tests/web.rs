@@ -816,15 +816,57 @@ async fn a_provider_accepts_and_answers_an_objection_on_the_objections_page() {
                                "application": "低保审批系统", "valid_until": valid_until}),
         )
         .await;
-        let raised = app
-            .post(
-                "/api/v1/objections",
-                &mzj_staff,
-                serde_json::json!({"resource": code, "key": [id], "items": ["full_name"], "description": "姓名有误，应为张叁"}),
+        // The consumer raises it from the page, naming the item as it reads it.
+        let mut consumer = Browser::new(&app);
+        consumer.sign_in("mzj-staff").await;
+        let page = Browser::text(&consumer.request(Method::GET, "/objections", None).await);
+        assert!(
+            page.contains("提出异议") && page.contains("常住人口信息"),
+            "{page}"
+        );
+        let unknown_key = consumer
+            .request(
+                Method::POST,
+                "/objections",
+                Some(&[
+                    ("_csrf", &csrf_in(&page)),
+                    ("resource", &code),
+                    ("key", "110105194912310011"),
+                    ("items", "姓名"),
+                    ("description", "姓名有误，应为张叁"),
+                ]),
             )
             .await;
-        assert_eq!(raised.status, StatusCode::CREATED, "{}", raised.json);
-        let objection = raised.json["id"].as_i64().unwrap();
+        assert!(
+            Browser::text(&unknown_key).contains("没有该主键的记录"),
+            "{}",
+            Browser::text(&unknown_key)
+        );
+        let raised = consumer
+            .request(
+                Method::POST,
+                "/objections",
+                Some(&[
+                    ("_csrf", &csrf_in(&page)),
+                    ("resource", &code),
+                    ("key", id),
+                    ("items", "姓名"),
+                    ("description", "姓名有误，应为张叁"),
+                ]),
+            )
+            .await;
+        assert_eq!(
+            raised.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            Browser::text(&raised)
+        );
+        let listed = app.get("/api/v1/objections", &mzj_staff).await;
+        let objection = listed.json["items"][0]["id"].as_i64().unwrap();
+        assert_eq!(
+            listed.json["items"][0]["items"],
+            serde_json::json!(["full_name"])
+        );
 
         let mut provider = Browser::new(&app);
         provider.sign_in("gaj-staff").await;

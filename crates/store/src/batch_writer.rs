@@ -772,9 +772,11 @@ impl BatchWriter {
             let mut deleted = 0;
             if !keys.is_empty() {
                 let key_list = quoted(&keys);
-                deleted += sqlx::query(&format!(
-                    "DELETE FROM \"{table}\" WHERE ({key_list}) IN (SELECT {key_list} FROM stage_deleted)"
-                )).execute(&mut *tx).await?.rows_affected();
+                let gone = format!("({key_list}) IN (SELECT {key_list} FROM stage_deleted)");
+                sqlx::query(&crate::changes::record_deletions(dialect, &table, &names, &keys, &gone))
+                    .bind(resource_id).bind(batch_id).bind(at).execute(&mut *tx).await?;
+                deleted += sqlx::query(&format!("DELETE FROM \"{table}\" WHERE {gone}"))
+                    .execute(&mut *tx).await?.rows_affected();
                 let kept = match reconcile {
                     Reconcile::None => None,
                     Reconcile::AgainstRows => Some("stage"),
@@ -786,13 +788,16 @@ impl BatchWriter {
                     }
                     let matches: Vec<String> = keys.iter().map(|k| format!("k.\"{k}\" = \"{table}\".\"{k}\"")).collect();
                     // Rows this batch wrote are kept: a direct load's rows are not in `stage`.
-                    deleted += sqlx::query(&format!(
-                        "DELETE FROM \"{table}\" WHERE (\"_batch_id\" <> $1 OR \"_batch_id\" IS NULL) \
-                         AND NOT EXISTS (SELECT 1 FROM {kept} k WHERE {})",
+                    let gone = format!(
+                        "(\"_batch_id\" <> $2 OR \"_batch_id\" IS NULL) AND NOT EXISTS (SELECT 1 FROM {kept} k WHERE {})",
                         matches.join(" AND ")
-                    ))
-                    .bind(batch_id)
-                    .execute(&mut *tx).await?.rows_affected();
+                    );
+                    sqlx::query(&crate::changes::record_deletions(dialect, &table, &names, &keys, &gone))
+                        .bind(resource_id).bind(batch_id).bind(at).execute(&mut *tx).await?;
+                    // `$2`: the placeholder the deletion record binds the batch id to.
+                    deleted += sqlx::query(&format!("DELETE FROM \"{table}\" WHERE {}", gone.replace("$2", "$1")))
+                        .bind(batch_id)
+                        .execute(&mut *tx).await?.rows_affected();
                 }
             }
             sqlx::query("INSERT INTO quarantine (batch_id, line, column_name, value, reason) \
@@ -803,7 +808,8 @@ impl BatchWriter {
             let duplicates = if keys.is_empty() { 0 } else { staged - written };
             let row_count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{table}\"")).fetch_one(&mut *tx).await?;
             sqlx::query("UPDATE batches SET status = 'succeeded', rows_received = $2, rows_accepted = $3, rows_quarantined = $4, \
-                         duplicate_keys = $5, rows_deleted = $6, error = NULL, finished_at = $7 WHERE id = $1")
+                         duplicate_keys = $5, rows_deleted = $6, error = NULL, finished_at = $7, \
+                         published_seq = (SELECT COALESCE(MAX(published_seq), 0) + 1 FROM batches) WHERE id = $1")
                 .bind(batch_id).bind(staged + rejected).bind(staged).bind(rejected).bind(duplicates)
                 .bind(deleted as i64).bind(at).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO resource_data (resource_id, row_count, last_batch_id, last_success_at) VALUES ($1, $2, $3, $4) \

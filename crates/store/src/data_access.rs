@@ -60,6 +60,8 @@ pub struct RecordQuery {
 pub type Record = (Vec<Value>, Vec<Value>);
 
 /// Binds a typed value to a query of either backend.
+#[macro_export]
+#[doc(hidden)]
 macro_rules! bind_typed {
     ($query:expr, $value:expr) => {
         match $value {
@@ -74,7 +76,7 @@ macro_rules! bind_typed {
     };
 }
 
-fn quoted(name: &str) -> String {
+pub(crate) fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', ""))
 }
 
@@ -90,7 +92,7 @@ fn select_expression(column: &Column, dialect: crate::Dialect) -> String {
 
 /// A placeholder typed like its column. Text needs no cast (and a cast to `VARCHAR(n)`
 /// would silently cut a longer value short).
-fn placeholder(n: usize, column: &Column, dialect: crate::Dialect) -> String {
+pub(crate) fn placeholder(n: usize, column: &Column, dialect: crate::Dialect) -> String {
     match column.column_type {
         ColumnType::Text(_) | ColumnType::LongText => format!("${n}"),
         other => format!("${n}{}", dialect.cast(other)),
@@ -98,7 +100,31 @@ fn placeholder(n: usize, column: &Column, dialect: crate::Dialect) -> String {
 }
 
 /// The SQL of a page and the values to bind, in order.
-fn page_sql(query: &RecordQuery, dialect: crate::Dialect) -> (String, Vec<TypedValue>) {
+pub(crate) fn page_sql(query: &RecordQuery, dialect: crate::Dialect) -> (String, Vec<TypedValue>) {
+    let (conditions, binds) = where_clause(query, dialect);
+    let selected: Vec<String> = query
+        .keys
+        .iter()
+        .chain(&query.columns)
+        .map(|c| select_expression(c, dialect))
+        .collect();
+    let order: Vec<String> = query.keys.iter().map(|k| quoted(&k.name)).collect();
+    let sql = format!(
+        "SELECT {} FROM {}{conditions} ORDER BY {} LIMIT {}",
+        selected.join(", "),
+        quoted(&query.table),
+        order.join(", "),
+        query.limit.max(0)
+    );
+    (sql, binds)
+}
+
+/// ` WHERE …` for a query's filters and keyset position (empty when it has neither), and
+/// the values to bind, in order.
+pub(crate) fn where_clause(
+    query: &RecordQuery,
+    dialect: crate::Dialect,
+) -> (String, Vec<TypedValue>) {
     let mut binds = Vec::new();
     let mut next = |value: &TypedValue, column: &Column| {
         binds.push(value.clone());
@@ -119,30 +145,15 @@ fn page_sql(query: &RecordQuery, dialect: crate::Dialect) -> (String, Vec<TypedV
             .collect();
         conditions.push(format!("({}) > ({})", names.join(", "), values.join(", ")));
     }
-    let selected: Vec<String> = query
-        .keys
-        .iter()
-        .chain(&query.columns)
-        .map(|c| select_expression(c, dialect))
-        .collect();
-    let order: Vec<String> = query.keys.iter().map(|k| quoted(&k.name)).collect();
-    let mut sql = format!(
-        "SELECT {} FROM {}",
-        selected.join(", "),
-        quoted(&query.table)
-    );
-    if !conditions.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conditions.join(" AND "));
+    if conditions.is_empty() {
+        (String::new(), binds)
+    } else {
+        (format!(" WHERE {}", conditions.join(" AND ")), binds)
     }
-    sql.push_str(&format!(
-        " ORDER BY {} LIMIT {}",
-        order.join(", "),
-        query.limit.max(0)
-    ));
-    (sql, binds)
 }
 
+#[macro_export]
+#[doc(hidden)]
 macro_rules! decode_cell {
     ($row:expr, $index:expr, $column_type:expr) => {{
         let row = $row;
@@ -167,6 +178,37 @@ macro_rules! decode_cell {
                 .try_get::<Option<String>, _>(index)?
                 .map_or(Value::Null, Value::from),
         }
+    }};
+}
+
+/// Runs a [`RecordQuery`] on an executor of either backend: the page's records.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! fetch_records {
+    ($executor:expr, $query:expr, $dialect:expr) => {{
+        let query: &$crate::data_access::RecordQuery = $query;
+        let types: Vec<ColumnType> = query
+            .keys
+            .iter()
+            .chain(&query.columns)
+            .map(|c| c.column_type)
+            .collect();
+        let (sql, binds) = $crate::data_access::page_sql(query, $dialect);
+        let mut q = sqlx::query(&sql);
+        for value in &binds {
+            q = $crate::bind_typed!(q, value);
+        }
+        let rows = q.fetch_all($executor).await?;
+        let mut records: Vec<$crate::data_access::Record> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut values = Vec::with_capacity(types.len());
+            for (index, column_type) in types.iter().enumerate() {
+                values.push($crate::decode_cell!(row, index, *column_type));
+            }
+            let columns = values.split_off(query.keys.len());
+            records.push((values, columns));
+        }
+        records
     }};
 }
 
@@ -205,30 +247,8 @@ pub struct Usage {
 impl Store {
     /// Reads a page of records; see [`RecordQuery`].
     pub async fn read_records(&self, query: &RecordQuery) -> StoreResult<Vec<Record>> {
-        let keys = query.keys.len();
-        let types: Vec<ColumnType> = query
-            .keys
-            .iter()
-            .chain(&query.columns)
-            .map(|c| c.column_type)
-            .collect();
         on_pool!(self, pool, dialect => {
-            let (sql, binds) = page_sql(query, dialect);
-            let mut q = sqlx::query(&sql);
-            for value in &binds {
-                q = bind_typed!(q, value);
-            }
-            let rows = q.fetch_all(pool).await?;
-            let mut records = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let mut values = Vec::with_capacity(types.len());
-                for (index, column_type) in types.iter().enumerate() {
-                    values.push(decode_cell!(row, index, *column_type));
-                }
-                let columns = values.split_off(keys);
-                records.push((values, columns));
-            }
-            Ok(records)
+            Ok(fetch_records!(pool, query, dialect))
         })
     }
 

@@ -15,6 +15,7 @@ use sqlx::{PgPool, SqlitePool};
 pub mod audit;
 pub mod batch_writer;
 pub mod batches;
+pub mod changes;
 pub mod data_access;
 pub mod data_tables;
 pub mod departments;

@@ -113,25 +113,25 @@ async fn per_day(state: &AppState, token: &ApiToken, grant: &Grant) -> ApiResult
 
 /// What a call resolved to, for its access record.
 #[derive(Default)]
-struct Trace {
-    token: Option<(i64, i64, String)>,
-    resource_id: Option<i64>,
-    items: Vec<String>,
-    filter_shape: Vec<String>,
-    rows: i64,
+pub(super) struct Trace {
+    pub(super) token: Option<(i64, i64, String)>,
+    pub(super) resource_id: Option<i64>,
+    pub(super) items: Vec<String>,
+    pub(super) filter_shape: Vec<String>,
+    pub(super) rows: i64,
 }
 
 /// The granted entry a call reads.
-struct Access {
-    body: ResourceBody,
-    table: String,
-    grant: Grant,
+pub(super) struct Access {
+    pub(super) body: ResourceBody,
+    pub(super) table: String,
+    pub(super) grant: Grant,
     /// Keys of records under an accepted objection: shown with `_objection: 异议中`.
-    flagged: Vec<Vec<String>>,
+    pub(super) flagged: Vec<Vec<String>>,
 }
 
 /// The granted items of one record, with the objection flag when it has one.
-fn record_json(
+pub(super) fn record_json(
     access: &Access,
     columns: &[(&Item, GrantedItem)],
     key: &[Value],
@@ -155,7 +155,7 @@ fn app_token(principal: &Principal) -> ApiResult<&ApiToken> {
     }
 }
 
-async fn resolve(
+pub(super) async fn resolve(
     state: &AppState,
     principal: &Principal,
     prefix: &str,
@@ -196,7 +196,7 @@ async fn resolve(
     })
 }
 
-fn item<'a>(body: &'a ResourceBody, identifier: &str) -> Option<&'a Item> {
+pub(super) fn item<'a>(body: &'a ResourceBody, identifier: &str) -> Option<&'a Item> {
     body.items.iter().find(|i| i.identifier == identifier)
 }
 
@@ -207,7 +207,7 @@ pub(crate) fn typed(item: &Item, text: &str, field: &str) -> ApiResult<TypedValu
 }
 
 /// The key columns (the surrogate row id when the entry has no key items).
-fn key_columns(body: &ResourceBody) -> Vec<(Option<&Item>, Column)> {
+pub(super) fn key_columns(body: &ResourceBody) -> Vec<(Option<&Item>, Column)> {
     let keys: Vec<(Option<&Item>, Column)> = body
         .items
         .iter()
@@ -227,7 +227,10 @@ fn key_columns(body: &ResourceBody) -> Vec<(Option<&Item>, Column)> {
     }
 }
 
-fn parse_key(keys: &[(Option<&Item>, Column)], texts: &[String]) -> ApiResult<Vec<TypedValue>> {
+pub(super) fn parse_key(
+    keys: &[(Option<&Item>, Column)],
+    texts: &[String],
+) -> ApiResult<Vec<TypedValue>> {
     if texts.len() != keys.len() {
         return Err(ApiError::bad_request(
             "bad_key",
@@ -246,21 +249,22 @@ fn parse_key(keys: &[(Option<&Item>, Column)], texts: &[String]) -> ApiResult<Ve
         .collect()
 }
 
-fn granted<'a>(grant: &'a Grant, identifier: &str) -> Option<&'a GrantedItem> {
+pub(super) fn granted<'a>(grant: &'a Grant, identifier: &str) -> Option<&'a GrantedItem> {
     grant.items.iter().find(|g| g.item == identifier)
 }
 
 /// Filters from the query string plus the grant's row filter. Filtering on an item outside
 /// the grant is refused: its values would leak through the answers.
-fn filters(
+pub(super) fn filters(
     access: &Access,
     params: &[(String, String)],
+    reserved: &[&str],
     trace: &mut Trace,
 ) -> ApiResult<Vec<(Column, Vec<TypedValue>)>> {
     let mut by_item: Vec<(String, Vec<String>)> = Vec::new();
     for (name, value) in params
         .iter()
-        .filter(|(n, _)| !RESERVED.contains(&n.as_str()))
+        .filter(|(n, _)| !reserved.contains(&n.as_str()))
     {
         if item(&access.body, name).is_none() {
             return Err(ApiError::field(name, "目录中没有该信息项"));
@@ -298,7 +302,7 @@ fn filters(
 }
 
 /// Shows a value as granted: masked (as text) unless granted in clear.
-fn shown(item: &Item, grant: &GrantedItem, value: Value) -> Value {
+pub(super) fn shown(item: &Item, grant: &GrantedItem, value: Value) -> Value {
     if grant.clear {
         return value;
     }
@@ -309,9 +313,10 @@ fn shown(item: &Item, grant: &GrantedItem, value: Value) -> Value {
     }
 }
 
-/// Opaque, tamper-proof paging cursors: the last key, sealed with a key of this process.
-fn seal_cursor(state: &AppState, key: &[Value]) -> String {
-    let plain = serde_json::to_string(key).unwrap_or_default();
+/// Opaque, tamper-proof cursors (a page's last key, a feed position), sealed with the
+/// platform's cursor key: a consumer can neither read nor forge one.
+pub(super) fn seal_cursor(state: &AppState, position: &impl Serialize) -> String {
+    let plain = serde_json::to_string(position).unwrap_or_default();
     let sealed = state.cursor_key.seal(&plain);
     sealed
         .trim_start_matches("v1:")
@@ -321,7 +326,10 @@ fn seal_cursor(state: &AppState, key: &[Value]) -> String {
         .to_string()
 }
 
-fn open_cursor(state: &AppState, cursor: &str) -> ApiResult<Vec<String>> {
+pub(super) fn open_cursor<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    cursor: &str,
+) -> ApiResult<T> {
     let bad = || ApiError::bad_request("bad_cursor", "分页游标无效或已过期，请从第一页重新读取");
     let mut text = cursor.replace('-', "+").replace('_', "/");
     while !text.len().is_multiple_of(4) {
@@ -331,8 +339,7 @@ fn open_cursor(state: &AppState, cursor: &str) -> ApiResult<Vec<String>> {
         .cursor_key
         .open(&format!("v1:{text}"))
         .map_err(|_| bad())?;
-    let values: Vec<Value> = serde_json::from_str(&plain).map_err(|_| bad())?;
-    Ok(store::data_access::key_text(&values))
+    serde_json::from_str(&plain).map_err(|_| bad())
 }
 
 /// A page of records.
@@ -346,7 +353,7 @@ pub struct RecordPage {
 }
 
 /// Runs a call, then logs it; the answer leaves only once its record is durable.
-async fn logged<T>(
+pub(super) async fn logged<T>(
     state: &AppState,
     endpoint: &str,
     started: Instant,
@@ -415,7 +422,7 @@ pub async fn records(
 }
 
 /// The granted items a call reads (narrowed by `fields=`), each with its item.
-fn projected<'a>(
+pub(super) fn projected<'a>(
     access: &'a Access,
     fields: Option<&str>,
     trace: &mut Trace,
@@ -446,7 +453,7 @@ fn record_query(
     }
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(n, _)| n == name)
@@ -473,10 +480,13 @@ async fn read_page(
     };
     let keys = key_columns(&access.body);
     let after = match param(params, "after") {
-        Some(cursor) => Some(parse_key(&keys, &open_cursor(state, cursor)?)?),
+        Some(cursor) => {
+            let key: Vec<Value> = open_cursor(state, cursor)?;
+            Some(parse_key(&keys, &store::data_access::key_text(&key))?)
+        }
         None => None,
     };
-    let filters = filters(&access, params, trace)?;
+    let filters = filters(&access, params, &RESERVED, trace)?;
     // One more than asked: whether there is a next page.
     let query = record_query(&access, &keys, &columns, filters, after, limit + 1);
     let mut records = state.store.read_records(&query).await?;
@@ -484,7 +494,7 @@ async fn read_page(
     records.truncate(limit as usize);
     trace.rows = records.len() as i64;
     let next = if more {
-        records.last().map(|(key, _)| seal_cursor(state, key))
+        records.last().map(|(key, _)| seal_cursor(state, &key))
     } else {
         None
     };
@@ -541,7 +551,7 @@ async fn read_one(
         key.split(',').map(str::to_string).collect()
     };
     let values = parse_key(&keys, &texts)?;
-    let mut filters = filters(&access, &[], trace)?;
+    let mut filters = filters(&access, &[], &[], trace)?;
     filters.extend(
         keys.iter()
             .zip(values)
@@ -644,7 +654,7 @@ async fn check(
     // The grant's row filter bounds verification too: a record outside it is "not found".
     let mut conditions: Vec<(Column, Vec<TypedValue>)> =
         key.into_iter().map(|(c, v)| (c, vec![v])).collect();
-    conditions.extend(filters(&access, &[], trace)?);
+    conditions.extend(filters(&access, &[], &[], trace)?);
     let matches = state
         .store
         .verify_record(&access.table, &conditions, &given)

@@ -16,6 +16,7 @@ pub mod batches;
 pub mod catalogue;
 pub mod data;
 pub mod departments;
+pub mod feed;
 pub mod needs;
 pub mod objections;
 pub mod resources;
@@ -225,6 +226,8 @@ pub fn routes() -> Router<AppState> {
             get(data::record),
         )
         .route("/api/v1/data/{prefix}/{seq}/verify", post(data::verify))
+        .route("/api/v1/data/{prefix}/{seq}/changes", get(feed::changes))
+        .route("/api/v1/data/{prefix}/{seq}/export", get(feed::export))
         .route("/api/v1/resources/{prefix}/{seq}/usage", get(data::usage))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))

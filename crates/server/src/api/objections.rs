@@ -53,6 +53,21 @@ pub async fn raise(
     Meta(meta): Meta,
     Json(body): Json<NewObjectionBody>,
 ) -> ApiResult<(StatusCode, axum::Json<ObjectionView>)> {
+    let objection = raise_objection(&state, &principal, &meta, body).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(view(&state, objection).await?),
+    ))
+}
+
+/// Checks an objection (the key names a record, the items are the entry's) and records it:
+/// for the API and the 数据异议 page alike.
+pub async fn raise_objection(
+    state: &AppState,
+    principal: &crate::auth::Principal,
+    meta: &crate::auth::RequestMeta,
+    body: NewObjectionBody,
+) -> ApiResult<Objection> {
     principal.require_person()?;
     let resource = state.store.resource(&body.resource).await?;
     let entry = state.store.published_body(&resource).await?;
@@ -90,8 +105,8 @@ pub async fn raise(
         return Err(ApiError::NotFound("没有该主键的记录".into()));
     }
     let calendar = state.store.calendar().await?;
-    let ctx = audit_context(Some(&principal), &meta);
-    let objection = state
+    let ctx = audit_context(Some(principal), meta);
+    Ok(state
         .store
         .raise_objection(
             &NewObjection {
@@ -105,11 +120,7 @@ pub async fn raise(
             &calendar,
             &ctx,
         )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(view(&state, objection).await?),
-    ))
+        .await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/objections", tag = "sharing", security(("bearer" = [])),

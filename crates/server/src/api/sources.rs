@@ -94,6 +94,7 @@ pub async fn run_now(state: &AppState, source: &Source) -> ApiResult<BatchReport
         key,
         realtime_poll: chrono::Duration::seconds(60),
         tick: std::time::Duration::from_secs(60),
+        feed_retention_days: state.config.feed_retention_days,
     };
     scheduler.run_source(source).await?;
     let after = state.store.source(source.id).await?;

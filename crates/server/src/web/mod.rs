@@ -75,7 +75,10 @@ pub fn routes() -> Router<AppState> {
             get(sharing::apply_page).post(sharing::apply),
         )
         .route("/calendar", get(sharing::calendar))
-        .route("/objections", get(sharing::objections))
+        .route(
+            "/objections",
+            get(sharing::objections).post(sharing::raise_objection),
+        )
         .route("/objections/{id}/answer", post(sharing::answer_objection))
         .route("/needs", get(sharing::needs).post(sharing::post_need))
         .route("/needs/{id}/assign", post(sharing::assign_need))

@@ -364,9 +364,28 @@ pub async fn objections(
     let calendar = state.store.calendar().await?;
     let objections = state.store.objections(scope).await?;
     let own = user.0.department_id();
+    // Entries this department holds a grant on: the ones it may raise an objection about.
+    let granted = match own {
+        Some(department) if matches!(user.role(), Role::Chief | Role::Staff) => {
+            granted_entries(&state, department).await?
+        }
+        _ => Vec::new(),
+    };
     let content = html! {
         @if let Some(text) = &notice.notice { div.notice.ok { (text) } }
         p.muted { "获得授权的使用部门发现数据错误可提出异议；提供方受理后，该记录对所有使用方标注“异议中”，核实后更正或确认无误。" }
+        @if !granted.is_empty() {
+            form.stack method="post" action="/objections" id="raise-objection" {
+                (csrf_field(&user))
+                label { "目录 " select name="resource" required {
+                    @for (code, name) in &granted { option value=(code) { (name) "（" (code) "）" } }
+                } }
+                label { "记录主键 " input type="text" name="key" required maxlength="200" placeholder="如身份证号；多个主键用逗号分隔"; }
+                label { "有误的信息项 " input type="text" name="items" required maxlength="500" placeholder="信息项名称或标识，用逗号分隔"; }
+                label { "错误说明 " textarea name="description" required maxlength="1000" rows="2" {} }
+                button type="submit" { "提出异议" }
+            }
+        }
         table id="objections" {
             tr { th { "编号" } th { "目录" } th { "提出部门" } th { "信息项" } th { "说明" } th { "状态" } th { "时限" } th { "处理" } }
             @for o in &objections {
@@ -406,6 +425,73 @@ pub async fn objections(
         "数据异议",
         content,
     ))
+}
+
+/// (code, name) of the entries a department holds an approved request for.
+async fn granted_entries(
+    state: &AppState,
+    department: i64,
+) -> crate::error::ApiResult<Vec<(String, String)>> {
+    let mut entries: Vec<(String, String)> = state
+        .store
+        .share_requests(RequestScope::Department(department))
+        .await?
+        .into_iter()
+        .filter(|r| r.consumer_id == department && r.status == RequestStatus::Approved)
+        .map(|r| (r.code, r.resource_name))
+        .collect();
+    entries.sort();
+    entries.dedup();
+    Ok(entries)
+}
+
+/// Splits a form list on commas (ASCII or Chinese) and 、.
+fn list_field(text: &str) -> Vec<String> {
+    text.split([',', '，', '、'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+pub async fn raise_objection(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    Form(form): Form<HashMap<String, Vec<String>>>,
+) -> PageResult {
+    user.check_csrf(form_value(&form, "_csrf"))?;
+    let code = form_value(&form, "resource").trim().to_string();
+    // Staff name items as they read them: a name is taken for its identifier.
+    let body = state
+        .store
+        .published_body(&state.store.resource(&code).await?)
+        .await?;
+    let items = list_field(form_value(&form, "items"))
+        .into_iter()
+        .map(|named| {
+            body.items
+                .iter()
+                .find(|i| i.name == named || i.identifier == named)
+                .map_or(named, |i| i.identifier.clone())
+        })
+        .collect();
+    let objection = crate::api::objections::raise_objection(
+        &state,
+        &user.0,
+        &meta,
+        crate::api::objections::NewObjectionBody {
+            resource: code,
+            key: list_field(form_value(&form, "key")),
+            items,
+            description: form_value(&form, "description").to_string(),
+        },
+    )
+    .await?;
+    redirect_to(
+        "/objections",
+        &format!("异议 {} 已提出，待提供方受理", objection.id),
+    )
 }
 
 pub async fn answer_objection(
