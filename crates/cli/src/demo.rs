@@ -965,6 +965,10 @@ mod tests {
         assert!(objections
             .iter()
             .any(|o| o.status == domain::sharing::ObjectionStatus::Accepted));
+        let reviews = store.basis_reviews(None).await.unwrap();
+        assert!(reviews
+            .iter()
+            .any(|r| r.status == domain::sharing::ReviewStatus::Submitted));
         let token = crate::demo_sharing::demo_token("mzj", "低保审批系统");
         let application = store
             .api_token_by_hash(&server::auth::token_hash(&token))

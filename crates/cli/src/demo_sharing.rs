@@ -434,5 +434,40 @@ async fn needs_and_objections(
             ctx,
         )
         .await?;
+    basis_review(store, &mzj, rules, &calendar, ctx).await
+}
+
+/// A consumer's request that the bureau review why an entry is not shared, waiting for the
+/// bureau's decision (in its queue).
+async fn basis_review(
+    store: &Store,
+    consumer: &domain::account::Actor,
+    rules: &DeadlineRules,
+    calendar: &domain::calendar::Calendar,
+    ctx: &AuditContext,
+) -> anyhow::Result<()> {
+    for entry in store.published_freshness().await? {
+        let resource = store.resource(&entry.code).await?;
+        if Some(resource.provider.id) == consumer.department_id {
+            continue;
+        }
+        let body = store.published_body(&resource).await?;
+        if body.share.share_type == ShareType::NotShared {
+            store
+                .request_basis_review(
+                    &store::basis_reviews::ReviewRequest {
+                        code: &entry.code,
+                        items: &[],
+                        reason: "低保家庭经济状况核对需要该数据，依据《社会救助暂行办法》第十一条",
+                    },
+                    consumer,
+                    rules,
+                    calendar,
+                    ctx,
+                )
+                .await?;
+            return Ok(());
+        }
+    }
     Ok(())
 }

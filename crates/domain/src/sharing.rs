@@ -442,6 +442,46 @@ labelled_enum! {
     }
 }
 
+labelled_enum! {
+    /// The bureau's review of the legal basis an entry (or some of its items) is listed as
+    /// 不予共享 under, asked for by a consumer that cannot request it.
+    ReviewStatus {
+        /// With the bureau, which decides within the coordination deadline.
+        Submitted => "submitted", "待复核";
+        /// The basis holds: the data stays not shared.
+        Upheld => "upheld", "维持不予共享";
+        /// The basis does not hold: the provider must revise the entry's share type.
+        Overturned => "overturned", "应予共享";
+    }
+}
+
+/// What a review of the not-shared basis is about: the not-shared items named, or (none
+/// named) the whole entry, which must then be listed 不予共享. Anything shared is refused:
+/// it can simply be requested.
+pub fn review_targets(
+    body: &ResourceBody,
+    items: &[String],
+) -> Result<Vec<String>, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    if items.is_empty() {
+        if body.share.share_type != ShareType::NotShared {
+            errors.push("items", "该目录可以申请共享；请指明要复核的不予共享信息项");
+        }
+        return errors.into_result(Vec::new());
+    }
+    for (n, identifier) in items.iter().enumerate() {
+        match body.items.iter().find(|i| &i.identifier == identifier) {
+            None => errors.push(format!("items[{n}]"), "目录中没有该信息项"),
+            Some(item) if body.item_share_type(item) != ShareType::NotShared => errors.push(
+                format!("items[{n}]"),
+                format!("“{}”不是不予共享的信息项，可直接申请", item.name),
+            ),
+            Some(_) => {}
+        }
+    }
+    errors.into_result(items.to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,6 +505,29 @@ mod tests {
             item("宗教信仰", "religion", true, Some(ShareType::NotShared)),
         ]);
         body
+    }
+
+    #[test]
+    fn only_not_shared_data_can_be_put_to_review() {
+        let open = body(ShareType::Conditional);
+        assert_eq!(
+            review_targets(&open, &["religion".into()]).unwrap(),
+            ["religion"]
+        );
+        let shared_item = review_targets(&open, &["full_name".into()]).unwrap_err();
+        assert!(
+            shared_item.to_string().contains("可直接申请"),
+            "{shared_item}"
+        );
+        assert!(
+            review_targets(&open, &[]).is_err(),
+            "a shareable entry is requested, not reviewed"
+        );
+        assert!(review_targets(&open, &["nothing".into()]).is_err());
+        assert_eq!(
+            review_targets(&body(ShareType::NotShared), &[]).unwrap(),
+            Vec::<String>::new()
+        );
     }
 
     fn input(items: &[&str]) -> RequestInput {

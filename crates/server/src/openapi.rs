@@ -39,6 +39,7 @@ impl Modify for BearerAuth {
         api::feed::changes, api::feed::export,
         api::objections::raise, api::objections::list, api::objections::answer,
         api::needs::post, api::needs::list, api::needs::assign, api::needs::answer,
+        api::basis_reviews::request, api::basis_reviews::list, api::basis_reviews::decide,
         healthz_doc,
     ),
     modifiers(&BearerAuth),

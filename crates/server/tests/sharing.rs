@@ -989,3 +989,114 @@ async fn the_change_feed_and_the_export_give_exactly_the_granted_slice() {
         assert_eq!(again.len(), 2, "from the beginning needs no cursor");
     }
 }
+
+#[tokio::test]
+async fn a_consumer_asks_the_bureau_to_review_why_data_is_not_shared() {
+    for app in TestApp::all(false).await {
+        let code = loaded_entry(&app, ShareType::Conditional).await;
+        let (mzj, gaj, gaj_chief, admin) = (
+            app.login("mzj-staff").await,
+            app.login("gaj-staff").await,
+            app.login("gaj-chief").await,
+            app.login("admin").await,
+        );
+        let ask = |items: Value, reason: &str| json!({"resource": code, "items": items, "reason": reason});
+        let reason = "开展宗教事务管理需核对信仰登记，依据《宗教事务条例》第七条";
+        // Shared data is requested, not reviewed; the reason must say something.
+        for (items, why, field) in [
+            (json!(["full_name"]), reason, "items[0]"),
+            (json!([]), reason, "items"),
+            (json!(["salary"]), reason, "items[0]"),
+            (json!(["religion"]), "要", "reason"),
+        ] {
+            let refused = app
+                .post("/api/v1/basis-reviews", &mzj, ask(items, why))
+                .await;
+            let error = error_of(&refused, StatusCode::BAD_REQUEST);
+            assert_eq!(error["details"][0]["field"], field, "{error}");
+        }
+        let own = app
+            .post(
+                "/api/v1/basis-reviews",
+                &gaj,
+                ask(json!(["religion"]), reason),
+            )
+            .await;
+        error_of(&own, StatusCode::FORBIDDEN);
+
+        let asked = app
+            .post(
+                "/api/v1/basis-reviews",
+                &mzj,
+                ask(json!(["religion"]), reason),
+            )
+            .await;
+        assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.json);
+        assert_eq!(asked.json["status"], "submitted");
+        assert_eq!(
+            asked.json["countdown"]["state"], "on_time",
+            "{}",
+            asked.json
+        );
+        let id = asked.json["id"].as_i64().unwrap();
+        let bureau_queue = app.get("/api/v1/duties", &admin).await;
+        assert!(
+            bureau_queue.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["subject"] == format!("basis_review:{id}")),
+            "{}",
+            bureau_queue.json
+        );
+        for (who, token) in [("the consumer", &mzj), ("the provider's chief", &gaj_chief)] {
+            let decided = app
+                .post(
+                    &format!("/api/v1/basis-reviews/{id}/decision"),
+                    token,
+                    json!({"decision": "overturn", "answer": "依据不足，应予共享"}),
+                )
+                .await;
+            assert_eq!(
+                decided.status,
+                StatusCode::FORBIDDEN,
+                "{who}: {}",
+                decided.json
+            );
+        }
+        let decision = format!("/api/v1/basis-reviews/{id}/decision");
+        let overturned = app
+            .post(
+                &decision,
+                &admin,
+                json!({"decision": "overturn", "answer": "所列依据不能支持不予共享，请提供方调整为有条件共享"}),
+            )
+            .await;
+        assert_eq!(overturned.status, StatusCode::OK, "{}", overturned.json);
+        assert_eq!(overturned.json["status"], "overturned");
+        assert_eq!(overturned.json["countdown"]["state"], "done");
+        let again = app
+            .post(
+                &decision,
+                &admin,
+                json!({"decision": "uphold", "answer": "维持原结论"}),
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.json);
+        // Both sides and the bureau see it; the audit log holds the decision.
+        for token in [&mzj, &gaj, &admin] {
+            let listed = app.get("/api/v1/basis-reviews", token).await;
+            assert_eq!(
+                listed.json["items"].as_array().unwrap().len(),
+                1,
+                "{}",
+                listed.json
+            );
+        }
+        let decisions: i64 = on_pool!(app.store, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'basis_review.decide'")
+                .fetch_one(pool).await.unwrap()
+        });
+        assert_eq!(decisions, 1);
+    }
+}

@@ -916,3 +916,82 @@ async fn a_provider_accepts_and_answers_an_objection_on_the_objections_page() {
         assert_eq!(status, domain::sharing::ObjectionStatus::Confirmed);
     }
 }
+
+#[tokio::test]
+async fn a_not_shared_basis_is_put_to_the_bureau_from_the_apply_page_and_decided_there() {
+    for app in TestApp::all(false).await {
+        let mut body = testkit::fixtures::body("常住人口信息");
+        body.share.share_type = domain::catalogue::ShareType::NotShared;
+        body.share.legal_basis = Some("《居民身份证法》第六条".into());
+        let code = app.publish(&body).await;
+
+        let mut consumer = Browser::new(&app);
+        consumer.sign_in("mzj-staff").await;
+        let page = Browser::text(
+            &consumer
+                .request(Method::GET, &format!("/catalogue/{code}/apply"), None)
+                .await,
+        );
+        assert!(
+            page.contains("申请复核不予共享依据") && page.contains("《居民身份证法》第六条"),
+            "the listed basis is shown: {page}"
+        );
+        let asked = consumer
+            .request(
+                Method::POST,
+                &format!("/catalogue/{code}/review"),
+                Some(&[
+                    ("_csrf", &csrf_in(&page)),
+                    (
+                        "reason",
+                        "低保审核须核对户籍，依据《社会救助暂行办法》第十一条",
+                    ),
+                ]),
+            )
+            .await;
+        assert_eq!(
+            asked.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            Browser::text(&asked)
+        );
+
+        let mut bureau = Browser::new(&app);
+        bureau.sign_in("admin").await;
+        let page = Browser::text(&bureau.request(Method::GET, "/sharing", None).await);
+        assert!(
+            page.contains("不予共享依据复核")
+                && page.contains("整个目录")
+                && page.contains("待复核"),
+            "{page}"
+        );
+        let id = app
+            .get("/api/v1/basis-reviews", &app.login("admin").await)
+            .await
+            .json["items"][0]["id"]
+            .as_i64()
+            .unwrap();
+        let decided = bureau
+            .request(
+                Method::POST,
+                &format!("/basis-reviews/{id}/decision"),
+                Some(&[
+                    ("_csrf", &csrf_in(&page)),
+                    ("decision", "uphold"),
+                    ("answer", "涉及公民身份信息，维持不予共享"),
+                ]),
+            )
+            .await;
+        assert_eq!(
+            decided.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            Browser::text(&decided)
+        );
+        let page = Browser::text(&consumer.request(Method::GET, "/sharing", None).await);
+        assert!(
+            page.contains("维持不予共享") && page.contains("涉及公民身份信息"),
+            "{page}"
+        );
+    }
+}

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::AppState;
 
 pub mod audit;
+pub mod basis_reviews;
 pub mod batches;
 pub mod catalogue;
 pub mod data;
@@ -210,6 +211,14 @@ pub fn routes() -> Router<AppState> {
             get(objections::list).post(objections::raise),
         )
         .route("/api/v1/objections/{id}/answer", post(objections::answer))
+        .route(
+            "/api/v1/basis-reviews",
+            get(basis_reviews::list).post(basis_reviews::request),
+        )
+        .route(
+            "/api/v1/basis-reviews/{id}/decision",
+            post(basis_reviews::decide),
+        )
         .route("/api/v1/needs", get(needs::list).post(needs::post))
         .route("/api/v1/needs/{id}/assign", post(needs::assign))
         .route("/api/v1/needs/{id}/answer", post(needs::answer))

@@ -4,7 +4,7 @@ use axum::extract::State;
 use domain::account::Role;
 use domain::freshness::Freshness;
 use domain::workflow::Status;
-use maud::html;
+use maud::{html, Markup};
 use store::resources::{ResourceQuery, ResourceSummary, Visibility};
 
 use super::{code_path, layout, status_tag, thousands, PageResult, WebUser};
@@ -126,7 +126,7 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
                 @for d in &duties {
                     tr {
                         td { (duty_label(&d.duty.kind)) }
-                        td { @if let Some(id) = d.duty.subject.strip_prefix("share_request:") { a href="/sharing" { "共享申请 " (id) } } @else { (d.duty.subject) } }
+                        td { (duty_subject(&d.duty.subject)) }
                         td { (super::beijing(&d.duty.received_at)) }
                         td { (super::sharing::countdown_tag(&d.countdown)) }
                     }
@@ -200,5 +200,22 @@ fn duty_label(kind: &str) -> &'static str {
             .iter()
             .find(|k| k.code() == other)
             .map_or("待办事项", |k| k.label()),
+    }
+}
+
+/// A duty's subject (`share_request:12`, …) as a link to the page where it is handled.
+fn duty_subject(subject: &str) -> Markup {
+    const PAGES: [(&str, &str, &str); 4] = [
+        ("share_request:", "/sharing", "共享申请"),
+        ("objection:", "/objections", "数据异议"),
+        ("need:", "/needs", "数据需求"),
+        ("basis_review:", "/sharing#basis-reviews", "不予共享复核"),
+    ];
+    match PAGES
+        .iter()
+        .find_map(|(prefix, page, label)| subject.strip_prefix(prefix).map(|id| (page, label, id)))
+    {
+        Some((page, label, id)) => html! { a href=(page) { (label) " " (id) } },
+        None => html! { (subject) },
     }
 }

@@ -74,12 +74,17 @@ pub fn routes() -> Router<AppState> {
             "/catalogue/{prefix}/{seq}/apply",
             get(sharing::apply_page).post(sharing::apply),
         )
+        .route(
+            "/catalogue/{prefix}/{seq}/review",
+            post(sharing::request_review),
+        )
         .route("/calendar", get(sharing::calendar))
         .route(
             "/objections",
             get(sharing::objections).post(sharing::raise_objection),
         )
         .route("/objections/{id}/answer", post(sharing::answer_objection))
+        .route("/basis-reviews/{id}/decision", post(sharing::decide_review))
         .route("/needs", get(sharing::needs).post(sharing::post_need))
         .route("/needs/{id}/assign", post(sharing::assign_need))
         .route("/needs/{id}/answer", post(sharing::answer_need))

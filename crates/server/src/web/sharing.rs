@@ -72,6 +72,8 @@ pub async fn list(
         .map(|r| view(&state, &calendar, r))
         .collect();
     let own = user.0.department_id();
+    let scope = crate::api::sharing::oversight_scope(&user.0, "无权查看共享申请")?;
+    let reviews = state.store.basis_reviews(scope).await?;
     let content = html! {
         @if let Some(text) = &notice.notice { div.notice.ok { (text) } }
         p.muted { "无条件共享的申请由平台即时授权（3 个工作日时限当即办结）；有条件共享的申请由提供方在 10 个工作日内审批，拒绝须说明理由并转管理方协调。时限按国务院节假日安排计算。" }
@@ -93,6 +95,10 @@ pub async fn list(
             }
         }
         @if requests.is_empty() { p.muted { "暂无共享申请。在目录详情页可申请共享。" } }
+        @if !reviews.is_empty() {
+            h2 id="basis-reviews" { "不予共享依据复核" }
+            (reviews_table(&state, &user, &calendar, &reviews))
+        }
     };
     Ok(layout(
         &state,
@@ -102,6 +108,98 @@ pub async fn list(
         "共享申请",
         content,
     ))
+}
+
+/// Reviews of the not-shared basis, with the bureau's decision form on open ones.
+fn reviews_table(
+    state: &AppState,
+    user: &WebUser,
+    calendar: &domain::calendar::Calendar,
+    reviews: &[store::basis_reviews::BasisReview],
+) -> Markup {
+    use domain::sharing::ReviewStatus;
+    html! {
+        table id="basis-review-list" {
+            tr { th { "编号" } th { "目录" } th { "不予共享的信息项" } th { "申请方" } th { "理由" } th { "结论" } th { "时限" } th { "复核" } }
+            @for b in reviews {
+                tr {
+                    td.num { (b.id) }
+                    td { a href=(code_path(&b.code)) { (b.resource_name) } br; span.muted { (b.provider_name) } }
+                    td { @if b.items.is_empty() { "整个目录" } @else { (b.items.join("、")) } }
+                    td { (b.consumer_name) }
+                    td { (b.reason) }
+                    td { span class={"tag " (match b.status { ReviewStatus::Submitted => "in-progress", ReviewStatus::Upheld => "refused", ReviewStatus::Overturned => "done" })} { (b.status.label()) }
+                         @if let Some(a) = &b.answer { br; span.muted { (a) } } }
+                    td { @if let Some(d) = &b.duty { (countdown_tag(&crate::api::sharing::countdown(state, calendar, d))) } }
+                    td {
+                        @if b.status == ReviewStatus::Submitted && user.role() == Role::Admin {
+                            form.inline method="post" action={"/basis-reviews/" (b.id) "/decision"} {
+                                (csrf_field(user))
+                                input type="text" name="answer" required placeholder="复核意见及依据";
+                                button type="submit" name="decision" value="uphold" { "维持不予共享" }
+                                button type="submit" name="decision" value="overturn" { "应予共享" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn request_review(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    Path((prefix, seq)): Path<(String, String)>,
+    Form(form): Form<HashMap<String, Vec<String>>>,
+) -> PageResult {
+    user.check_csrf(form_value(&form, "_csrf"))?;
+    let ctx = crate::auth::audit_context(Some(&user.0), &meta);
+    let calendar = state.store.calendar().await?;
+    let items = form.get("review_items").cloned().unwrap_or_default();
+    let review = state
+        .store
+        .request_basis_review(
+            &store::basis_reviews::ReviewRequest {
+                code: &format!("{prefix}/{seq}"),
+                items: &items,
+                reason: form_value(&form, "reason"),
+            },
+            &user.0.actor(),
+            &state.config.deadline_rules,
+            &calendar,
+            &ctx,
+        )
+        .await?;
+    redirect_to("/sharing", &format!("复核申请 {} 已提交管理方", review.id))
+}
+
+pub async fn decide_review(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, Vec<String>>>,
+) -> PageResult {
+    user.check_csrf(form_value(&form, "_csrf"))?;
+    let upheld = match form_value(&form, "decision") {
+        "uphold" => true,
+        "overturn" => false,
+        _ => return Err(PageError(ApiError::field("decision", "未知的复核结论"))),
+    };
+    let ctx = crate::auth::audit_context(Some(&user.0), &meta);
+    let review = state
+        .store
+        .decide_basis_review(
+            id,
+            upheld,
+            form_value(&form, "answer"),
+            &user.0.actor(),
+            &ctx,
+        )
+        .await?;
+    redirect_to("/sharing", &format!("复核 {id}：{}", review.status.label()))
 }
 
 /// The decision and revocation forms this person may use on a request.
@@ -205,6 +303,11 @@ pub async fn apply_page(
     let resource = state.store.resource(&code).await?;
     let body = state.store.published_body(&resource).await?;
     let valid_until = (chrono::Utc::now().date_naive() + chrono::Duration::days(365)).to_string();
+    let not_shared: Vec<&domain::catalogue::Item> = body
+        .items
+        .iter()
+        .filter(|i| body.item_share_type(i) == domain::catalogue::ShareType::NotShared)
+        .collect();
     let content = html! {
         p { "提供方：" (resource.provider.name) " · 共享类型：" (body.share.share_type.label())
             @if let Some(c) = &body.share.conditions { " · 共享条件：" (c) } }
@@ -228,6 +331,20 @@ pub async fn apply_page(
             label { "使用的应用系统（与应用令牌名称一致） " input type="text" name="application" required maxlength="500"; }
             label { "有效期至 " input type="date" name="valid_until" value=(valid_until) required; }
             button type="submit" { "提交申请" }
+        }
+        @if !not_shared.is_empty() || body.share.share_type == domain::catalogue::ShareType::NotShared {
+            h2 { "申请复核不予共享依据" }
+            @if let Some(basis) = &body.share.legal_basis { p { "列明的不予共享依据：" (basis) } }
+            p.muted { "以共享为原则、不共享为例外。认为不予共享的依据不成立时，可请管理方复核；管理方在协调时限内作出结论。" }
+            form.stack method="post" action={(code_path(&code)) "/review"} id="review-basis" {
+                (csrf_field(&user))
+                @for item in &not_shared {
+                    label { input type="checkbox" name="review_items" value=(item.identifier); (item.name) }
+                    br;
+                }
+                label { "用途与依据 " textarea name="reason" required maxlength="2000" rows="2" {} }
+                button type="submit" { "申请复核" }
+            }
         }
     };
     Ok(layout(
