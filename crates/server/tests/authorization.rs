@@ -94,6 +94,7 @@ async fn every_sharing_endpoint_under_every_role_and_token() {
         const GONE: S = S::NO_CONTENT;
         const CONF: S = S::CONFLICT;
         const UNPR: S = S::UNPROCESSABLE_ENTITY;
+        const MISS: S = S::NOT_FOUND;
         // Columns: anonymous, forged, admin, auditor, gaj-chief, gaj-staff, mzj-chief,
         // mzj-staff, app:mzj, app:gaj.
         let table: Vec<(Method, String, Option<Value>, [S; 10])> = vec![
@@ -197,6 +198,44 @@ async fn every_sharing_endpoint_under_every_role_and_token() {
                     json!({"key": {"id_number": "11010519491231002X"}, "values": {"full_name": "张三"}}),
                 ),
                 [ANON, ANON, NO, NO, NO, NO, NO, NO, OK, NO],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/data/{open}/changes"),
+                None,
+                [ANON, ANON, NO, NO, NO, NO, NO, NO, OK, NO],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/data/{open}/export?format=parquet"),
+                None,
+                [ANON, ANON, NO, NO, NO, NO, NO, NO, OK, NO],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/data/{closed}/export"),
+                None,
+                [ANON, ANON, NO, NO, NO, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/basis-reviews".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, NO, NO],
+            ),
+            // A shareable entry is requested, not reviewed: consumers fail validation; the
+            // provider may not put its own entry to review.
+            (
+                Method::POST,
+                "/api/v1/basis-reviews".into(),
+                Some(json!({"resource": open, "items": [], "reason": "x"})),
+                [ANON, ANON, NO, NO, NO, NO, BAD, BAD, NO, NO],
+            ),
+            (
+                Method::POST,
+                "/api/v1/basis-reviews/999999/decision".into(),
+                Some(json!({"decision": "uphold", "answer": "x"})),
+                [ANON, ANON, MISS, NO, NO, NO, NO, NO, NO, NO],
             ),
             (
                 Method::GET,

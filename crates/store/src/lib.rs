@@ -16,6 +16,7 @@ pub mod audit;
 pub mod basis_reviews;
 pub mod batch_writer;
 pub mod batches;
+mod cache;
 pub mod changes;
 pub mod data_access;
 pub mod data_tables;
@@ -31,6 +32,7 @@ pub mod stats;
 pub mod users;
 
 pub use audit::{now_for_audit, AuditContext};
+pub use cache::TTL as CACHE_TTL;
 pub use error::{StoreError, StoreResult};
 
 /// The connection pool of one backend.
@@ -166,6 +168,8 @@ pub struct Store {
     /// Batches this process is writing now: on SQLite, where no other process writes, a
     /// `running` batch not listed here has lost its writer.
     live_batches: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+    /// What each data API call reads besides the data; see [`cache`].
+    cache: std::sync::Arc<cache::ReadCache>,
 }
 
 /// A database URL with its password hidden, for logs.
@@ -222,6 +226,7 @@ impl Store {
         Ok(Self {
             backend,
             live_batches: Default::default(),
+            cache: Default::default(),
         })
     }
 

@@ -174,6 +174,7 @@ impl Store {
             crate::append_audit!(tx, event);
             tx.commit().await?;
         });
+        self.cache.flagged.invalidate_all();
         self.objection(id).await
     }
 

@@ -534,6 +534,7 @@ impl Store {
             crate::append_audit!(tx, event);
             tx.commit().await?;
         });
+        self.cache.entries.invalidate_all();
         self.resource(code).await
     }
 

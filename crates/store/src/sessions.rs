@@ -131,6 +131,7 @@ impl Store {
             event.after = snapshot(&token);
             crate::append_audit!(tx, event);
             tx.commit().await?;
+            self.cache.tokens.invalidate_all();
             Ok(token)
         })
     }
@@ -142,6 +143,14 @@ impl Store {
     /// (and cost a commit each). Revocation and expiry are still checked on every call.
     pub async fn api_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<ApiToken>> {
         let at = now();
+        if let Some(token) = self.cache.tokens.get(token_hash) {
+            // Expiry is checked on every call; revocation elsewhere is seen within the TTL.
+            if token.expires_at.is_none_or(|end| end > at) {
+                return Ok(Some(token));
+            }
+            self.cache.tokens.invalidate(token_hash);
+            return Ok(None);
+        }
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
              AND (expires_at IS NULL OR expires_at > $2)"
@@ -157,6 +166,9 @@ impl Store {
                         .bind(at).bind(token.id).execute(pool).await?;
                 });
             }
+            self.cache
+                .tokens
+                .insert(token_hash.to_string(), token.clone());
         }
         Ok(token)
     }

@@ -441,6 +441,7 @@ impl Store {
             tx.commit().await?;
             id
         });
+        self.cache.grants.invalidate_all();
         self.share_request(id).await
     }
 
@@ -542,6 +543,7 @@ impl Store {
             crate::append_audit!(tx, event);
             tx.commit().await?;
         });
+        self.cache.grants.invalidate_all();
         self.share_request(id).await
     }
 
@@ -577,6 +579,7 @@ impl Store {
             crate::append_audit!(tx, event);
             tx.commit().await?;
         });
+        self.cache.grants.invalidate_all();
         self.share_request(id).await
     }
 

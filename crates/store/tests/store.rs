@@ -929,3 +929,52 @@ async fn a_first_load_is_invisible_until_it_finishes_and_a_key_repeated_later_st
         assert!(t.store.audit_verify().await.unwrap().intact);
     }
 }
+
+/// The data API's read cache: a revocation made through this store is seen at once; one
+/// made elsewhere (another process on the same database, simulated here by SQL) is seen
+/// within the cache's time to live, never later.
+#[tokio::test]
+async fn a_revoked_token_stops_working_at_once_here_and_within_the_ttl_elsewhere() {
+    for t in backends().await {
+        let department = department(&t.store, "gaj", 1).await;
+        let token = |n: i64| format!("hash-{n}");
+        for n in 0..2 {
+            t.store
+                .create_api_token(department.id, "系统", &token(n), "dhapp_x", None, &ctx())
+                .await
+                .unwrap();
+            assert!(t
+                .store
+                .api_token_by_hash(&token(n))
+                .await
+                .unwrap()
+                .is_some());
+        }
+        let first = t.store.api_token_by_hash(&token(0)).await.unwrap().unwrap();
+        t.store.revoke_api_token(first.id, &ctx()).await.unwrap();
+        assert!(
+            t.store
+                .api_token_by_hash(&token(0))
+                .await
+                .unwrap()
+                .is_none(),
+            "{}: revoked through this store",
+            t.backend
+        );
+
+        on_pool!(t.store, pool => {
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = $2")
+                .bind(chrono::Utc::now()).bind(token(1)).execute(pool).await.unwrap();
+        });
+        tokio::time::sleep(store::CACHE_TTL + std::time::Duration::from_millis(200)).await;
+        assert!(
+            t.store
+                .api_token_by_hash(&token(1))
+                .await
+                .unwrap()
+                .is_none(),
+            "{}: revoked elsewhere, refused after the TTL",
+            t.backend
+        );
+    }
+}

@@ -127,7 +127,7 @@ pub(super) struct Access {
     pub(super) table: String,
     pub(super) grant: Grant,
     /// Keys of records under an accepted objection: shown with `_objection: 异议中`.
-    pub(super) flagged: Vec<Vec<String>>,
+    pub(super) flagged: std::sync::Arc<Vec<Vec<String>>>,
 }
 
 /// The granted items of one record, with the objection flag when it has one.
@@ -165,12 +165,12 @@ pub(super) async fn resolve(
     let token = app_token(principal)?;
     trace.token = Some((token.id, token.department_id, token.application.clone()));
     let code = format!("{prefix}/{seq}");
-    let resource = state.store.resource(&code).await?;
+    let entry = state.store.published_entry(&code).await?;
+    let (resource, body) = (&entry.0, entry.1.clone());
     trace.resource_id = Some(resource.id);
-    let body = state.store.published_body(&resource).await?;
     let grant = state
         .store
-        .active_grant(
+        .current_grant(
             resource.id,
             token.department_id,
             &token.application,
@@ -192,7 +192,7 @@ pub(super) async fn resolve(
         body,
         table: store::data_tables::table_name(&parsed),
         grant,
-        flagged: state.store.flagged_keys(resource.id).await?,
+        flagged: state.store.current_flagged_keys(resource.id).await?,
     })
 }
 

@@ -1,0 +1,499 @@
+//! The authorisation matrix of the platform: every endpoint that `authorization.rs` leaves
+//! out (session, departments, people, tokens, the catalogue and its workflow, collection,
+//! sources, statistics, catalogue files, audit, health and the sub-routes of needs,
+//! objections and the calendar) under every role and token kind, compared with the
+//! expected table. Bodies are chosen so that a caller who is allowed fails validation
+//! afterwards (400/404/409) or succeeds without side effects, which keeps the cells
+//! independent; logging out comes last because it ends the sessions. Every 401/403 must be
+//! in the audit log.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::TestApp;
+use serde_json::{json, Value};
+
+/// Who calls, in the order of the table's columns.
+const CALLERS: [&str; 10] = [
+    "anonymous",
+    "forged",
+    "admin",
+    "auditor",
+    "gaj-chief",
+    "gaj-staff",
+    "mzj-chief",
+    "mzj-staff",
+    "app:mzj",
+    "app:gaj",
+];
+
+#[tokio::test]
+async fn every_platform_endpoint_under_every_role_and_token() {
+    for app in TestApp::all(false).await {
+        // gaj provides a published entry with one pushed batch and a saved source whose
+        // sealed address cannot be opened, and has a draft that only gaj and the oversight
+        // roles may see.
+        let open = app.published_entry("常住人口信息").await;
+        let gaj_staff = app.login("gaj-staff").await;
+        let drafted = app
+            .post(
+                "/api/v1/resources",
+                &gaj_staff,
+                serde_json::to_value(testkit::fixtures::body("户籍迁移信息")).unwrap(),
+            )
+            .await;
+        assert_eq!(drafted.status, StatusCode::CREATED, "{}", drafted.json);
+        let draft = drafted.json["code"].as_str().unwrap().to_string();
+        let pushed = app
+            .post(
+                &format!("/api/v1/resources/{open}/records"),
+                &gaj_staff,
+                json!({"batch_key": "k", "records": [{"id_number": "11010519491231002X", "full_name": "张三"}]}),
+            )
+            .await;
+        assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.json);
+        let batch = pushed.json["batch"]["id"].clone();
+        let source = app
+            .store
+            .create_source(
+                &open,
+                &store::sources::NewSource {
+                    name: "人口库".into(),
+                    kind: "postgres".into(),
+                    url_sealed: "v1:not-sealed".into(),
+                    url_display: "postgres://db.example/people".into(),
+                    query: "people".into(),
+                    mapping: "{}".into(),
+                    mode: "full".into(),
+                    change_column: None,
+                    change_kind: None,
+                    overlap: 300,
+                    delete_column: None,
+                    reconcile_every: 0,
+                },
+                &store::AuditContext::system("test"),
+            )
+            .await
+            .unwrap()
+            .id;
+        let mut tokens = std::collections::HashMap::new();
+        for person in &CALLERS[2..8] {
+            tokens.insert(person.to_string(), app.login(person).await);
+        }
+        for (department, chief) in [("mzj", "mzj-chief"), ("gaj", "gaj-chief")] {
+            let created = app
+                .post(
+                    "/api/v1/tokens",
+                    &tokens[chief],
+                    json!({"application": "低保审批系统"}),
+                )
+                .await;
+            tokens.insert(
+                format!("app:{department}"),
+                created.json["token"].as_str().unwrap().to_string(),
+            );
+        }
+        tokens.insert("forged".into(), "dhapp_0000000000000000000000000000".into());
+        let quality = format!("/api/v1/resources/{open}/quality");
+        let batches_before = app.get(&quality, &tokens["admin"]).await.json["batches"].clone();
+        let dashed = open.replace('/', "-");
+        let gaj = app.gaj.id;
+        // A well-formed entry that fails validation: its name is empty.
+        let mut nameless = testkit::fixtures::body("人口迁移信息");
+        nameless.name = String::new();
+        let nameless = serde_json::to_value(nameless).unwrap();
+
+        use StatusCode as S;
+        const OK: S = S::OK;
+        const NO: S = S::FORBIDDEN;
+        const ANON: S = S::UNAUTHORIZED;
+        const BAD: S = S::BAD_REQUEST;
+        const GONE: S = S::NO_CONTENT;
+        const CONF: S = S::CONFLICT;
+        const MISS: S = S::NOT_FOUND;
+        // Columns: anonymous, forged, admin, auditor, gaj-chief, gaj-staff, mzj-chief,
+        // mzj-staff, app:mzj, app:gaj.
+        let table: Vec<(Method, String, Option<Value>, [S; 10])> = vec![
+            // Login ignores who calls: wrong credentials are 401 for everyone. Usernames are
+            // lowercase, so this one is refused before the throttle counts it (ten wrong
+            // passwords for a real name would lock it out after five: 429).
+            (
+                Method::POST,
+                "/api/v1/auth/login".into(),
+                Some(json!({"username": "ADMIN", "password": "wrong-password"})),
+                [ANON, ANON, ANON, ANON, ANON, ANON, ANON, ANON, ANON, ANON],
+            ),
+            (
+                Method::GET,
+                "/api/v1/me".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            // Health and the API description are public; a forged token does not matter.
+            (
+                Method::GET,
+                "/healthz".into(),
+                None,
+                [OK, OK, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            (
+                Method::GET,
+                "/api/openapi.json".into(),
+                None,
+                [OK, OK, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            (
+                Method::GET,
+                "/api/v1/departments".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            (
+                Method::POST,
+                "/api/v1/departments".into(),
+                Some(json!({"name": "", "credit_code": "x", "region_code": "x", "kind": "x"})),
+                [ANON, ANON, BAD, NO, NO, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/departments/{gaj}"),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            // Chiefs see their own department's people; staff and applications none.
+            (
+                Method::GET,
+                "/api/v1/users".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, NO, OK, NO, NO, NO],
+            ),
+            (
+                Method::POST,
+                "/api/v1/users".into(),
+                Some(
+                    json!({"username": "new-user", "display_name": "x", "role": "emperor", "department_id": null, "password": "correct-horse-battery"}),
+                ),
+                [ANON, ANON, BAD, NO, NO, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::PUT,
+                "/api/v1/users/gaj-staff/role".into(),
+                Some(json!({"role": "emperor", "department_id": null})),
+                [ANON, ANON, BAD, NO, NO, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::PUT,
+                "/api/v1/users/gaj-staff/password".into(),
+                Some(json!({"password": "short"})),
+                [ANON, ANON, BAD, NO, NO, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/tokens".into(),
+                None,
+                [ANON, ANON, OK, NO, OK, NO, OK, NO, NO, NO],
+            ),
+            // The bureau must name the department; a chief's token is for their own, and the
+            // blank application name fails there.
+            (
+                Method::POST,
+                "/api/v1/tokens".into(),
+                Some(json!({"application": " "})),
+                [ANON, ANON, BAD, NO, BAD, NO, BAD, NO, NO, NO],
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/tokens/999999".into(),
+                None,
+                [ANON, ANON, MISS, NO, MISS, NO, MISS, NO, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/resources".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            // Only departments' people author entries, each for their own department; the
+            // nameless entry fails validation.
+            (
+                Method::POST,
+                "/api/v1/resources".into(),
+                Some(nameless.clone()),
+                [ANON, ANON, NO, NO, BAD, BAD, BAD, BAD, NO, NO],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/resources/{open}"),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/resources/{dashed}"),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            // A draft is its department's and the oversight roles'; others, and applications
+            // (which see only the published catalogue, even their own department's), get 404.
+            (
+                Method::GET,
+                format!("/api/v1/resources/{draft}"),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, MISS, MISS, MISS, MISS],
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/resources/{open}"),
+                Some(nameless.clone()),
+                [ANON, ANON, NO, NO, BAD, BAD, NO, NO, NO, NO],
+            ),
+            // Applications are refused before the entry is looked up; other departments
+            // cannot see the draft.
+            (
+                Method::PUT,
+                format!("/api/v1/resources/{draft}"),
+                Some(nameless),
+                [ANON, ANON, NO, NO, BAD, BAD, MISS, MISS, NO, NO],
+            ),
+            // `create` is no workflow action: every person fails on it, applications are
+            // refused first.
+            (
+                Method::POST,
+                format!("/api/v1/resources/{open}/workflow"),
+                Some(json!({"action": "create"})),
+                [ANON, ANON, BAD, BAD, BAD, BAD, BAD, BAD, NO, NO],
+            ),
+            // The provider's chief and the bureau may reject, but not a published entry.
+            (
+                Method::POST,
+                format!("/api/v1/resources/{open}/workflow"),
+                Some(json!({"action": "reject"})),
+                [ANON, ANON, CONF, NO, CONF, NO, NO, NO, NO, NO],
+            ),
+            // Only the provider's chief signs, and not a draft; other departments do not see
+            // the draft at all.
+            (
+                Method::POST,
+                format!("/api/v1/resources/{draft}/workflow"),
+                Some(json!({"action": "sign"})),
+                [ANON, ANON, NO, NO, CONF, NO, MISS, MISS, NO, NO],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/resources/{open}/versions"),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/resources/{draft}/versions"),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, MISS, MISS, MISS, MISS],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/resources/{open}/diff?from=1"),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            (
+                Method::GET,
+                "/api/v1/source-conflicts".into(),
+                None,
+                [ANON, ANON, OK, OK, NO, NO, NO, NO, NO, NO],
+            ),
+            // The provider's people and application may collect; an empty file has no data
+            // rows, so no batch starts.
+            (
+                Method::POST,
+                format!("/api/v1/resources/{open}/batches"),
+                None,
+                [ANON, ANON, NO, NO, BAD, BAD, NO, NO, NO, BAD],
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/resources/{open}/records"),
+                Some(json!({"batch_key": " ", "records": []})),
+                [ANON, ANON, NO, NO, BAD, BAD, NO, NO, NO, BAD],
+            ),
+            // The collection is seen by the provider (its application too) and oversight.
+            (
+                Method::GET,
+                format!("/api/v1/batches/{batch}"),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, OK],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/batches/{batch}/quarantine.csv"),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, OK],
+            ),
+            (
+                Method::GET,
+                quality.clone(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, OK],
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/resources/{open}/sources"),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, OK],
+            ),
+            // Sources are defined by the provider's people, not its application; the blank
+            // name fails before any connection is tried.
+            (
+                Method::POST,
+                format!("/api/v1/resources/{open}/sources"),
+                Some(json!({"name": "", "url": "postgres://db.example/people", "query": "people"})),
+                [ANON, ANON, NO, NO, BAD, BAD, NO, NO, NO, NO],
+            ),
+            // The sealed address cannot be opened: an allowed pull fails (400) and only counts
+            // a failure on the source.
+            (
+                Method::POST,
+                format!("/api/v1/sources/{source}/run"),
+                None,
+                [ANON, ANON, NO, NO, BAD, BAD, NO, NO, NO, NO],
+            ),
+            // Switching on a source that is on changes nothing.
+            (
+                Method::POST,
+                format!("/api/v1/sources/{source}/enabled"),
+                Some(json!({"enabled": true})),
+                [ANON, ANON, NO, NO, OK, OK, NO, NO, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/stats/aggregation".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            (
+                Method::GET,
+                "/api/v1/catalogue/export".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            // Importers (the bureau, chiefs, staff) fail on the unknown file format.
+            (
+                Method::POST,
+                "/api/v1/catalogue/import".into(),
+                Some(
+                    json!({"format": "datahall-catalogue/0", "exported_at": "2026-01-01T00:00:00Z", "entries": []}),
+                ),
+                [ANON, ANON, BAD, NO, BAD, BAD, BAD, BAD, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/catalogue/template.xlsx".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            // A template imports into the importer's own department, so the bureau may not;
+            // an empty body is no XLSX file.
+            (
+                Method::POST,
+                "/api/v1/catalogue/import.xlsx".into(),
+                None,
+                [ANON, ANON, NO, NO, BAD, BAD, BAD, BAD, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/audit".into(),
+                None,
+                [ANON, ANON, OK, OK, NO, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/audit/verify".into(),
+                None,
+                [ANON, ANON, OK, OK, NO, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/calendar/days?from=2026-02-01&to=2026-02-28".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+            ),
+            // Only the bureau assigns: it learns that the need does not exist.
+            (
+                Method::POST,
+                "/api/v1/needs/999999/assign".into(),
+                Some(json!({"department_id": gaj})),
+                [ANON, ANON, MISS, NO, NO, NO, NO, NO, NO, NO],
+            ),
+            // Who may answer depends on the need, so every person learns it does not exist.
+            (
+                Method::POST,
+                "/api/v1/needs/999999/answer".into(),
+                Some(json!({"outcome": "declined", "reason": "x"})),
+                [ANON, ANON, MISS, MISS, MISS, MISS, MISS, MISS, NO, NO],
+            ),
+            (
+                Method::POST,
+                "/api/v1/objections/999999/answer".into(),
+                Some(json!({"step": "reject", "answer": "x"})),
+                [ANON, ANON, MISS, MISS, MISS, MISS, MISS, MISS, NO, NO],
+            ),
+            // Last: it ends every person's session. An application token is no session and
+            // is left as it is.
+            (
+                Method::POST,
+                "/api/v1/auth/logout".into(),
+                None,
+                [ANON, ANON, GONE, GONE, GONE, GONE, GONE, GONE, GONE, GONE],
+            ),
+        ];
+        let denied_before = denied(&app).await;
+        let mut refusals = 0;
+        let mut mismatches = Vec::new();
+        for (method, path, body, expected) in &table {
+            for (caller, want) in CALLERS.iter().zip(expected) {
+                let token = tokens.get(*caller).map(String::as_str);
+                let got = app.call(method.clone(), path, token, body.clone()).await;
+                if got.status != *want {
+                    mismatches.push(format!(
+                        "{method} {path} as {caller}: expected {want}, got {} {}",
+                        got.status, got.json
+                    ));
+                }
+                if matches!(got.status, S::UNAUTHORIZED | S::FORBIDDEN) {
+                    refusals += 1;
+                }
+            }
+        }
+        assert!(
+            mismatches.is_empty(),
+            "{}:\n{}",
+            app.backend,
+            mismatches.join("\n")
+        );
+        assert_eq!(
+            denied(&app).await - denied_before,
+            refusals,
+            "every refusal is audited as a failed authorisation"
+        );
+        // Logging out ended the people's sessions; the application tokens still work.
+        let ended = app.get("/api/v1/me", &tokens["admin"]).await;
+        assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
+        let application = app.get("/api/v1/me", &tokens["app:mzj"]).await;
+        assert_eq!(application.status, StatusCode::OK, "{}", application.json);
+        // Nothing above changed the catalogue or the collection.
+        let admin = app.login("admin").await;
+        let shown = app.get(&format!("/api/v1/resources/{open}"), &admin).await;
+        assert_eq!(shown.json["status"], "published");
+        let shown = app.get(&format!("/api/v1/resources/{draft}"), &admin).await;
+        assert_eq!(shown.json["status"], "draft");
+        let batches_after = app.get(&quality, &admin).await.json["batches"].clone();
+        assert_eq!(batches_after, batches_before);
+    }
+}
+
+async fn denied(app: &TestApp) -> i64 {
+    store::on_pool!(app.store, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied'")
+            .fetch_one(pool).await.unwrap()
+    })
+}
