@@ -5,6 +5,12 @@
 #            running the same SELECT on the same table, both at BENCH_CONNECTIONS (64)
 #   floor    GET /healthz through the full middleware stack, against a bare axum
 #            hello-world built in the same workspace (`datahall bench hello`)
+#   audit    the same lookup on a second server started with the access log off
+#            (--unaudited-benchmark), and the disk's single 8 kB fdatasync rate
+#            (pg_test_fsync): what the durable, group-committed log costs
+#   keyset   page 1,000 of `records` (limit 100, after= the sealed cursor) against page 1
+#   sqlite   the same lookup on a SQLite copy of the entry, against Datasette's row
+#            endpoint on the same file (PyPI datasette, installed when missing)
 #
 #   benches/sharing/run.sh [ROWS]        (default 1000000; needs a release build)
 #
@@ -72,8 +78,50 @@ wrk_run bare_axum "http://127.0.0.1:18182/" | tee -a "$work/api.txt"
 logged=$(psql "$db_url" -X -Atc "SELECT COUNT(*) FROM access_log")
 echo "# access_log rows after the run: $logged"
 
+# The audit's cost: the same lookup without the access log, and the disk's fsync rate.
+unaudited=127.0.0.1:18183
+DATAHALL_LOG=warn DATAHALL_SCHEDULER=false DATAHALL_SECRET_KEY_FILE="$work/datahall.key" "$datahall" serve --database "$db_url" --listen "$unaudited" --unaudited-benchmark 2>"$work/serve-unaudited.log" &
+pids+=($!)
+for _ in $(seq 60); do curl -fs "http://$unaudited/healthz" >/dev/null && break; sleep 0.5; done
+wrk_run api_lookup_unaudited "http://$unaudited" -s "$here/lookup.lua" -- "$token" "$code" "$rows" | tee -a "$work/api.txt"
+kill "${pids[-1]}" 2>/dev/null || true
+pg_test_fsync=$(ls /usr/lib/postgresql/*/bin/pg_test_fsync | tail -n1)
+fsync=$("$pg_test_fsync" -s 2 -f "$work/fsync.test" 2>/dev/null | awk '/one 8kB write/ { on = 1 } on && $1 == "fdatasync" { print $2; exit }')
+rm -f "$work/fsync.test"
+echo "bench fsync_single_8k rps=$fsync" | tee -a "$work/api.txt"
+
+# Keyset paging: walk to page 1,000 once, then time page 1 and page 1,000.
+cursor=""
+for _ in $(seq 999); do
+    cursor=$(curl -fs -H "Authorization: Bearer $token" "http://$serve/api/v1/data/$code/records?limit=100${cursor:+&after=$cursor}" \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["next"])')
+done
+wrk_run page_1 "http://$serve/api/v1/data/$code/records?limit=100" -H "Authorization: Bearer $token" | tee -a "$work/api.txt"
+wrk_run page_1000 "http://$serve/api/v1/data/$code/records?limit=100&after=$cursor" -H "Authorization: Bearer $token" | tee -a "$work/api.txt"
+
+# SQLite: the same entry in a SQLite file, served by datahall and by Datasette.
+python3 -c 'import datasette' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check datasette
+rm -f "$work/api_bench.db"*
+DATAHALL_LOG=warn DATAHALL_BENCH_DATABASE="sqlite://$work/api_bench.db" "$datahall" bench data-api --rows "$rows" --out "$work/api-sqlite.env"
+sqlite_token=$(sed -n 's/^token=//p' "$work/api-sqlite.env")
+sqlite_code=$(sed -n 's/^code=//p' "$work/api-sqlite.env")
+sqlite_table=$(sed -n 's/^table=//p' "$work/api-sqlite.env")
+sqlite_serve=127.0.0.1:18185
+DATAHALL_LOG=warn DATAHALL_SCHEDULER=false DATAHALL_SECRET_KEY_FILE="$work/datahall.key" "$datahall" serve --database "sqlite://$work/api_bench.db" --listen "$sqlite_serve" 2>"$work/serve-sqlite.log" &
+pids+=($!)
+datasette serve -i "$work/api_bench.db" -h 127.0.0.1 -p 18184 >"$work/datasette.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 60); do curl -fs "http://$sqlite_serve/healthz" >/dev/null && curl -fs "http://127.0.0.1:18184/-/versions.json" >/dev/null && break; sleep 0.5; done
+curl -fs "http://127.0.0.1:18184/api_bench/$sqlite_table/K000000000001.json?_shape=objects" | head -c 300 | sed 's/^/# datasette sample: /'; echo
+wrk_run sqlite_lookup "http://$sqlite_serve" -s "$here/lookup.lua" -- "$sqlite_token" "$sqlite_code" "$rows" | tee -a "$work/api.txt"
+wrk_run datasette_row "http://127.0.0.1:18184" -s "$here/datasette.lua" -- "$sqlite_table" "$rows" | tee -a "$work/api.txt"
+
 rate() { awk -v n="$1" '$2 == n { for (i = 3; i <= NF; i++) if ($i ~ /^rps=/) { sub(/rps=/, "", $i); print $i } }' "$work/api.txt"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo "# ratios (same run)"
 echo "ratio api_lookup/pgbench_lookup=$(ratio "$(rate api_lookup)" "$(rate pgbench_lookup)") (target ≥ 0.4)"
 echo "ratio healthz/bare_axum=$(ratio "$(rate healthz)" "$(rate bare_axum)") (target ≥ 0.6)"
+echo "ratio audited/unaudited=$(ratio "$(rate api_lookup)" "$(rate api_lookup_unaudited)") (target ≥ 0.8)"
+echo "ratio audited/fsync_single_8k=$(ratio "$(rate api_lookup)" "$(rate fsync_single_8k)") (target ≥ 10)"
+echo "ratio page_1/page_1000=$(ratio "$(rate page_1)" "$(rate page_1000)") (page 1,000 no slower than 1.5× page 1: target ≤ 1.5)"
+echo "ratio sqlite_lookup/datasette_row=$(ratio "$(rate sqlite_lookup)" "$(rate datasette_row)") (target ≥ 5)"

@@ -77,6 +77,10 @@ struct ServeArgs {
     /// Load the demo city into an empty database and accept the demo password.
     #[arg(long)]
     demo: bool,
+    /// Benchmarks only (benches/sharing/run.sh): serve the data API without its access
+    /// log, to measure what the audit costs. Never for a real deployment.
+    #[arg(long, hide = true)]
+    unaudited_benchmark: bool,
 }
 
 #[derive(Subcommand)]
@@ -371,7 +375,11 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         target_social: config.target_social / 100.0,
         deadline_rules: config.deadline_rules()?,
         feed_retention_days: config.feed_retention_days.max(1),
+        audit_data_access: !args.unaudited_benchmark,
     };
+    if args.unaudited_benchmark {
+        tracing::warn!("benchmark mode: data API calls are NOT written to the access log");
+    }
     if config.scheduler {
         let scheduler = collect::scheduler::Scheduler {
             store: store.clone(),

@@ -49,6 +49,9 @@ pub struct ServerConfig {
     pub deadline_rules: domain::deadline::DeadlineRules,
     /// Days the change feed keeps deleted records; an older cursor is refused (410).
     pub feed_retention_days: i64,
+    /// Whether data API calls are written to the access log: always, except in the
+    /// benchmark that measures what the log costs.
+    pub audit_data_access: bool,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +68,7 @@ impl Default for ServerConfig {
             target_social: 0.6,
             deadline_rules: domain::deadline::DeadlineRules::default(),
             feed_retention_days: 90,
+            audit_data_access: true,
         }
     }
 }

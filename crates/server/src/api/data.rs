@@ -360,6 +360,9 @@ pub(super) async fn logged<T>(
     call: impl std::future::Future<Output = (ApiResult<T>, Trace)>,
 ) -> ApiResult<T> {
     let (result, trace) = call.await;
+    if !state.config.audit_data_access {
+        return result;
+    }
     let (status, outcome) = match &result {
         Ok(_) => (200, "ok"),
         Err(e) => (
