@@ -12,10 +12,11 @@ export LC_NUMERIC=C PGCLIENTENCODING=UTF8 PGOPTIONS='-c client_min_messages=warn
 pg() { psql "$pg_admin" -X -q "$@"; }
 rows=$(($(wc -l <"$csv") - 1))
 pg -c 'DROP TABLE IF EXISTS bench_people_copy' -c 'CREATE TABLE bench_people_copy (sfzh text PRIMARY KEY, xm text, xb text, csrq text, mz text, hjdz text, xzqh text, sjhm text, dwtyxydm text, ysr text, jtrk text, sg text, sfcb text, djsj text, bz text)'
+pg -c CHECKPOINT
 start=$EPOCHREALTIME
 pg -c "\\copy bench_people_copy FROM '$csv' WITH (FORMAT csv, HEADER true)"
 end=$EPOCHREALTIME
 awk -v s="$start" -v e="$end" -v r="$rows" 'BEGIN { printf "baseline psql_copy rows=%d seconds=%.2f rows_per_s=%.0f\n", r, e - s, r / (e - s) }'
-pg -c 'DROP TABLE bench_people_copy' -c 'DROP DATABASE IF EXISTS datahall_bench' -c 'CREATE DATABASE datahall_bench'
+pg -c 'DROP TABLE bench_people_copy' -c 'DROP DATABASE IF EXISTS datahall_bench' -c 'CREATE DATABASE datahall_bench' -c CHECKPOINT
 DATAHALL_LOG=warn DATAHALL_BENCH_DATABASE=${pg_admin%/*}/datahall_bench "$datahall" bench collect --csv "$csv"
 pg -c 'DROP DATABASE IF EXISTS datahall_bench'

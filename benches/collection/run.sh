@@ -28,7 +28,7 @@ DATAHALL_LOG=warn DATAHALL_BENCH_DATABASE="sqlite://$work/dh.db" \
     "$datahall" bench collect --csv "$csv" --mysql-url "$mysql_url" | tee -a "$work/results.txt"
 
 pg_bench=${pg_admin%/*}/datahall_bench
-psql "$pg_admin" -X -q -c 'DROP DATABASE IF EXISTS datahall_bench' -c 'CREATE DATABASE datahall_bench'
+psql "$pg_admin" -X -q -c 'DROP DATABASE IF EXISTS datahall_bench' -c 'CREATE DATABASE datahall_bench' -c CHECKPOINT
 DATAHALL_LOG=warn DATAHALL_BENCH_DATABASE="$pg_bench" \
     "$datahall" bench collect --csv "$csv" --mysql-url "$mysql_url" | tee -a "$work/results.txt"
 psql "$pg_admin" -X -q -c 'DROP DATABASE IF EXISTS datahall_bench'

@@ -53,9 +53,12 @@ pids+=($!)
 for _ in $(seq 60); do curl -fs "http://$serve/healthz" >/dev/null && curl -fs http://127.0.0.1:18182/ >/dev/null && break; sleep 0.5; done
 curl -fs -H "Authorization: Bearer $token" "http://$serve/api/v1/data/$code/records/K000000000001" | sed 's/^/# sample answer: /'; echo
 
-# wrk_run NAME URL [ARGS…] — prints "bench NAME rps= p99_ms=".
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# wrk_run NAME URL [ARGS…] — prints "bench NAME rps= p99_ms=" (after a 3-second warm-up).
 wrk_run() {
     local name=$1; shift
+    wrk -t2 -c"$connections" -d3s "$@" >/dev/null
     local out
     out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@")
     local rps p99
@@ -66,7 +69,11 @@ wrk_run() {
     echo "bench $name rps=$rps p99_ms=$p99 non_2xx=${errors:-0}"
 }
 
+wal_syncs() { psql "$db_url" -X -Atc "SELECT wal_sync FROM pg_stat_wal"; }
+logged() { psql "$db_url" -X -Atc "SELECT COUNT(*) FROM access_log"; }
+syncs_before=$(wal_syncs) logged_before=$(logged)
 wrk_run api_lookup "http://$serve" -s "$here/lookup.lua" -- "$token" "$code" "$rows" | tee "$work/api.txt"
+syncs=$(($(wal_syncs) - syncs_before)) records=$(($(logged) - logged_before))
 cat > "$work/lookup.sql" <<SQL
 \\set n random(1, $rows)
 SELECT id_number, full_name, region FROM $table WHERE record_no = 'K' || lpad(:n::text, 12, '0');
@@ -75,8 +82,7 @@ tps=$(pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -f "$work/look
 echo "bench pgbench_lookup rps=$tps" | tee -a "$work/api.txt"
 wrk_run healthz "http://$serve/healthz" | tee -a "$work/api.txt"
 wrk_run bare_axum "http://127.0.0.1:18182/" | tee -a "$work/api.txt"
-logged=$(psql "$db_url" -X -Atc "SELECT COUNT(*) FROM access_log")
-echo "# access_log rows after the run: $logged"
+echo "# access log during the lookup run (with its warm-up): $records records, $syncs WAL syncs: $(ratio "$records" "$syncs") records per fsync"
 
 # The audit's cost: the same lookup without the access log, and the disk's fsync rate.
 unaudited=127.0.0.1:18183
@@ -86,7 +92,7 @@ for _ in $(seq 60); do curl -fs "http://$unaudited/healthz" >/dev/null && break;
 wrk_run api_lookup_unaudited "http://$unaudited" -s "$here/lookup.lua" -- "$token" "$code" "$rows" | tee -a "$work/api.txt"
 kill "${pids[-1]}" 2>/dev/null || true
 pg_test_fsync=$(ls /usr/lib/postgresql/*/bin/pg_test_fsync | tail -n1)
-fsync=$("$pg_test_fsync" -s 2 -f "$work/fsync.test" 2>/dev/null | awk '/one 8kB write/ { on = 1 } on && $1 == "fdatasync" { print $2; exit }')
+fsync=$("$pg_test_fsync" -s 2 -f "$work/fsync.test" 2>/dev/null | awk '/one 8kB write/ { on = 1 } on && $1 == "fdatasync" && !done { print $2; done = 1 }')
 rm -f "$work/fsync.test"
 echo "bench fsync_single_8k rps=$fsync" | tee -a "$work/api.txt"
 
@@ -117,7 +123,6 @@ wrk_run sqlite_lookup "http://$sqlite_serve" -s "$here/lookup.lua" -- "$sqlite_t
 wrk_run datasette_row "http://127.0.0.1:18184" -s "$here/datasette.lua" -- "$sqlite_table" "$rows" | tee -a "$work/api.txt"
 
 rate() { awk -v n="$1" '$2 == n { for (i = 3; i <= NF; i++) if ($i ~ /^rps=/) { sub(/rps=/, "", $i); print $i } }' "$work/api.txt"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo "# ratios (same run)"
 echo "ratio api_lookup/pgbench_lookup=$(ratio "$(rate api_lookup)" "$(rate pgbench_lookup)") (target ≥ 0.4)"
 echo "ratio healthz/bare_axum=$(ratio "$(rate healthz)" "$(rate bare_axum)") (target ≥ 0.6)"

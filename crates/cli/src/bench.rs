@@ -112,6 +112,7 @@ fn random_body(rng: &mut ChaCha8Rng, branch: u8) -> ResourceBody {
             personal: false,
             share_type: None,
             authoritative: false,
+            mask: None,
         });
     }
     let share_type = *[ShareType::Unconditional, ShareType::Conditional]

@@ -102,6 +102,7 @@ fn body() -> ResourceBody {
             personal: ["SFZH", "XM", "SJHM", "HJDZ"].contains(identifier),
             share_type: None,
             authoritative: false,
+            mask: None,
         })
         .collect();
     entry_body("人口基础信息（基准）", items, ShareType::Unconditional)

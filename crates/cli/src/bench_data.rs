@@ -38,6 +38,7 @@ fn item(name: &str, identifier: &str, length: Option<u32>, data_type: DataType) 
         personal: false,
         share_type: None,
         authoritative: false,
+        mask: None,
     }
 }
 

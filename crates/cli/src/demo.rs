@@ -463,6 +463,7 @@ fn item(spec: &ItemSpec) -> Item {
         personal,
         share_type: None,
         authoritative: false,
+        mask: None,
     }
 }
 

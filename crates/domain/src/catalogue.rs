@@ -231,6 +231,10 @@ pub struct Item {
     /// This department is the authoritative source of the item (一数一源).
     #[serde(default)]
     pub authoritative: bool,
+    /// How the item is masked when personal and not granted in clear; `None`: the default
+    /// for its rule or name ([`crate::sharing::MaskKind::of`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask: Option<crate::sharing::MaskKind>,
 }
 
 fn default_grade() -> SecurityGrade {
@@ -464,6 +468,7 @@ pub(crate) mod tests {
                 personal: true,
                 share_type: None,
                 authoritative: true,
+                mask: None,
             }],
             share: ShareAttributes {
                 share_type: ShareType::Conditional,

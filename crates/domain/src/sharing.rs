@@ -246,23 +246,45 @@ pub fn grant_terms(
     })
 }
 
-/// How a masked item is shown (standards.md §5 defaults).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MaskKind {
-    IdCard,
-    Mobile,
-    Name,
-    Generic,
+labelled_enum! {
+    /// How a personal item is masked when it is not granted in clear (standards.md §5: no
+    /// national pattern, so per item, with these defaults).
+    MaskKind {
+        /// First 6 and last 4: `340102********1234`.
+        IdCard => "id_card", "身份证号";
+        /// 3-4-4 with the middle hidden: `138****8000`.
+        Mobile => "mobile", "手机号码";
+        /// The surname only: `张*`.
+        Name => "name", "姓名";
+        /// First 6 and last 4.
+        BankCard => "bank_card", "银行卡号";
+        /// A quarter at each end, at most 3 characters.
+        Generic => "generic", "部分隐藏";
+        /// Every character hidden.
+        Full => "full", "全部隐藏";
+        /// Not masked: a public identifier (a credit code) marked personal for its context.
+        Unmasked => "none", "不脱敏";
+    }
 }
 
 impl MaskKind {
-    /// The default mask of an item: by its validation rule, else by its name.
+    /// The item's mask: its own setting, else by its validation rule, else by its name.
     pub fn of(item: &Item) -> Self {
+        if let Some(mask) = item.mask {
+            return mask;
+        }
         match &item.rule {
             Some(ValidationRule::IdCard) => MaskKind::IdCard,
             Some(ValidationRule::Mobile) => MaskKind::Mobile,
+            // Credit codes are public (standards.md §5).
+            Some(ValidationRule::Uscc) => MaskKind::Unmasked,
             _ if item.name.contains("姓名") => MaskKind::Name,
+            _ if ["银行卡", "卡号", "银行账号"]
+                .iter()
+                .any(|w| item.name.contains(w)) =>
+            {
+                MaskKind::BankCard
+            }
             _ => MaskKind::Generic,
         }
     }
@@ -272,7 +294,10 @@ impl MaskKind {
             MaskKind::IdCard => crate::mask::id_card(text),
             MaskKind::Mobile => crate::mask::mobile(text),
             MaskKind::Name => crate::mask::name(text),
+            MaskKind::BankCard => crate::mask::bank_card(text),
             MaskKind::Generic => crate::mask::generic(text),
+            MaskKind::Full => "*".repeat(text.chars().count()),
+            MaskKind::Unmasked => text.to_string(),
         }
     }
 }
@@ -505,6 +530,28 @@ mod tests {
             item("宗教信仰", "religion", true, Some(ShareType::NotShared)),
         ]);
         body
+    }
+
+    #[test]
+    fn an_items_own_mask_wins_over_the_defaults() {
+        let mut card = body(ShareType::Conditional).items[0].clone();
+        card.name = "银行卡号".into();
+        card.rule = None;
+        card.mask = None;
+        assert_eq!(
+            MaskKind::of(&card).apply("6222021234567890123"),
+            "622202*********0123"
+        );
+        card.mask = Some(MaskKind::Full);
+        assert_eq!(MaskKind::of(&card).apply("6222"), "****");
+        card.rule = Some(ValidationRule::Uscc);
+        card.mask = None;
+        assert_eq!(
+            MaskKind::of(&card),
+            MaskKind::Unmasked,
+            "credit codes are public"
+        );
+        assert_eq!(MaskKind::parse("全部隐藏"), Some(MaskKind::Full));
     }
 
     #[test]

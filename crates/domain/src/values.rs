@@ -405,6 +405,7 @@ mod tests {
             personal: false,
             share_type: None,
             authoritative: false,
+            mask: None,
         }
     }
 

@@ -479,6 +479,7 @@ mod tests {
             personal: key,
             share_type: None,
             authoritative: false,
+            mask: None,
         };
         ResourceBody {
             name: "人口".into(),

@@ -79,6 +79,7 @@ fn item(name: &str, identifier: &str, data_type: DataType, length: Option<u32>) 
         personal: false,
         share_type: None,
         authoritative: false,
+        mask: None,
     }
 }
 
@@ -105,6 +106,7 @@ fn household_register() -> ResourceBody {
                 security_grade: SecurityGrade::Important,
                 personal: true,
                 authoritative: true,
+                mask: None,
                 ..item("公民身份号码", "id_number", DataType::Char, Some(18))
             },
             Item {
@@ -172,6 +174,7 @@ fn enterprise_register() -> ResourceBody {
                 key: true,
                 rule: Some(ValidationRule::Uscc),
                 authoritative: true,
+                mask: None,
                 ..item("统一社会信用代码", "uscc", DataType::Char, Some(18))
             },
             Item {

@@ -19,6 +19,7 @@ fn items() -> Vec<Item> {
         personal: false,
         share_type: None,
         authoritative: false,
+        mask: None,
     };
     let mut key = item("公民身份号码", "id_number", Some(18));
     key.key = true;

@@ -150,7 +150,13 @@ pub struct BatchWriter {
     direct: Option<DirectLoad>,
     /// PostgreSQL: the staging connection holds a transaction open since the batch began.
     in_transaction: bool,
+    /// Rejected rows not yet staged: written when enough gather (or at `finish`), so that a
+    /// file with a bad row in every chunk does not wait for each chunk's copy to end.
+    pending_rejected: Vec<RejectedRow>,
 }
+
+/// Rejected rows gathered before they are staged.
+const PENDING_REJECTED_ROWS: usize = 20_000;
 
 /// PostgreSQL's first load of an empty entry: copying rows straight into the entry's table
 /// is about twice as fast as staging them and inserting them again. The rows are copied
@@ -309,6 +315,7 @@ impl Store {
             progress: None,
             direct: None,
             in_transaction: false,
+            pending_rejected: Vec::new(),
         };
         let prepared = match writer.create_staging_tables().await {
             Ok(()) => writer.start_direct_load().await,
@@ -643,12 +650,23 @@ impl BatchWriter {
         } else {
             stage_values(&mut self.staging, "stage", &names, &rows, true).await?;
         }
-        if !rejected.is_empty() {
-            self.settle().await?;
-            stage_rejected(&mut self.staging, rejected).await?;
+        self.pending_rejected.extend_from_slice(rejected);
+        if self.pending_rejected.len() >= PENDING_REJECTED_ROWS {
+            self.stage_pending_rejected().await?;
         }
         self.staged += accepted.len() as i64;
         self.rejected += rejected.len() as i64;
+        Ok(())
+    }
+
+    /// Stages the rejected rows gathered so far (waiting for a copy in flight first).
+    async fn stage_pending_rejected(&mut self) -> StoreResult<()> {
+        if self.pending_rejected.is_empty() {
+            return Ok(());
+        }
+        self.settle().await?;
+        stage_rejected(&mut self.staging, &self.pending_rejected).await?;
+        self.pending_rejected.clear();
         Ok(())
     }
 
@@ -727,6 +745,7 @@ impl BatchWriter {
 
     async fn publish(&mut self) -> StoreResult<BatchReport> {
         self.settle().await?;
+        self.stage_pending_rejected().await?;
         let table = self.table.clone();
         let names: Vec<String> = self.columns.iter().map(|(n, _, _)| n.clone()).collect();
         let keys: Vec<String> = self

@@ -309,6 +309,7 @@ pub mod fixtures {
             personal: false,
             share_type: None,
             authoritative: false,
+            mask: None,
         }
     }
 

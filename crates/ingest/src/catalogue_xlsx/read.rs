@@ -298,6 +298,7 @@ fn read_item(cells: &mut RowCells<'_, ItemCol>) -> Option<Item> {
         personal: personal?,
         share_type: share_type?,
         authoritative: authoritative?,
+        mask: None,
     })
 }
 

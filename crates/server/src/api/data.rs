@@ -36,6 +36,9 @@ const MAX_LIMIT: i64 = 1_000;
 pub struct RateLimiter {
     minutes: Mutex<HashMap<i64, (Instant, i64)>>,
     days: Mutex<HashMap<(i64, NaiveDate), i64>>,
+    /// Held while a grant's day count is read from the log, so that the many concurrent
+    /// first calls of a day (after midnight, after a restart) read it once, not each.
+    seeding: tokio::sync::Mutex<()>,
 }
 
 impl RateLimiter {
@@ -81,6 +84,19 @@ async fn per_day(state: &AppState, token: &ApiToken, grant: &Grant) -> ApiResult
         .unwrap_or_else(|p| p.into_inner())
         .get(&key)
         .copied();
+    let _seeding = match known {
+        Some(_) => None,
+        None => Some(state.limiter.seeding.lock().await),
+    };
+    let known = known.or_else(|| {
+        state
+            .limiter
+            .days
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .copied()
+    });
     if known.is_none() {
         let midnight = today
             .and_hms_opt(0, 0, 0)

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect};
 use axum_extra::extract::Form;
 use domain::catalogue::*;
 use domain::code::{ClassKind, ResourceClass, ResourceCode};
+use domain::sharing::MaskKind;
 use domain::FieldError;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -59,6 +60,7 @@ pub struct EditorForm {
     item_personal: Vec<String>,
     item_share: Vec<String>,
     item_authoritative: Vec<String>,
+    item_mask: Vec<String>,
 }
 
 fn flag(value: bool) -> String {
@@ -132,6 +134,7 @@ impl EditorForm {
                     .unwrap_or_default()
             }),
             item_authoritative: column(|i| flag(i.authoritative)),
+            item_mask: column(|i| i.mask.map(|m| m.code().to_string()).unwrap_or_default()),
             ..Default::default()
         }
     }
@@ -328,6 +331,7 @@ impl EditorForm {
                 personal: cell(&self.item_personal, row) == "是",
                 share_type: ShareType::parse(cell(&self.item_share, row)),
                 authoritative: cell(&self.item_authoritative, row) == "是",
+                mask: MaskKind::parse(cell(&self.item_mask, row)),
             });
         }
         items
@@ -418,7 +422,7 @@ fn render_form(user: &WebUser, form: &EditorForm, errors: &[FieldError], action:
             (messages(errors, "items"))
             div style="overflow-x:auto" {
                 table id="item-editor" {
-                    tr { th { "#" } th { "信息项名称" } th { "标识符" } th { "类型" } th { "长度" } th { "必填" } th { "主键" } th { "代码表" } th { "校验规则" } th { "安全级别" } th { "个人信息" } th { "共享类型" } th { "权威来源" } }
+                    tr { th { "#" } th { "信息项名称" } th { "标识符" } th { "类型" } th { "长度" } th { "必填" } th { "主键" } th { "代码表" } th { "校验规则" } th { "安全级别" } th { "个人信息" } th { "共享类型" } th { "权威来源" } th { "脱敏方式" } }
                     @for i in 0..rows {
                         tr {
                             td.num { (i + 1) }
@@ -434,10 +438,11 @@ fn render_form(user: &WebUser, form: &EditorForm, errors: &[FieldError], action:
                             td { (yes_no_select("item_personal", cell(&form.item_personal, i))) }
                             td { select name="item_share" { (options(ShareType::ALL, ShareType::code, ShareType::label, cell(&form.item_share, i), Some("同资源"))) } }
                             td { (yes_no_select("item_authoritative", cell(&form.item_authoritative, i))) }
+                            td { select name="item_mask" { (options(MaskKind::ALL, MaskKind::code, MaskKind::label, cell(&form.item_mask, i), Some("默认"))) } }
                         }
                         @let row_errors = item_errors(i);
                         @if !row_errors.is_empty() {
-                            tr { td {} td colspan="12" { @for e in row_errors { div.field-error { "第" (i + 1) "行 " (e.field.split('.').next_back().unwrap_or("")) "：" (e.message) } } } }
+                            tr { td {} td colspan="13" { @for e in row_errors { div.field-error { "第" (i + 1) "行 " (e.field.split('.').next_back().unwrap_or("")) "：" (e.message) } } } }
                         }
                     }
                 }
