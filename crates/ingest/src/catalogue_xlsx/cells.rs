@@ -8,6 +8,7 @@ use std::marker::PhantomData;
 use calamine::{Data, Range};
 use domain::catalogue::{DataType, FormatKind, SecurityGrade, ShareMode, ShareType, UpdateCycle};
 use domain::code::{ClassKind, ResourceCode};
+use domain::sharing::MaskKind;
 
 use super::columns::Column;
 use super::{packed, CellProblem};
@@ -38,7 +39,8 @@ choice!(
     ShareMode,
     UpdateCycle,
     SecurityGrade,
-    DataType
+    DataType,
+    MaskKind
 );
 
 /// The cells of one sheet row (0-based `row` in calamine's absolute coordinates).

@@ -22,10 +22,15 @@ pub(super) trait Column: Copy + 'static {
     const ALL: &'static [Self];
     fn header(self) -> &'static str;
     fn index(self) -> u16;
+    /// A column added to the template later: a workbook made from an older template may
+    /// end before it, and then reads as if it were blank.
+    fn optional(self) -> bool {
+        false
+    }
 }
 
 macro_rules! columns {
-    ($(#[$meta:meta])* $name:ident on $sheet:ident {
+    ($(#[$meta:meta])* $name:ident on $sheet:ident $(optional [$($optional:ident),+])? {
         $($variant:ident => $header:literal, $width:literal;)+
     }) => {
         $(#[$meta])*
@@ -42,6 +47,10 @@ macro_rules! columns {
 
             fn index(self) -> u16 {
                 self as u16
+            }
+
+            fn optional(self) -> bool {
+                false $($(|| self == $name::$optional)+)?
             }
         }
 
@@ -86,7 +95,7 @@ columns! {
 
 columns! {
     /// Columns of the 信息项 sheet, one row per item, linked to its entry by 序号.
-    ItemCol on ITEM_SHEET {
+    ItemCol on ITEM_SHEET optional [Mask] {
         Serial => "序号", 6;
         Name => "信息项名称", 20;
         Identifier => "标识符", 18;
@@ -100,6 +109,7 @@ columns! {
         Personal => "是否个人信息", 14;
         ShareType => "共享类型", 12;
         Authoritative => "是否权威来源", 14;
+        Mask => "脱敏方式", 12;
     }
 }
 
@@ -163,6 +173,7 @@ impl ItemCol {
             ItemCol::Required | ItemCol::Key | ItemCol::Personal | ItemCol::Authoritative => {
                 List::YesNo
             }
+            ItemCol::Mask => List::MaskKind,
             _ => return None,
         })
     }
@@ -189,6 +200,7 @@ impl ItemCol {
             "personal" => ItemCol::Personal,
             "share_type" => ItemCol::ShareType,
             "authoritative" => ItemCol::Authoritative,
+            "mask" => ItemCol::Mask,
             _ => return None,
         })
     }
@@ -206,6 +218,7 @@ pub(super) enum List {
     SecurityGrade,
     DataType,
     YesNo,
+    MaskKind,
 }
 
 impl List {
@@ -218,6 +231,7 @@ impl List {
         List::SecurityGrade,
         List::DataType,
         List::YesNo,
+        List::MaskKind,
     ];
 
     pub(super) fn header(self) -> &'static str {
@@ -230,6 +244,7 @@ impl List {
             List::SecurityGrade => "安全级别",
             List::DataType => "数据类型",
             List::YesNo => "是/否",
+            List::MaskKind => "脱敏方式",
         }
     }
 
@@ -243,6 +258,7 @@ impl List {
             List::SecurityGrade => SecurityGrade::labels(),
             List::DataType => DataType::labels(),
             List::YesNo => vec![YES, NO],
+            List::MaskKind => domain::sharing::MaskKind::labels(),
         }
     }
 

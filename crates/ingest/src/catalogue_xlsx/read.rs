@@ -94,6 +94,9 @@ fn unreadable(sheet: &str, error: XlsxError) -> TemplateError {
 fn check_headers<C: Column>(range: &Range<Data>) -> Result<(), TemplateError> {
     for &col in C::ALL {
         let found = cell_text(range.get_value((0, u32::from(col.index()))));
+        if found.is_empty() && col.optional() {
+            continue;
+        }
         if found != col.header() {
             return Err(TemplateError::WrongHeader {
                 sheet: C::SHEET.to_string(),
@@ -284,6 +287,7 @@ fn read_item(cells: &mut RowCells<'_, ItemCol>) -> Option<Item> {
     let personal = cells.flag(I::Personal);
     let share_type = cells.optional_choice(I::ShareType);
     let authoritative = cells.flag(I::Authoritative);
+    let mask = cells.optional_choice(I::Mask);
     Some(Item {
         name: name?,
         identifier: identifier?,
@@ -298,7 +302,7 @@ fn read_item(cells: &mut RowCells<'_, ItemCol>) -> Option<Item> {
         personal: personal?,
         share_type: share_type?,
         authoritative: authoritative?,
-        mask: None,
+        mask: mask?,
     })
 }
 

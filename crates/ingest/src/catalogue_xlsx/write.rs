@@ -177,6 +177,7 @@ fn item_value(col: ItemCol, serial: usize, item: &Item) -> Value {
         ItemCol::Personal => Value::flag(item.personal),
         ItemCol::ShareType => Value::optional(item.share_type.map(|s| s.label())),
         ItemCol::Authoritative => Value::flag(item.authoritative),
+        ItemCol::Mask => Value::optional(item.mask.map(|m| m.label())),
     }
 }
 
