@@ -304,6 +304,33 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
+        if let crate::Backend::Postgres(pool) = self.backend() {
+            // One statement of one shape whatever the group's size: prepared once per
+            // connection (a multi-row VALUES list would be a new statement for every size),
+            // and a single statement commits on its own.
+            sqlx::query(
+                "INSERT INTO access_log (at, token_id, department_id, application, resource_id, endpoint, items, \
+                 filter_shape, row_count, outcome, status, latency_us) \
+                 SELECT * FROM UNNEST($1::timestamptz[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], \
+                 $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::int[], $12::bigint[])",
+            )
+            .bind(records.iter().map(|r| r.at).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.token_id).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.department_id).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.application.clone()).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.resource_id).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.endpoint.as_str()).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.items.as_str()).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.filter_shape.as_str()).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.row_count).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.status).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.latency_us).collect::<Vec<_>>())
+            .execute(pool)
+            .await?;
+            return Ok(());
+        }
+        // SQLite: multi-row inserts in one transaction.
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for chunk in records.chunks(500) {
