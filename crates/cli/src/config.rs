@@ -50,6 +50,7 @@ pub struct Config {
     pub deadline_coordination_days: u32,
     pub deadline_objection_days: u32,
     pub deadline_need_days: u32,
+    pub deadline_revision_days: u32,
     /// Receipts after this Beijing time (`HH:MM`) count from the next working day; empty
     /// for none.
     pub deadline_cutoff: String,
@@ -79,12 +80,13 @@ impl Default for Config {
             deadline_coordination_days: 10,
             deadline_objection_days: 5,
             deadline_need_days: 10,
+            deadline_revision_days: 10,
             deadline_cutoff: String::new(),
         }
     }
 }
 
-const KEYS: [&str; 22] = [
+const KEYS: [&str; 23] = [
     "database",
     "listen",
     "platform_name",
@@ -106,6 +108,7 @@ const KEYS: [&str; 22] = [
     "deadline_coordination_days",
     "deadline_objection_days",
     "deadline_need_days",
+    "deadline_revision_days",
     "deadline_cutoff",
 ];
 
@@ -148,6 +151,7 @@ impl Config {
                 DutyKind::Coordination => self.deadline_coordination_days,
                 DutyKind::ObjectionVerification => self.deadline_objection_days,
                 DutyKind::NeedResponse => self.deadline_need_days,
+                DutyKind::BasisRevision => self.deadline_revision_days,
             };
             anyhow::ensure!(
                 (1..=60).contains(&days),

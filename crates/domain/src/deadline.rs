@@ -20,15 +20,18 @@ pub enum DutyKind {
     ObjectionVerification,
     /// The provider's answer to a data need assigned to it.
     NeedResponse,
+    /// The provider's revision of an entry whose not-shared basis the bureau overturned.
+    BasisRevision,
 }
 
 impl DutyKind {
-    pub const ALL: [DutyKind; 5] = [
+    pub const ALL: [DutyKind; 6] = [
         DutyKind::PlatformProvision,
         DutyKind::DepartmentDecision,
         DutyKind::Coordination,
         DutyKind::ObjectionVerification,
         DutyKind::NeedResponse,
+        DutyKind::BasisRevision,
     ];
 
     pub fn code(self) -> &'static str {
@@ -38,6 +41,7 @@ impl DutyKind {
             DutyKind::Coordination => "coordination",
             DutyKind::ObjectionVerification => "objection_verification",
             DutyKind::NeedResponse => "need_response",
+            DutyKind::BasisRevision => "basis_revision",
         }
     }
 
@@ -48,6 +52,7 @@ impl DutyKind {
             DutyKind::Coordination => "管理方协调",
             DutyKind::ObjectionVerification => "异议核实",
             DutyKind::NeedResponse => "需求响应",
+            DutyKind::BasisRevision => "调整共享属性",
         }
     }
 }
@@ -87,6 +92,7 @@ impl Default for DeadlineRules {
                 rule(DutyKind::Coordination, 10, DEFAULT),
                 rule(DutyKind::ObjectionVerification, 5, DEFAULT),
                 rule(DutyKind::NeedResponse, 10, DEFAULT),
+                rule(DutyKind::BasisRevision, 10, DEFAULT),
             ],
             due_soon_days: 2,
             cutoff: None,

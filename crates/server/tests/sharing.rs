@@ -1074,7 +1074,52 @@ async fn a_consumer_asks_the_bureau_to_review_why_data_is_not_shared() {
             .await;
         assert_eq!(overturned.status, StatusCode::OK, "{}", overturned.json);
         assert_eq!(overturned.json["status"], "overturned");
-        assert_eq!(overturned.json["countdown"]["state"], "done");
+        // The provider now owes a revision of the entry, in its queue…
+        assert_eq!(
+            overturned.json["duty"]["kind"], "basis_revision",
+            "{}",
+            overturned.json
+        );
+        assert_eq!(overturned.json["countdown"]["state"], "on_time");
+        let provider_queue = app.get("/api/v1/duties", &gaj).await;
+        assert!(
+            provider_queue.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["kind"] == "basis_revision"
+                    && d["subject"] == format!("basis_review:{id}")),
+            "{}",
+            provider_queue.json
+        );
+        // …which a new published version (the bureau checks it there) discharges.
+        let mut revised = people(ShareType::Conditional);
+        revised.items[3].share_type = Some(ShareType::Conditional);
+        let updated = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/resources/{code}"),
+                Some(&gaj),
+                Some(serde_json::to_value(&revised).unwrap()),
+            )
+            .await;
+        assert_eq!(updated.status, StatusCode::OK, "{}", updated.json);
+        for (token, action) in [(&gaj, "submit"), (&gaj_chief, "sign"), (&admin, "publish")] {
+            let stepped = app
+                .post(
+                    &format!("/api/v1/resources/{code}/workflow"),
+                    token,
+                    json!({"action": action}),
+                )
+                .await;
+            assert_eq!(stepped.status, StatusCode::OK, "{action}: {}", stepped.json);
+        }
+        let after = app.get("/api/v1/basis-reviews", &gaj).await;
+        assert_eq!(
+            after.json["items"][0]["countdown"]["state"], "done",
+            "{}",
+            after.json
+        );
         let again = app
             .post(
                 &decision,

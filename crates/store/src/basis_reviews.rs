@@ -71,6 +71,15 @@ pub struct ReviewRequest<'a> {
     pub reason: &'a str,
 }
 
+/// The bureau's decision on a review.
+pub struct ReviewDecision<'a> {
+    /// The basis holds (`true`) or the data should be shared.
+    pub upheld: bool,
+    pub answer: &'a str,
+    pub rules: &'a DeadlineRules,
+    pub calendar: &'a Calendar,
+}
+
 fn forbidden(action: &'static str, reason: &'static str) -> StoreError {
     StoreError::Workflow(WorkflowError::Forbidden { action, reason })
 }
@@ -139,14 +148,17 @@ impl Store {
     }
 
     /// The bureau's decision: the basis holds (`upheld`) or the data should be shared.
+    /// An overturned basis gives the provider a duty to revise the entry, which ends when
+    /// a new version is published (the bureau's publishing step is where the revision is
+    /// checked).
     pub async fn decide_basis_review(
         &self,
         id: i64,
-        upheld: bool,
-        answer: &str,
+        decision: &ReviewDecision<'_>,
         actor: &Actor,
         ctx: &AuditContext,
     ) -> StoreResult<BasisReview> {
+        let (upheld, answer) = (decision.upheld, decision.answer);
         const ACTION: &str = "复核不予共享依据";
         if actor.role != Role::Admin {
             return Err(forbidden(ACTION, "只有管理方可以复核"));
@@ -176,12 +188,30 @@ impl Store {
             }
             sqlx::query("UPDATE duties SET done_at = $2 WHERE subject = $1 AND done_at IS NULL")
                 .bind(format!("basis_review:{id}")).bind(at).execute(&mut *tx).await?;
+            if !upheld {
+                let deadline = decision.rules.deadline(decision.calendar, DutyKind::BasisRevision, at);
+                sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(DutyKind::BasisRevision.code()).bind(format!("basis_review:{id}")).bind(review.provider_id)
+                    .bind(at).bind(deadline.due).bind(deadline.provisional)
+                    .execute(&mut *tx).await?;
+            }
             let mut event = ctx.event("basis_review.decide", format!("basis_review:{id}"));
             event.after = snapshot(&serde_json::json!({"status": status.code(), "answer": answer}));
             crate::append_audit!(tx, event);
             tx.commit().await?;
         });
         self.basis_review(id).await
+    }
+
+    /// A new published version of an entry ends its providers' revision duties.
+    pub(crate) async fn revision_published(&self, resource_id: i64) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE duties SET done_at = $1 WHERE kind = $2 AND done_at IS NULL AND subject IN \
+                         (SELECT 'basis_review:' || CAST(id AS TEXT) FROM basis_reviews WHERE resource_id = $3 AND status = 'overturned')")
+                .bind(now()).bind(DutyKind::BasisRevision.code()).bind(resource_id)
+                .execute(pool).await?;
+        });
+        Ok(())
     }
 
     pub async fn basis_review(&self, id: i64) -> StoreResult<BasisReview> {

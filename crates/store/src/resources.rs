@@ -535,6 +535,9 @@ impl Store {
             tx.commit().await?;
         });
         self.cache.entries.invalidate_all();
+        if next == Status::Published {
+            self.revision_published(current.id).await?;
+        }
         self.resource(code).await
     }
 

@@ -114,9 +114,20 @@ pub async fn decide(
         _ => return Err(ApiError::field("decision", "应为 uphold 或 overturn")),
     };
     let ctx = audit_context(Some(&principal), &meta);
+    let calendar = state.store.calendar().await?;
     let review = state
         .store
-        .decide_basis_review(id, upheld, &decision.answer, &principal.actor(), &ctx)
+        .decide_basis_review(
+            id,
+            &store::basis_reviews::ReviewDecision {
+                upheld,
+                answer: &decision.answer,
+                rules: &state.config.deadline_rules,
+                calendar: &calendar,
+            },
+            &principal.actor(),
+            &ctx,
+        )
         .await?;
     Ok(axum::Json(view(&state, review).await?))
 }

@@ -189,12 +189,17 @@ pub async fn decide_review(
         _ => return Err(PageError(ApiError::field("decision", "未知的复核结论"))),
     };
     let ctx = crate::auth::audit_context(Some(&user.0), &meta);
+    let calendar = state.store.calendar().await?;
     let review = state
         .store
         .decide_basis_review(
             id,
-            upheld,
-            form_value(&form, "answer"),
+            &store::basis_reviews::ReviewDecision {
+                upheld,
+                answer: form_value(&form, "answer"),
+                rules: &state.config.deadline_rules,
+                calendar: &calendar,
+            },
             &user.0.actor(),
             &ctx,
         )
