@@ -6,23 +6,9 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::TestApp;
+use common::{matrix, TestApp};
 use domain::catalogue::ShareType;
-use serde_json::{json, Value};
-
-/// Who calls, in the order of the table's columns.
-const CALLERS: [&str; 10] = [
-    "anonymous",
-    "forged",
-    "admin",
-    "auditor",
-    "gaj-chief",
-    "gaj-staff",
-    "mzj-chief",
-    "mzj-staff",
-    "app:mzj",
-    "app:gaj",
-];
+use serde_json::json;
 
 #[tokio::test]
 async fn every_sharing_endpoint_under_every_role_and_token() {
@@ -45,24 +31,7 @@ async fn every_sharing_endpoint_under_every_role_and_token() {
             )
             .await;
         assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.json);
-        let mut tokens = std::collections::HashMap::new();
-        for person in &CALLERS[2..8] {
-            tokens.insert(person.to_string(), app.login(person).await);
-        }
-        for (department, chief) in [("mzj", "mzj-chief"), ("gaj", "gaj-chief")] {
-            let created = app
-                .post(
-                    "/api/v1/tokens",
-                    &tokens[chief],
-                    json!({"application": "低保审批系统"}),
-                )
-                .await;
-            tokens.insert(
-                format!("app:{department}"),
-                created.json["token"].as_str().unwrap().to_string(),
-            );
-        }
-        tokens.insert("forged".into(), "dhapp_0000000000000000000000000000".into());
+        let tokens = matrix::tokens(&app).await;
         let request = |code: &str| {
             json!({"resource": code, "items": ["id_number", "full_name"], "purpose": "低保资格审核",
                    "legal_basis": "《社会救助暂行办法》", "application": "低保审批系统",
@@ -97,7 +66,7 @@ async fn every_sharing_endpoint_under_every_role_and_token() {
         const MISS: S = S::NOT_FOUND;
         // Columns: anonymous, forged, admin, auditor, gaj-chief, gaj-staff, mzj-chief,
         // mzj-staff, app:mzj, app:gaj.
-        let table: Vec<(Method, String, Option<Value>, [S; 10])> = vec![
+        let table: Vec<matrix::Row> = vec![
             (
                 Method::GET,
                 "/api/v1/share-requests".into(),
@@ -271,35 +240,7 @@ async fn every_sharing_endpoint_under_every_role_and_token() {
                 [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, NO],
             ),
         ];
-        let denied_before = denied(&app).await;
-        let mut refusals = 0;
-        let mut mismatches = Vec::new();
-        for (method, path, body, expected) in &table {
-            for (caller, want) in CALLERS.iter().zip(expected) {
-                let token = tokens.get(*caller).map(String::as_str);
-                let got = app.call(method.clone(), path, token, body.clone()).await;
-                if got.status != *want {
-                    mismatches.push(format!(
-                        "{method} {path} as {caller}: expected {want}, got {} {}",
-                        got.status, got.json
-                    ));
-                }
-                if matches!(got.status, S::UNAUTHORIZED | S::FORBIDDEN) {
-                    refusals += 1;
-                }
-            }
-        }
-        assert!(
-            mismatches.is_empty(),
-            "{}:\n{}",
-            app.backend,
-            mismatches.join("\n")
-        );
-        assert_eq!(
-            denied(&app).await - denied_before,
-            refusals,
-            "every refusal is audited as a failed authorisation"
-        );
+        matrix::check(&app, &tokens, &table).await;
         // Nothing above changed a request.
         let shown = app
             .get(
@@ -309,11 +250,4 @@ async fn every_sharing_endpoint_under_every_role_and_token() {
             .await;
         assert_eq!(shown.json["status"], "pending");
     }
-}
-
-async fn denied(app: &TestApp) -> i64 {
-    store::on_pool!(app.store, pool => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied'")
-            .fetch_one(pool).await.unwrap()
-    })
 }

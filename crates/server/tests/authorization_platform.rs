@@ -10,22 +10,8 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::TestApp;
-use serde_json::{json, Value};
-
-/// Who calls, in the order of the table's columns.
-const CALLERS: [&str; 10] = [
-    "anonymous",
-    "forged",
-    "admin",
-    "auditor",
-    "gaj-chief",
-    "gaj-staff",
-    "mzj-chief",
-    "mzj-staff",
-    "app:mzj",
-    "app:gaj",
-];
+use common::{matrix, TestApp};
+use serde_json::json;
 
 #[tokio::test]
 async fn every_platform_endpoint_under_every_role_and_token() {
@@ -76,24 +62,7 @@ async fn every_platform_endpoint_under_every_role_and_token() {
             .await
             .unwrap()
             .id;
-        let mut tokens = std::collections::HashMap::new();
-        for person in &CALLERS[2..8] {
-            tokens.insert(person.to_string(), app.login(person).await);
-        }
-        for (department, chief) in [("mzj", "mzj-chief"), ("gaj", "gaj-chief")] {
-            let created = app
-                .post(
-                    "/api/v1/tokens",
-                    &tokens[chief],
-                    json!({"application": "低保审批系统"}),
-                )
-                .await;
-            tokens.insert(
-                format!("app:{department}"),
-                created.json["token"].as_str().unwrap().to_string(),
-            );
-        }
-        tokens.insert("forged".into(), "dhapp_0000000000000000000000000000".into());
+        let tokens = matrix::tokens(&app).await;
         let quality = format!("/api/v1/resources/{open}/quality");
         let batches_before = app.get(&quality, &tokens["admin"]).await.json["batches"].clone();
         let dashed = open.replace('/', "-");
@@ -113,7 +82,7 @@ async fn every_platform_endpoint_under_every_role_and_token() {
         const MISS: S = S::NOT_FOUND;
         // Columns: anonymous, forged, admin, auditor, gaj-chief, gaj-staff, mzj-chief,
         // mzj-staff, app:mzj, app:gaj.
-        let table: Vec<(Method, String, Option<Value>, [S; 10])> = vec![
+        let table: Vec<matrix::Row> = vec![
             // Login ignores who calls: wrong credentials are 401 for everyone. Usernames are
             // lowercase, so this one is refused before the throttle counts it (ten wrong
             // passwords for a real name would lock it out after five: 429).
@@ -446,35 +415,7 @@ async fn every_platform_endpoint_under_every_role_and_token() {
                 [ANON, ANON, GONE, GONE, GONE, GONE, GONE, GONE, GONE, GONE],
             ),
         ];
-        let denied_before = denied(&app).await;
-        let mut refusals = 0;
-        let mut mismatches = Vec::new();
-        for (method, path, body, expected) in &table {
-            for (caller, want) in CALLERS.iter().zip(expected) {
-                let token = tokens.get(*caller).map(String::as_str);
-                let got = app.call(method.clone(), path, token, body.clone()).await;
-                if got.status != *want {
-                    mismatches.push(format!(
-                        "{method} {path} as {caller}: expected {want}, got {} {}",
-                        got.status, got.json
-                    ));
-                }
-                if matches!(got.status, S::UNAUTHORIZED | S::FORBIDDEN) {
-                    refusals += 1;
-                }
-            }
-        }
-        assert!(
-            mismatches.is_empty(),
-            "{}:\n{}",
-            app.backend,
-            mismatches.join("\n")
-        );
-        assert_eq!(
-            denied(&app).await - denied_before,
-            refusals,
-            "every refusal is audited as a failed authorisation"
-        );
+        matrix::check(&app, &tokens, &table).await;
         // Logging out ended the people's sessions; the application tokens still work.
         let ended = app.get("/api/v1/me", &tokens["admin"]).await;
         assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
@@ -489,11 +430,4 @@ async fn every_platform_endpoint_under_every_role_and_token() {
         let batches_after = app.get(&quality, &admin).await.json["batches"].clone();
         assert_eq!(batches_after, batches_before);
     }
-}
-
-async fn denied(app: &TestApp) -> i64 {
-    store::on_pool!(app.store, pool => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied'")
-            .fetch_one(pool).await.unwrap()
-    })
 }

@@ -139,11 +139,18 @@ pub(super) struct Trace {
 
 /// The granted entry a call reads.
 pub(super) struct Access {
-    pub(super) body: ResourceBody,
+    /// The entry and its published body, shared with the cache (not copied per call).
+    entry: std::sync::Arc<(store::resources::Resource, ResourceBody)>,
     pub(super) table: String,
     pub(super) grant: Grant,
     /// Keys of records under an accepted objection: shown with `_objection: 异议中`.
     pub(super) flagged: std::sync::Arc<Vec<Vec<String>>>,
+}
+
+impl Access {
+    pub(super) fn body(&self) -> &ResourceBody {
+        &self.entry.1
+    }
 }
 
 /// The granted items of one record, with the objection flag when it has one.
@@ -182,12 +189,12 @@ pub(super) async fn resolve(
     trace.token = Some((token.id, token.department_id, token.application.clone()));
     let code = format!("{prefix}/{seq}");
     let entry = state.store.published_entry(&code).await?;
-    let (resource, body) = (&entry.0, entry.1.clone());
-    trace.resource_id = Some(resource.id);
+    let resource_id = entry.0.id;
+    trace.resource_id = Some(resource_id);
     let grant = state
         .store
         .current_grant(
-            resource.id,
+            resource_id,
             token.department_id,
             &token.application,
             Utc::now(),
@@ -205,10 +212,10 @@ pub(super) async fn resolve(
     let parsed =
         domain::code::ResourceCode::parse(&code).map_err(|e| ApiError::NotFound(e.to_string()))?;
     Ok(Access {
-        body,
         table: store::data_tables::table_name(&parsed),
         grant,
-        flagged: state.store.current_flagged_keys(resource.id).await?,
+        flagged: state.store.current_flagged_keys(resource_id).await?,
+        entry,
     })
 }
 
@@ -282,7 +289,7 @@ pub(super) fn filters(
         .iter()
         .filter(|(n, _)| !reserved.contains(&n.as_str()))
     {
-        if item(&access.body, name).is_none() {
+        if item(access.body(), name).is_none() {
             return Err(ApiError::field(name, "目录中没有该信息项"));
         }
         if granted(&access.grant, name).is_none() {
@@ -305,7 +312,7 @@ pub(super) fn filters(
     by_item
         .into_iter()
         .map(|(name, values)| {
-            let item = item(&access.body, &name).ok_or_else(|| {
+            let item = item(access.body(), &name).ok_or_else(|| {
                 ApiError::Internal(format!("grant filters on unknown item {name}"))
             })?;
             let values = values
@@ -450,11 +457,23 @@ pub(super) fn projected<'a>(
     trace.items = granted.iter().map(|g| g.item.clone()).collect();
     Ok(granted
         .into_iter()
-        .filter_map(|g| item(&access.body, &g.item).map(|i| (i, g)))
+        .filter_map(|g| item(access.body(), &g.item).map(|i| (i, g)))
         .collect())
 }
 
-fn record_query(
+/// `limit=`: `default` when absent, else a whole number in 1–`max`.
+pub(super) fn limit_param(params: &[(String, String)], default: i64, max: i64) -> ApiResult<i64> {
+    match param(params, "limit") {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::field("limit", format!("应为 1–{max} 的整数"))),
+    }
+}
+
+pub(super) fn record_query(
     access: &Access,
     keys: &[(Option<&Item>, Column)],
     columns: &[(&Item, GrantedItem)],
@@ -489,15 +508,8 @@ async fn read_page(
 ) -> ApiResult<RecordPage> {
     let access = resolve(state, principal, prefix, seq, trace).await?;
     let columns = projected(&access, param(params, "fields"), trace)?;
-    let limit = match param(params, "limit") {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| ApiError::field("limit", format!("应为 1–{MAX_LIMIT} 的整数")))?,
-    };
-    let keys = key_columns(&access.body);
+    let limit = limit_param(params, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let keys = key_columns(access.body());
     let after = match param(params, "after") {
         Some(cursor) => {
             let key: Vec<Value> = open_cursor(state, cursor)?;
@@ -563,7 +575,7 @@ async fn read_one(
     }
     let access = resolve(state, principal, prefix, seq, trace).await?;
     let columns = projected(&access, param(params, "fields"), trace)?;
-    let keys = key_columns(&access.body);
+    let keys = key_columns(access.body());
     let texts: Vec<String> = if keys.len() == 1 {
         vec![key.to_string()]
     } else {
@@ -638,7 +650,7 @@ async fn check(
         pairs
             .iter()
             .map(|(name, value)| {
-                let item = item(&access.body, name).ok_or_else(|| {
+                let item = item(access.body(), name).ok_or_else(|| {
                     ApiError::field(&format!("{field}.{name}"), "目录中没有该信息项")
                 })?;
                 if granted(&access.grant, name).is_none() {
@@ -653,7 +665,7 @@ async fn check(
             })
             .collect::<ApiResult<Vec<_>>>()
     };
-    let key_items: Vec<&Item> = access.body.items.iter().filter(|i| i.key).collect();
+    let key_items: Vec<&Item> = access.body().items.iter().filter(|i| i.key).collect();
     if key_items.is_empty()
         || key_items.len() != request.key.len()
         || key_items

@@ -16,12 +16,11 @@ use domain::sharing::GrantedItem;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use store::changes::{Change, ExportEvent, FeedAfter, FeedQuery, FeedResume};
-use store::data_access::RecordQuery;
 use tokio::sync::mpsc;
 
 use super::data::{
-    filters, key_columns, logged, open_cursor, param, parse_key, projected, record_json, resolve,
-    seal_cursor, shown, Access, Trace,
+    filters, key_columns, limit_param, logged, open_cursor, param, parse_key, projected,
+    record_json, record_query, resolve, seal_cursor, shown, Access, Trace,
 };
 use super::Query;
 use crate::auth::{Auth, Principal};
@@ -98,15 +97,8 @@ async fn read_feed(
 ) -> ApiResult<ChangePage> {
     let access = resolve(state, principal, prefix, seq, trace).await?;
     let columns = projected(&access, param(params, "fields"), trace)?;
-    let limit = match param(params, "limit") {
-        None => FEED_DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=FEED_MAX_LIMIT).contains(n))
-            .ok_or_else(|| ApiError::field("limit", format!("应为 1–{FEED_MAX_LIMIT} 的整数")))?,
-    };
-    let keys = key_columns(&access.body);
+    let limit = limit_param(params, FEED_DEFAULT_LIMIT, FEED_MAX_LIMIT)?;
+    let keys = key_columns(access.body());
     let position: Position = match param(params, "since") {
         Some(cursor) => open_cursor(state, cursor)?,
         None => Position {
@@ -130,15 +122,14 @@ async fn read_feed(
         (None, Some(id)) => FeedAfter::Deletion(id),
         (None, None) => FeedAfter::BatchDone,
     };
+    let filters = filters(&access, params, &FEED_RESERVED, trace)?;
+    let rows = record_query(&access, &keys, &columns, filters, None, limit);
     let query = FeedQuery {
         resource_id: access.grant.resource_id,
-        table: access.table.clone(),
-        keys: keys.iter().map(|(_, c)| c.clone()).collect(),
-        columns: columns
-            .iter()
-            .map(|(i, _)| store::data_access::Column::of(i))
-            .collect(),
-        filters: filters(&access, params, &FEED_RESERVED, trace)?,
+        table: rows.table,
+        keys: rows.keys,
+        columns: rows.columns,
+        filters: rows.filters,
         seq: position.s,
         after,
         limit,
@@ -391,18 +382,9 @@ async fn start_export(
     let format = Format::parse(param(params, "format"))?;
     let access = resolve(state, principal, prefix, seq, trace).await?;
     let columns = projected(&access, param(params, "fields"), trace)?;
-    let keys = key_columns(&access.body);
-    let query = RecordQuery {
-        table: access.table.clone(),
-        keys: keys.iter().map(|(_, c)| c.clone()).collect(),
-        columns: columns
-            .iter()
-            .map(|(i, _)| store::data_access::Column::of(i))
-            .collect(),
-        filters: filters(&access, params, &EXPORT_RESERVED, trace)?,
-        after: None,
-        limit: EXPORT_PAGE,
-    };
+    let keys = key_columns(access.body());
+    let filters = filters(&access, params, &EXPORT_RESERVED, trace)?;
+    let query = record_query(&access, &keys, &columns, filters, None, EXPORT_PAGE);
     let slot = state
         .export_slots
         .clone()

@@ -1,6 +1,8 @@
 //! `TestApp`: the real router over a fresh store, called without a socket.
 #![allow(dead_code)]
 
+pub mod matrix;
+
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
