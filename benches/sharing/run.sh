@@ -14,6 +14,9 @@
 #
 #   benches/sharing/run.sh [ROWS]        (default 1000000; needs a release build)
 #
+# BENCH_PARTS (lookup,floor,audit,keyset,sqlite) picks the comparisons to run; each keeps its
+# baseline in the same run.
+# BENCH_KEEP=1 keeps (and reuses) the generated PostgreSQL database between runs.
 # Environment: BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test), BENCH_SECONDS (15),
 # BENCH_CONNECTIONS (64), DATAHALL_BIN (target/release/datahall). Installs wrk from
 # Debian's packages when missing (needs root).
@@ -26,6 +29,8 @@ pg_admin=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 seconds=${BENCH_SECONDS:-15}
 connections=${BENCH_CONNECTIONS:-64}
 datahall=${DATAHALL_BIN:-$root/target/release/datahall}
+parts=${BENCH_PARTS:-lookup,floor,audit,keyset,sqlite}
+want() { [[ ",$parts," == *",$1,"* ]]; }
 [[ -x $datahall ]] || { echo "run.sh: build first: cargo build --release" >&2; exit 1; }
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 mkdir -p "$work"
@@ -34,12 +39,17 @@ db_url=${pg_admin%/*}/datahall_api_bench
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    psql "$pg_admin" -X -q -c 'DROP DATABASE IF EXISTS datahall_api_bench' 2>/dev/null || true
+    [[ -n ${BENCH_KEEP:-} ]] || psql "$pg_admin" -X -q -c 'DROP DATABASE IF EXISTS datahall_api_bench' 2>/dev/null || true
 }
 trap cleanup EXIT
 
-psql "$pg_admin" -X -q -c 'DROP DATABASE IF EXISTS datahall_api_bench' -c 'CREATE DATABASE datahall_api_bench'
-DATAHALL_LOG=warn DATAHALL_BENCH_DATABASE=$db_url "$datahall" bench data-api --rows "$rows" --out "$work/api.env"
+# BENCH_KEEP=1 keeps the generated database for the next run, which then reuses it.
+if [[ -n ${BENCH_KEEP:-} && -f $work/api.env ]] && psql "$db_url" -X -q -c 'SELECT 1' >/dev/null 2>&1; then
+    echo "# reusing the database of an earlier BENCH_KEEP run"
+else
+    psql "$pg_admin" -X -q -c 'DROP DATABASE IF EXISTS datahall_api_bench' -c 'CREATE DATABASE datahall_api_bench'
+    DATAHALL_LOG=warn DATAHALL_BENCH_DATABASE=$db_url "$datahall" bench data-api --rows "$rows" --out "$work/api.env"
+fi
 # shellcheck disable=SC1091
 source "$work/api.env"
 psql "$db_url" -X -q -c 'VACUUM ANALYZE'
@@ -71,20 +81,28 @@ wrk_run() {
 
 wal_syncs() { psql "$db_url" -X -Atc "SELECT wal_sync FROM pg_stat_wal"; }
 logged() { psql "$db_url" -X -Atc "SELECT COUNT(*) FROM access_log"; }
-syncs_before=$(wal_syncs) logged_before=$(logged)
-wrk_run api_lookup "http://$serve" -s "$here/lookup.lua" -- "$token" "$code" "$rows" | tee "$work/api.txt"
-syncs=$(($(wal_syncs) - syncs_before)) records=$(($(logged) - logged_before))
-cat > "$work/lookup.sql" <<SQL
+: > "$work/api.txt"
+if want lookup || want audit; then
+    syncs_before=$(wal_syncs) logged_before=$(logged)
+    wrk_run api_lookup "http://$serve" -s "$here/lookup.lua" -- "$token" "$code" "$rows" | tee -a "$work/api.txt"
+    syncs=$(($(wal_syncs) - syncs_before)) records=$(($(logged) - logged_before))
+    echo "# access log during the lookup run (with its warm-up): $records records, $syncs WAL syncs: $(ratio "$records" "$syncs") records per fsync"
+fi
+if want lookup; then
+    cat > "$work/lookup.sql" <<SQL
 \\set n random(1, $rows)
 SELECT id_number, full_name, region FROM $table WHERE record_no = 'K' || lpad(:n::text, 12, '0');
 SQL
-tps=$(pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -f "$work/lookup.sql" "$db_url" 2>/dev/null | awk '/^tps/ { print $3 }')
-echo "bench pgbench_lookup rps=$tps" | tee -a "$work/api.txt"
-wrk_run healthz "http://$serve/healthz" | tee -a "$work/api.txt"
-wrk_run bare_axum "http://127.0.0.1:18182/" | tee -a "$work/api.txt"
-echo "# access log during the lookup run (with its warm-up): $records records, $syncs WAL syncs: $(ratio "$records" "$syncs") records per fsync"
+    tps=$(pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -f "$work/lookup.sql" "$db_url" 2>/dev/null | awk '/^tps/ { print $3 }')
+    echo "bench pgbench_lookup rps=$tps" | tee -a "$work/api.txt"
+fi
+if want floor; then
+    wrk_run healthz "http://$serve/healthz" | tee -a "$work/api.txt"
+    wrk_run bare_axum "http://127.0.0.1:18182/" | tee -a "$work/api.txt"
+fi
 
 # The audit's cost: the same lookup without the access log, and the disk's fsync rate.
+if want audit; then
 unaudited=127.0.0.1:18183
 DATAHALL_LOG=warn DATAHALL_SCHEDULER=false DATAHALL_SECRET_KEY_FILE="$work/datahall.key" "$datahall" serve --database "$db_url" --listen "$unaudited" --unaudited-benchmark 2>"$work/serve-unaudited.log" &
 pids+=($!)
@@ -95,8 +113,10 @@ pg_test_fsync=$(ls /usr/lib/postgresql/*/bin/pg_test_fsync | tail -n1)
 fsync=$("$pg_test_fsync" -s 2 -f "$work/fsync.test" 2>/dev/null | awk '/one 8kB write/ { on = 1 } on && $1 == "fdatasync" && !done { print $2; done = 1 }')
 rm -f "$work/fsync.test"
 echo "bench fsync_single_8k rps=$fsync" | tee -a "$work/api.txt"
+fi
 
 # Keyset paging: walk to page 1,000 once, then time page 1 and page 1,000.
+if want keyset; then
 cursor=""
 for _ in $(seq 999); do
     cursor=$(curl -fs -H "Authorization: Bearer $token" "http://$serve/api/v1/data/$code/records?limit=100${cursor:+&after=$cursor}" \
@@ -104,8 +124,10 @@ for _ in $(seq 999); do
 done
 wrk_run page_1 "http://$serve/api/v1/data/$code/records?limit=100" -H "Authorization: Bearer $token" | tee -a "$work/api.txt"
 wrk_run page_1000 "http://$serve/api/v1/data/$code/records?limit=100&after=$cursor" -H "Authorization: Bearer $token" | tee -a "$work/api.txt"
+fi
 
 # SQLite: the same entry in a SQLite file, served by datahall and by Datasette.
+if want sqlite; then
 python3 -c 'import datasette' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check datasette
 rm -f "$work/api_bench.db"*
 DATAHALL_LOG=warn DATAHALL_BENCH_DATABASE="sqlite://$work/api_bench.db" "$datahall" bench data-api --rows "$rows" --out "$work/api-sqlite.env"
@@ -121,6 +143,7 @@ for _ in $(seq 60); do curl -fs "http://$sqlite_serve/healthz" >/dev/null && cur
 curl -fs "http://127.0.0.1:18184/api_bench/$sqlite_table/K000000000001.json?_shape=objects" | head -c 300 | sed 's/^/# datasette sample: /'; echo
 wrk_run sqlite_lookup "http://$sqlite_serve" -s "$here/lookup.lua" -- "$sqlite_token" "$sqlite_code" "$rows" | tee -a "$work/api.txt"
 wrk_run datasette_row "http://127.0.0.1:18184" -s "$here/datasette.lua" -- "$sqlite_table" "$rows" | tee -a "$work/api.txt"
+fi
 
 rate() { awk -v n="$1" '$2 == n { for (i = 3; i <= NF; i++) if ($i ~ /^rps=/) { sub(/rps=/, "", $i); print $i } }' "$work/api.txt"; }
 echo "# ratios (same run)"

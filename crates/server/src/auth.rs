@@ -193,7 +193,10 @@ async fn resolve(state: &AppState, parts: &Parts) -> Result<Option<Principal>, A
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let meta = RequestMeta {
-        request_id: uuid::Uuid::new_v4().to_string(),
+        // From the thread's generator: `new_v4` asks the kernel for every id.
+        request_id: uuid::Builder::from_random_bytes(rand::random())
+            .into_uuid()
+            .to_string(),
         source_ip: parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

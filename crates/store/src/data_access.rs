@@ -81,7 +81,7 @@ pub(crate) fn quoted(name: &str) -> String {
 }
 
 /// The select expression of a column: decimals are read as text so no digit is lost.
-fn select_expression(column: &Column, dialect: crate::Dialect) -> String {
+pub(crate) fn select_expression(column: &Column, dialect: crate::Dialect) -> String {
     match (column.column_type, dialect) {
         (ColumnType::Decimal, crate::Dialect::Postgres) => {
             format!("CAST({} AS TEXT)", quoted(&column.name))

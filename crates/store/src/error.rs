@@ -18,6 +18,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// A database error met by a query that answered several callers at once.
+    #[error("database error: {0}")]
+    Coalesced(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -22,6 +22,7 @@ pub mod data_access;
 pub mod data_tables;
 pub mod departments;
 mod error;
+mod lookup;
 pub mod needs;
 pub mod objections;
 pub mod resources;
@@ -170,6 +171,8 @@ pub struct Store {
     live_batches: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
     /// What each data API call reads besides the data; see [`cache`].
     cache: std::sync::Arc<cache::ReadCache>,
+    /// Key lookups waiting to share a query; see [`lookup`].
+    lookups: std::sync::Arc<lookup::Lookups>,
 }
 
 /// A database URL with its password hidden, for logs.
@@ -186,18 +189,35 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// A PostgreSQL connection idle this long is pinged before it is used again.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+
+pub(crate) fn postgres_pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings every connection it hands out by default: a second round trip for
+        // every query. Only a connection that sat idle long enough for a firewall or a
+        // server restart to have dropped it is checked.
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_BEFORE_PING {
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 impl Store {
     /// Connects by URL scheme: `sqlite://path` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        let mut lookup_pool = None;
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
-            Backend::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
-                    .await?,
-            )
+            lookup_pool = Some(lookup::pool(&options));
+            Backend::Postgres(postgres_pool_options(16).connect_with(options).await?)
         } else if url.starts_with("sqlite:") {
             // WAL lets readers proceed during a write; synchronous=FULL makes every commit,
             // and so every audit record, durable before the request is answered.
@@ -216,6 +236,8 @@ impl Store {
             Backend::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(8)
+                    // A file connection in this process cannot be dropped by the network.
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?,
             )
@@ -227,6 +249,7 @@ impl Store {
             backend,
             live_batches: Default::default(),
             cache: Default::default(),
+            lookups: std::sync::Arc::new(lookup::Lookups::new(lookup_pool)),
         })
     }
 

@@ -978,3 +978,115 @@ async fn a_revoked_token_stops_working_at_once_here_and_within_the_ttl_elsewhere
         );
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn key_lookups_answer_each_caller_under_its_own_filter_and_share_queries_on_postgres() {
+    use domain::storage::ColumnType;
+    use domain::values::TypedValue;
+    use serde_json::Value;
+    use store::data_access::{Column, RecordQuery};
+
+    for t in backends().await {
+        on_pool!(t.store, pool => {
+            sqlx::query("CREATE TABLE lookup_people (region TEXT NOT NULL, seq BIGINT NOT NULL, name TEXT, born DATE, PRIMARY KEY (region, seq))")
+                .execute(pool).await.unwrap();
+            for region in ["341001", "341002"] {
+                for seq in 1..=20i64 {
+                    sqlx::query("INSERT INTO lookup_people (region, seq, name, born) VALUES ($1, $2, $3, $4)")
+                        .bind(region).bind(seq).bind(format!("{region}-{seq}"))
+                        .bind(chrono::NaiveDate::from_ymd_opt(1980, 1, seq as u32).unwrap())
+                        .execute(pool).await.unwrap();
+                }
+            }
+        });
+        let column = |name: &str, column_type| Column {
+            name: name.into(),
+            column_type,
+        };
+        let unfiltered = RecordQuery {
+            table: "lookup_people".into(),
+            keys: vec![
+                column("region", ColumnType::Text(Some(6))),
+                column("seq", ColumnType::Integer),
+            ],
+            columns: vec![
+                column("name", ColumnType::Text(None)),
+                column("born", ColumnType::Date),
+            ],
+            filters: vec![],
+            after: None,
+            limit: 1,
+        };
+        // A grant that only sees region 341001.
+        let filtered = RecordQuery {
+            filters: vec![(
+                column("region", ColumnType::Text(Some(6))),
+                vec![TypedValue::Text("341001".into())],
+            )],
+            ..unfiltered.clone()
+        };
+        let before = t.store.coalesced_queries();
+        let mut lookups = tokio::task::JoinSet::new();
+        for n in 0..60i64 {
+            let (store, query) = if n % 2 == 0 {
+                (t.store.clone(), filtered.clone())
+            } else {
+                (t.store.clone(), unfiltered.clone())
+            };
+            let region = if n % 3 == 0 { "341002" } else { "341001" };
+            // Keys 1–20 exist; 21–25 do not; 7 is asked for many times.
+            let seq = if n % 10 == 0 { 7 } else { n % 25 + 1 };
+            lookups.spawn(async move {
+                let key = [TypedValue::Text(region.into()), TypedValue::Integer(seq)];
+                let found = store.read_record(&query, &key).await.unwrap();
+                (n, region, seq, found)
+            });
+        }
+        let mut answered = 0;
+        while let Some(joined) = lookups.join_next().await {
+            let (n, region, seq, found) = joined.unwrap();
+            let visible = seq <= 20 && (n % 2 == 1 || region == "341001");
+            match found {
+                Some((key, values)) => {
+                    assert!(
+                        visible,
+                        "{}: lookup {n} ({region}, {seq}) must find nothing",
+                        t.backend
+                    );
+                    assert_eq!(
+                        key,
+                        [Value::from(region), Value::from(seq)],
+                        "{}",
+                        t.backend
+                    );
+                    assert_eq!(
+                        values,
+                        [
+                            Value::from(format!("{region}-{seq}")),
+                            Value::from(format!("1980-01-{seq:02}"))
+                        ],
+                        "{}: lookup {n}",
+                        t.backend
+                    );
+                }
+                None => assert!(
+                    !visible,
+                    "{}: lookup {n} ({region}, {seq}) must find its row",
+                    t.backend
+                ),
+            }
+            answered += 1;
+        }
+        assert_eq!(answered, 60);
+        let queries = t.store.coalesced_queries() - before;
+        if t.backend == "postgres" {
+            // Two shapes, at most four queries each running at once: far fewer than 60.
+            assert!(
+                (2..=8).contains(&queries),
+                "{queries} queries for 60 lookups"
+            );
+        } else {
+            assert_eq!(queries, 0, "SQLite reads each key on its own");
+        }
+    }
+}

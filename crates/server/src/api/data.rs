@@ -582,14 +582,9 @@ async fn read_one(
         key.split(',').map(str::to_string).collect()
     };
     let values = parse_key(&keys, &texts)?;
-    let mut filters = filters(&access, &[], &[], trace)?;
-    filters.extend(
-        keys.iter()
-            .zip(values)
-            .map(|((_, c), v)| (c.clone(), vec![v])),
-    );
+    let filters = filters(&access, &[], &[], trace)?;
     let query = record_query(&access, &keys, &columns, filters, None, 1);
-    let record = state.store.read_records(&query).await?.pop();
+    let record = state.store.read_record(&query, &values).await?;
     let Some((key, values)) = record else {
         return Err(ApiError::NotFound("记录不存在或不在授权范围内".into()));
     };
