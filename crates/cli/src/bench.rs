@@ -176,9 +176,7 @@ async fn fill(store: &Store, entries: usize, rng: &mut ChaCha8Rng) -> anyhow::Re
                 (d, body)
             })
             .collect();
-        store
-            .import_resources(&batch, store::resources::Importer::Operator("bench"), &ctx)
-            .await?;
+        store.import_resources(&batch, &ctx).await?;
         done += batch.len();
         if done % 10_000 == 0 {
             eprintln!(

@@ -159,7 +159,7 @@ pub(crate) async fn publish_entry(
             ctx,
         )
         .await?;
-    let hash = server::auth::hash_password("bench-password-not-for-use")
+    let hash = server::auth::hash_password_blocking("bench-password-not-for-use")
         .map_err(|e| anyhow::anyhow!(e.message()))?;
     let mut actors = Vec::new();
     for (username, role, department_id) in [
@@ -182,7 +182,7 @@ pub(crate) async fn publish_entry(
         actors.push(user.actor());
     }
     let code = store
-        .create_resource(department.id, body, &actors[0], ctx)
+        .create_resource(department.id, body, &crate::demo::as_person(&actors[0]))
         .await?
         .code;
     use domain::workflow::Action;
@@ -191,7 +191,9 @@ pub(crate) async fn publish_entry(
         (Action::Sign, &actors[1]),
         (Action::Publish, &actors[2]),
     ] {
-        store.transition(&code, action, None, actor, ctx).await?;
+        store
+            .transition(&code, action, None, &crate::demo::as_person(actor))
+            .await?;
     }
     Ok(code)
 }

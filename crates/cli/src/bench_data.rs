@@ -124,7 +124,7 @@ pub async fn run(url: &str, args: DataApiArgs) -> anyhow::Result<()> {
     let report = writer.finish().await?;
     anyhow::ensure!(report.rows_accepted as usize == args.rows, "{report:?}");
 
-    let hash = server::auth::hash_password("bench-password-not-for-use")
+    let hash = server::auth::hash_password_blocking("bench-password-not-for-use")
         .map_err(|e| anyhow::anyhow!(e.message()))?;
     let staff = store
         .create_user(
@@ -149,7 +149,7 @@ pub async fn run(url: &str, args: DataApiArgs) -> anyhow::Result<()> {
         clear_items: vec![],
     };
     let request = store
-        .submit_share_request(&code, &input, &staff, &rules, &ctx)
+        .submit_share_request(&code, &input, &rules, &crate::demo::as_person(&staff))
         .await?;
     let chief = store.user_by_username("chief").await?.actor();
     let approve = domain::sharing::Decision::Approve {
@@ -160,9 +160,14 @@ pub async fn run(url: &str, args: DataApiArgs) -> anyhow::Result<()> {
         daily_quota: Some(u32::MAX),
     };
     store
-        .decide_share_request(request.id, &approve, &chief, &rules, &ctx)
+        .decide_share_request(
+            request.id,
+            &approve,
+            &rules,
+            &crate::demo::as_person(&chief),
+        )
         .await?;
-    let (token, hash, prefix) = server::api::tokens::new_app_token();
+    let (token, hash, prefix) = server::accounts::tokens::new_app_token();
     store
         .create_api_token(consumer.id, "基准应用", &hash, &prefix, None, &ctx)
         .await?;

@@ -444,6 +444,12 @@ const COMMON_ITEMS: &[ItemSpec] = &[
     ),
 ];
 
+/// The audit context of a demo person's act: the demo city is built by its own people,
+/// under the same access rules as any request.
+pub(crate) fn as_person(actor: &domain::account::Actor) -> AuditContext {
+    AuditContext::person(actor.clone())
+}
+
 fn item(spec: &ItemSpec) -> Item {
     let (name, identifier, data_type, length, rule, personal) = *spec;
     Item {
@@ -634,8 +640,8 @@ pub async fn load(store: &Store) -> anyhow::Result<Summary> {
     let ctx = AuditContext::system("demo");
     // One hash for every demo account: they share the demo password anyway, and hashing
     // forty times would slow the start-up for nothing.
-    let hash =
-        server::auth::hash_password(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!(e.message()))?;
+    let hash = server::auth::hash_password_blocking(DEMO_PASSWORD)
+        .map_err(|e| anyhow::anyhow!(e.message()))?;
     let name = |rng: &mut ChaCha8Rng| {
         format!(
             "{}{}",
@@ -733,7 +739,7 @@ pub async fn load(store: &Store) -> anyhow::Result<Summary> {
         }
     }
     let total = planned.len();
-    walk_workflows(store, planned, &ctx).await?;
+    walk_workflows(store, planned).await?;
     let with_data = crate::demo_data::load(store, &mut rng, &ctx).await?;
     let share_requests = crate::demo_sharing::load(store, &ctx).await?;
     Ok(Summary {
@@ -771,7 +777,6 @@ fn fate(i: usize) -> Fate {
 async fn walk_workflows(
     store: &Store,
     planned: Vec<(Department, ResourceBody)>,
-    ctx: &AuditContext,
 ) -> anyhow::Result<()> {
     let admin = store.user_by_username("admin").await?.actor();
     for (i, (provider, body)) in planned.into_iter().enumerate() {
@@ -784,7 +789,7 @@ async fn walk_workflows(
             .await?
             .actor();
         let code = store
-            .create_resource(provider.id, &body, &staff, ctx)
+            .create_resource(provider.id, &body, &crate::demo::as_person(&staff))
             .await?
             .code;
         let fate = fate(i);
@@ -811,7 +816,9 @@ async fn walk_workflows(
             };
             let reason =
                 (*action == Action::Reject).then_some("共享条件表述不清，请补充使用范围后重新提交");
-            store.transition(&code, *action, reason, actor, ctx).await?;
+            store
+                .transition(&code, *action, reason, &crate::demo::as_person(actor))
+                .await?;
         }
         match fate {
             Fate::Republished => {
@@ -825,20 +832,27 @@ async fn walk_workflows(
                     None,
                     false,
                 )));
-                store.update_resource(&code, &revised, &staff, ctx).await?;
                 store
-                    .transition(&code, Action::Submit, None, &staff, ctx)
+                    .update_resource(&code, &revised, &crate::demo::as_person(&staff))
                     .await?;
                 store
-                    .transition(&code, Action::Sign, None, &chief, ctx)
+                    .transition(&code, Action::Submit, None, &crate::demo::as_person(&staff))
                     .await?;
                 store
-                    .transition(&code, Action::Publish, None, &admin, ctx)
+                    .transition(&code, Action::Sign, None, &crate::demo::as_person(&chief))
+                    .await?;
+                store
+                    .transition(
+                        &code,
+                        Action::Publish,
+                        None,
+                        &crate::demo::as_person(&admin),
+                    )
                     .await?;
             }
             Fate::Retired => {
                 store
-                    .transition(&code, Action::Retire, None, &admin, ctx)
+                    .transition(&code, Action::Retire, None, &crate::demo::as_person(&admin))
                     .await?;
             }
             _ => {}
@@ -962,11 +976,17 @@ mod tests {
                 assert!(needs.contains(status), "no need is {status:?}");
             }
         }
-        let objections = store.objections(None).await.unwrap();
+        let objections = store
+            .objections(store::sharing::RequestScope::All)
+            .await
+            .unwrap();
         assert!(objections
             .iter()
             .any(|o| o.status == domain::sharing::ObjectionStatus::Accepted));
-        let reviews = store.basis_reviews(None).await.unwrap();
+        let reviews = store
+            .basis_reviews(store::sharing::RequestScope::All)
+            .await
+            .unwrap();
         assert!(reviews
             .iter()
             .any(|r| r.status == domain::sharing::ReviewStatus::Submitted));

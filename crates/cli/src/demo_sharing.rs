@@ -122,7 +122,12 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
             .take(2)
         {
             store
-                .submit_share_request(&c.code, &input(c, "业务办理核验"), &staff, &rules, ctx)
+                .submit_share_request(
+                    &c.code,
+                    &input(c, "业务办理核验"),
+                    &rules,
+                    &crate::demo::as_person(&staff),
+                )
                 .await?;
             filed += 1;
         }
@@ -134,7 +139,12 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
             .collect();
         for (step, c) in conditional.iter().enumerate() {
             let request = store
-                .submit_share_request(&c.code, &input(c, "审批材料免提交"), &staff, &rules, ctx)
+                .submit_share_request(
+                    &c.code,
+                    &input(c, "审批材料免提交"),
+                    &rules,
+                    &crate::demo::as_person(&staff),
+                )
                 .await?;
             filed += 1;
             let provider_chief = store
@@ -158,7 +168,12 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
                 // Approved for fewer items than asked.
                 0 => {
                     store
-                        .decide_share_request(request.id, &approve, &provider_chief, &rules, ctx)
+                        .decide_share_request(
+                            request.id,
+                            &approve,
+                            &rules,
+                            &crate::demo::as_person(&provider_chief),
+                        )
                         .await?;
                 }
                 // Pending and overdue: received five weeks ago.
@@ -179,9 +194,8 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
                         .decide_share_request(
                             request.id,
                             &refuse("涉及个人隐私，需补充授权依据"),
-                            &provider_chief,
                             &rules,
-                            ctx,
+                            &crate::demo::as_person(&provider_chief),
                         )
                         .await?;
                 }
@@ -191,18 +205,16 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
                         .decide_share_request(
                             request.id,
                             &refuse("数据尚在核准中，暂不共享"),
-                            &provider_chief,
                             &rules,
-                            ctx,
+                            &crate::demo::as_person(&provider_chief),
                         )
                         .await?;
                     store
                         .decide_share_request(
                             request.id,
                             &refuse("维持提供方意见，核准后重新申请"),
-                            &admin,
                             &rules,
-                            ctx,
+                            &crate::demo::as_person(&admin),
                         )
                         .await?;
                 }
@@ -250,10 +262,10 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
             daily_quota: None,
         };
         store
-            .decide_share_request(late.id, &approve, &admin, &rules, ctx)
+            .decide_share_request(late.id, &approve, &rules, &crate::demo::as_person(&admin))
             .await?;
     }
-    store.record_missed_duties(Utc::now()).await?;
+    store.record_missed_duties(Utc::now(), ctx).await?;
     // The bureau withdraws one unconditional grant.
     if let Some(granted) = store
         .share_requests(store::sharing::RequestScope::All)
@@ -262,10 +274,14 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
         .find(|r| r.decided_by.as_deref() == Some("platform"))
     {
         store
-            .revoke_share_request(granted.id, "应用系统未通过安全测评，暂停授权", &admin, ctx)
+            .revoke_share_request(
+                granted.id,
+                "应用系统未通过安全测评，暂停授权",
+                &crate::demo::as_person(&admin),
+            )
             .await?;
     }
-    needs_and_objections(store, &rules, ctx).await?;
+    needs_and_objections(store, &rules).await?;
     usage_history(store).await?;
     Ok(filed)
 }
@@ -305,11 +321,7 @@ async fn usage_history(store: &Store) -> anyhow::Result<()> {
 
 /// A need in each state the bureau and a provider leave it in, and an objection under
 /// verification (its record shows 异议中 to every consumer).
-async fn needs_and_objections(
-    store: &Store,
-    rules: &DeadlineRules,
-    ctx: &AuditContext,
-) -> anyhow::Result<()> {
+async fn needs_and_objections(store: &Store, rules: &DeadlineRules) -> anyhow::Result<()> {
     let calendar = store.calendar().await?;
     let admin = store.user_by_username("admin").await?.actor();
     let mzj = store.user_by_username("mzj-staff").await?.actor();
@@ -320,33 +332,40 @@ async fn needs_and_objections(
         .post_need(
             "居民火化信息",
             "低保对象去世后及时停发救助金，依据《社会救助暂行办法》第十二条",
-            &mzj,
-            ctx,
+            &crate::demo::as_person(&mzj),
         )
         .await?;
     let assigned = store
         .post_need(
             "新生儿出生医学证明信息",
             "新生儿参保登记免提交出生证明",
-            &rsj,
-            ctx,
+            &crate::demo::as_person(&rsj),
         )
         .await?;
     store
         .assign_need(
             assigned.id,
             store.department_by_code("wjw").await?.id,
-            &admin,
             rules,
             &calendar,
-            ctx,
+            &crate::demo::as_person(&admin),
         )
         .await?;
     let declined = store
-        .post_need("居民宗教信仰信息", "核实特殊困难群体情况", &mzj, ctx)
+        .post_need(
+            "居民宗教信仰信息",
+            "核实特殊困难群体情况",
+            &crate::demo::as_person(&mzj),
+        )
         .await?;
     store
-        .assign_need(declined.id, gaj.id, &admin, rules, &calendar, ctx)
+        .assign_need(
+            declined.id,
+            gaj.id,
+            rules,
+            &calendar,
+            &crate::demo::as_person(&admin),
+        )
         .await?;
     store
         .answer_need(
@@ -354,8 +373,7 @@ async fn needs_and_objections(
             &store::needs::NeedAnswer::Declined {
                 reason: "属敏感个人信息，法律未授权采集和共享".into(),
             },
-            &gaj_staff,
-            ctx,
+            &crate::demo::as_person(&gaj_staff),
         )
         .await?;
     // An objection on the first record of an entry mzj holds a grant on.
@@ -414,10 +432,9 @@ async fn needs_and_objections(
                 items: grant.items.iter().take(1).map(|g| g.item.clone()).collect(),
                 description: "与申请人提供的证件信息不一致，请核实",
             },
-            &mzj,
             rules,
             &calendar,
-            ctx,
+            &crate::demo::as_person(&mzj),
         )
         .await?;
     let provider = store.department(resource.provider.id).await?;
@@ -430,11 +447,10 @@ async fn needs_and_objections(
             objection.id,
             domain::sharing::ObjectionStep::Accept,
             "",
-            &provider_staff,
-            ctx,
+            &crate::demo::as_person(&provider_staff),
         )
         .await?;
-    basis_review(store, &mzj, rules, &calendar, ctx).await
+    basis_review(store, &mzj, rules, &calendar).await
 }
 
 /// A consumer's request that the bureau review why an entry is not shared, waiting for the
@@ -444,7 +460,6 @@ async fn basis_review(
     consumer: &domain::account::Actor,
     rules: &DeadlineRules,
     calendar: &domain::calendar::Calendar,
-    ctx: &AuditContext,
 ) -> anyhow::Result<()> {
     for entry in store.published_freshness().await? {
         let resource = store.resource(&entry.code).await?;
@@ -460,10 +475,9 @@ async fn basis_review(
                         items: &[],
                         reason: "低保家庭经济状况核对需要该数据，依据《社会救助暂行办法》第十一条",
                     },
-                    consumer,
                     rules,
                     calendar,
-                    ctx,
+                    &crate::demo::as_person(consumer),
                 )
                 .await?;
             return Ok(());

@@ -437,7 +437,7 @@ async fn user_command(config: Config, command: UserCommand) -> anyhow::Result<()
                 display_name,
                 role: role.into(),
                 department_id: department_id(&store, department.as_deref()).await?,
-                password_hash: server::auth::hash_password(&password)
+                password_hash: server::auth::hash_password_blocking(&password)
                     .map_err(|e| anyhow::anyhow!(e.message()))?,
             };
             let user = store.create_user(&new, &cli_context()).await?;
@@ -457,8 +457,8 @@ async fn user_command(config: Config, command: UserCommand) -> anyhow::Result<()
         UserCommand::ResetPassword { username } => {
             let password = read_password()?;
             check_password(&password, false)?;
-            let hash =
-                server::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e.message()))?;
+            let hash = server::auth::hash_password_blocking(&password)
+                .map_err(|e| anyhow::anyhow!(e.message()))?;
             store.set_password(&username, &hash, &cli_context()).await?;
             println!("password of {username} reset; their sessions have ended");
         }
@@ -486,7 +486,7 @@ async fn token_command(config: Config, command: TokenCommand) -> anyhow::Result<
             expires,
         } => {
             let department = store.department_by_code(&department).await?;
-            let (secret, hash, prefix) = server::api::tokens::new_app_token();
+            let (secret, hash, prefix) = server::accounts::tokens::new_app_token();
             let expires_at = expires.map(|d| {
                 let end_of_day =
                     d.and_hms_opt(23, 59, 59).expect("valid time") - chrono::Duration::hours(8);
@@ -540,7 +540,7 @@ async fn catalogue_command(config: Config, command: CatalogueCommand) -> anyhow:
             let resources = if blank {
                 vec![]
             } else {
-                server::api::catalogue::visible_entries(&state, everyone)
+                server::catalogue::transfer::visible_entries(&state, everyone)
                     .await
                     .map_err(|e| anyhow::anyhow!(e.message()))?
             };
@@ -560,7 +560,7 @@ async fn catalogue_command(config: Config, command: CatalogueCommand) -> anyhow:
                     println!("wrote {count} entries to {}", path.display());
                 }
                 (None, Some(path)) => {
-                    let file = server::api::catalogue::catalogue_file(resources);
+                    let file = server::catalogue::transfer::catalogue_file(resources);
                     std::fs::write(&path, serde_json::to_vec_pretty(&file)?)?;
                     println!("wrote {count} entries to {}", path.display());
                 }
@@ -593,16 +593,10 @@ async fn catalogue_command(config: Config, command: CatalogueCommand) -> anyhow:
                         .into_iter()
                         .map(|e| (department.clone(), e.body))
                         .collect();
-                    store
-                        .import_resources(
-                            &entries,
-                            store::resources::Importer::Operator("cli"),
-                            &ctx,
-                        )
-                        .await?
+                    store.import_resources(&entries, &ctx).await?
                 }
                 (None, Some(path)) => {
-                    let file: server::api::catalogue::CatalogueFile =
+                    let file: server::catalogue::transfer::CatalogueFile =
                         serde_json::from_slice(&std::fs::read(&path)?).with_context(|| {
                             format!("{} is not a catalogue file", path.display())
                         })?;
@@ -620,13 +614,7 @@ async fn catalogue_command(config: Config, command: CatalogueCommand) -> anyhow:
                             })?;
                         entries.push((provider.clone(), entry.body));
                     }
-                    store
-                        .import_resources(
-                            &entries,
-                            store::resources::Importer::Operator("cli"),
-                            &ctx,
-                        )
-                        .await?
+                    store.import_resources(&entries, &ctx).await?
                 }
                 _ => bail!("give --xlsx FILE --department CODE, or --json FILE"),
             };

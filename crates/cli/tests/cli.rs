@@ -198,7 +198,6 @@ fn import_loads_a_csv_into_a_published_entry() {
     runtime.block_on(async {
         let store = store::Store::connect(&db).await.unwrap();
         store.migrate().await.unwrap();
-        let ctx = store::AuditContext::system("test");
         let dept = fixtures::department(&store, "gaj", 1).await;
         let staff = fixtures::user(&store, "gaj-staff", Role::Staff, Some(dept.id))
             .await
@@ -210,20 +209,39 @@ fn import_loads_a_csv_into_a_published_entry() {
             .await
             .actor();
         let code = store
-            .create_resource(dept.id, &fixtures::body("人口信息"), &staff, &ctx)
+            .create_resource(
+                dept.id,
+                &fixtures::body("人口信息"),
+                &testkit::fixtures::as_person(&staff),
+            )
             .await
             .unwrap()
             .code;
         store
-            .transition(&code, Action::Submit, None, &staff, &ctx)
+            .transition(
+                &code,
+                Action::Submit,
+                None,
+                &testkit::fixtures::as_person(&staff),
+            )
             .await
             .unwrap();
         store
-            .transition(&code, Action::Sign, None, &chief, &ctx)
+            .transition(
+                &code,
+                Action::Sign,
+                None,
+                &testkit::fixtures::as_person(&chief),
+            )
             .await
             .unwrap();
         store
-            .transition(&code, Action::Publish, None, &admin, &ctx)
+            .transition(
+                &code,
+                Action::Publish,
+                None,
+                &testkit::fixtures::as_person(&admin),
+            )
             .await
             .unwrap();
         store.close().await;

@@ -133,9 +133,9 @@ pub async fn import_file(
     }
     let report = writer.finish().await?;
     if let Some(mapping) = chosen_mapping {
-        let actor = ctx.actor.as_deref().unwrap_or("system");
+        let actor = ctx.actor_name();
         store
-            .save_column_mapping(resource.id, &mapping, actor)
+            .save_column_mapping(resource.id, &mapping, &actor)
             .await?;
     }
     Ok(report)

@@ -56,7 +56,8 @@ impl Scheduler {
     /// them without anyone opening the page first), and forgets deletions older than the
     /// change feed's retention.
     pub async fn housekeeping(&self) {
-        match self.store.record_missed_duties(Utc::now()).await {
+        let ctx = store::AuditContext::system("scheduler");
+        match self.store.record_missed_duties(Utc::now(), &ctx).await {
             Ok(0) => {}
             Ok(missed) => tracing::info!(missed, "accountability recorded for missed deadlines"),
             Err(error) => tracing::warn!(%error, "recording missed deadlines"),
@@ -81,13 +82,24 @@ impl Scheduler {
         }
     }
 
-    /// Pulls one source and schedules its next run.
+    /// Pulls one source (as the platform) and schedules its next run.
     pub async fn run_source(&self, source: &Source) -> Result<(), store::StoreError> {
-        let ctx = AuditContext::system("scheduler");
+        self.run_source_as(source, &AuditContext::system("scheduler"))
+            .await
+    }
+
+    /// Pulls one source for `ctx`'s caller (a person running it now, or the platform) and
+    /// schedules its next run. The batch is refused unless the caller may collect into
+    /// the entry (domain::access).
+    pub async fn run_source_as(
+        &self,
+        source: &Source,
+        ctx: &AuditContext,
+    ) -> Result<(), store::StoreError> {
         let interval = UpdateCycle::parse(&source.update_cycle)
             .unwrap_or(UpdateCycle::Daily)
             .pull_interval(self.realtime_poll);
-        let outcome = crate::pull::run_pull(&self.store, &self.key, source, &ctx).await;
+        let outcome = crate::pull::run_pull(&self.store, &self.key, source, ctx).await;
         let now = Utc::now();
         match outcome {
             Ok(report) => {

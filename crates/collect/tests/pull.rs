@@ -182,7 +182,14 @@ async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
                 !new.url_sealed.contains("127.0.0.1"),
                 "credentials are sealed"
             );
-            let source = store.create_source(&code, &new, &ctx).await.unwrap();
+            let source = store
+                .create_source(
+                    &code,
+                    &new,
+                    &testkit::fixtures::person_ctx(store, "gaj-staff").await,
+                )
+                .await
+                .unwrap();
             let first = run_pull(store, &key, &source, &ctx).await.unwrap();
             assert_eq!((first.rows_accepted, first.rows_deleted), (3, 0), "{label}");
             assert_eq!(
@@ -230,7 +237,14 @@ async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
             )
             .await
             .unwrap();
-            let snapshot = store.create_source(&code, &snapshot, &ctx).await.unwrap();
+            let snapshot = store
+                .create_source(
+                    &code,
+                    &snapshot,
+                    &testkit::fixtures::person_ctx(store, "gaj-staff").await,
+                )
+                .await
+                .unwrap();
             let third = run_pull(store, &key, &snapshot, &ctx).await.unwrap();
             assert_eq!(third.rows_deleted, 1, "{label}: the hard delete");
             assert_eq!(
@@ -298,7 +312,14 @@ async fn a_source_that_goes_away_mid_pull_leaves_the_previous_data_and_a_failed_
             let fast = define_source(&key, &body.items, &definition("户籍库", &db.url, "full"))
                 .await
                 .unwrap();
-            let fast = store.create_source(&code, &fast, &ctx).await.unwrap();
+            let fast = store
+                .create_source(
+                    &code,
+                    &fast,
+                    &testkit::fixtures::person_ctx(store, "gaj-staff").await,
+                )
+                .await
+                .unwrap();
             run_pull(store, &key, &fast, &ctx).await.unwrap();
             let before = platform_rows(store, "data_101001_000001").await;
             assert_eq!(before.len(), 400, "{label}");
@@ -312,7 +333,14 @@ async fn a_source_that_goes_away_mid_pull_leaves_the_previous_data_and_a_failed_
             let mut slow = definition("慢查询", &db.url, "full");
             slow.query = format!("SELECT p.* FROM people p WHERE {pause}");
             let slow = define_source(&key, &body.items, &slow).await.unwrap();
-            let slow = store.create_source(&code, &slow, &ctx).await.unwrap();
+            let slow = store
+                .create_source(
+                    &code,
+                    &slow,
+                    &testkit::fixtures::person_ctx(store, "gaj-staff").await,
+                )
+                .await
+                .unwrap();
             exec(
                 &db,
                 &["UPDATE people SET full_name = '不应出现'".to_string()],
@@ -381,7 +409,14 @@ async fn incremental_by_key_reconciles_hard_deletes_every_run() {
             definition.delete_column = None;
             definition.reconcile_every = Some(1);
             let source = define_source(&key, &body.items, &definition).await.unwrap();
-            let source = store.create_source(&code, &source, &ctx).await.unwrap();
+            let source = store
+                .create_source(
+                    &code,
+                    &source,
+                    &testkit::fixtures::person_ctx(store, "gaj-staff").await,
+                )
+                .await
+                .unwrap();
             run_pull(store, &key, &source, &ctx).await.unwrap();
             assert_eq!(
                 store.source(source.id).await.unwrap().watermark.as_deref(),
@@ -436,7 +471,11 @@ async fn a_due_source_is_claimed_by_one_process_only() {
             reconcile_every: 0,
         };
         let source = store
-            .create_source(&code, &new, &AuditContext::system("test"))
+            .create_source(
+                &code,
+                &new,
+                &testkit::fixtures::person_ctx(store, "gaj-staff").await,
+            )
             .await
             .unwrap();
         let now = chrono::Utc::now();

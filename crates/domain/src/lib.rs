@@ -4,6 +4,7 @@
 //! HTTP or SQL. Every national identifier and code has a type whose `parse` is the only
 //! constructor, so an invalid value cannot exist past the edge.
 
+pub mod access;
 pub mod account;
 pub mod aggregation;
 pub mod audit;

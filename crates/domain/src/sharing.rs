@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::account::{Actor, Role};
 use crate::catalogue::{Item, ResourceBody, ShareType, ValidationRule};
 use crate::labelled::labelled_enum;
 use crate::workflow::WorkflowError;
@@ -51,8 +50,11 @@ pub struct RequestInput {
 pub struct CheckedRequest {
     pub items: Vec<String>,
     pub clear_items: Vec<String>,
-    /// The strictest share type among the requested items.
+    /// The strictest share type among the requested items, and conditional whenever a
+    /// personal item is asked for in clear.
     pub share_type: ShareType,
+    /// Personal items are asked for in clear: the provider's chief must decide.
+    pub clear_personal: bool,
 }
 
 /// Checks a request against the published entry. `today` is the Beijing date.
@@ -122,16 +124,25 @@ pub fn check_request(
             );
         }
     }
-    let share_type = items
+    let strictest = items
         .iter()
         .filter_map(|i| by_identifier.get(i.as_str()))
         .map(|item| body.item_share_type(item))
         .max_by_key(|s| matches!(s, ShareType::Conditional))
         .unwrap_or(body.share.share_type);
+    // Personal data in clear is never unconditional, whatever the entry's share type
+    // (个人信息保护法 第二十三条): the provider decides.
+    let clear_personal = clear_personal(body, &input.clear_items);
+    let share_type = if clear_personal {
+        ShareType::Conditional
+    } else {
+        strictest
+    };
     errors.into_result(CheckedRequest {
         items,
         clear_items: input.clear_items.clone(),
         share_type,
+        clear_personal,
     })
 }
 
@@ -159,7 +170,9 @@ pub enum Decision {
     },
 }
 
-/// One granted item: read in clear or masked.
+/// One granted item. As stored, `clear` says that a personal item was granted in clear
+/// (non-personal items are always shown in clear); through [`effective_items`], whether
+/// the item is shown in clear today.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GrantedItem {
     pub item: String,
@@ -173,6 +186,33 @@ pub struct GrantTerms {
     pub row_filter: Option<BTreeMap<String, Vec<String>>>,
     pub rate_per_minute: u32,
     pub daily_quota: u32,
+}
+
+/// Whether any of `clear_items` is a personal item of the entry.
+pub fn clear_personal(body: &ResourceBody, clear_items: &[String]) -> bool {
+    body.items
+        .iter()
+        .any(|i| i.personal && clear_items.contains(&i.identifier))
+}
+
+/// What a grant shows under the entry's current published version: grants follow the
+/// rules of today, not those of the day they were given. Items now 不予共享 (or the whole
+/// entry) are no longer read; an item now personal is masked unless it was granted in
+/// clear; `clear` of the answer says whether the item is shown in clear.
+pub fn effective_items(granted: &[GrantedItem], body: &ResourceBody) -> Vec<GrantedItem> {
+    if body.share.share_type == ShareType::NotShared {
+        return Vec::new();
+    }
+    granted
+        .iter()
+        .filter_map(|g| {
+            let item = body.items.iter().find(|i| i.identifier == g.item)?;
+            (body.item_share_type(item) != ShareType::NotShared).then(|| GrantedItem {
+                item: g.item.clone(),
+                clear: !item.personal || g.clear,
+            })
+        })
+        .collect()
 }
 
 pub const DEFAULT_RATE_PER_MINUTE: u32 = 600;
@@ -234,8 +274,7 @@ pub fn grant_terms(
         .iter()
         .map(|item| GrantedItem {
             item: item.clone(),
-            clear: !personal(item)
-                || (clear_items.contains(item) && requested_clear.contains(item)),
+            clear: personal(item) && clear_items.contains(item) && requested_clear.contains(item),
         })
         .collect();
     errors.into_result(GrantTerms {
@@ -321,80 +360,6 @@ pub fn projection(
         }
     }
     Ok(out)
-}
-
-/// Who decides a request at this point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decider {
-    /// The provider department (its chief, or a staff member the chief delegated).
-    Provider,
-    /// The bureau, coordinating a refused or overdue request.
-    Bureau,
-}
-
-/// Whether `actor` may decide a request of `consumer_id` for `provider_id`'s data.
-pub fn may_decide(
-    actor: &Actor,
-    provider_id: i64,
-    consumer_id: i64,
-    status: RequestStatus,
-    delegated: bool,
-    overdue: bool,
-) -> Result<Decider, WorkflowError> {
-    const ACTION: &str = "审批共享申请";
-    let forbidden = |reason| {
-        Err(WorkflowError::Forbidden {
-            action: ACTION,
-            reason,
-        })
-    };
-    match status {
-        RequestStatus::Pending | RequestStatus::Coordinating
-            if actor.department_id == Some(consumer_id) =>
-        {
-            forbidden("不能审批本部门提出的申请")
-        }
-        RequestStatus::Pending if actor.works_for(provider_id) => match actor.role {
-            Role::Chief => Ok(Decider::Provider),
-            _ if delegated => Ok(Decider::Provider),
-            _ => forbidden("首席代表未授权你审批本部门的共享申请"),
-        },
-        RequestStatus::Pending if actor.role == Role::Admin && overdue => Ok(Decider::Bureau),
-        RequestStatus::Pending if actor.role == Role::Admin => {
-            forbidden("申请未逾期，由提供方审批")
-        }
-        RequestStatus::Pending => forbidden("只有提供方可以审批"),
-        RequestStatus::Coordinating if actor.role == Role::Admin => Ok(Decider::Bureau),
-        RequestStatus::Coordinating => forbidden("协调中的申请由管理方决定"),
-        other => Err(WorkflowError::WrongState {
-            action: ACTION,
-            status: other.label(),
-        }),
-    }
-}
-
-/// Whether `actor` may withdraw an approved request's grant: the provider's chief or the
-/// bureau.
-pub fn may_revoke(
-    actor: &Actor,
-    provider_id: i64,
-    status: RequestStatus,
-) -> Result<(), WorkflowError> {
-    const ACTION: &str = "撤销授权";
-    if status != RequestStatus::Approved {
-        return Err(WorkflowError::WrongState {
-            action: ACTION,
-            status: status.label(),
-        });
-    }
-    if actor.role == Role::Admin || (actor.role == Role::Chief && actor.works_for(provider_id)) {
-        Ok(())
-    } else {
-        Err(WorkflowError::Forbidden {
-            action: ACTION,
-            reason: "只有提供方首席代表或管理方可以撤销",
-        })
-    }
 }
 
 labelled_enum! {
@@ -606,6 +571,58 @@ mod tests {
     }
 
     #[test]
+    fn personal_items_in_clear_always_need_the_providers_decision() {
+        let open = body(ShareType::Unconditional);
+        let mut asked = input(&["id_number", "full_name"]);
+        assert_eq!(
+            check_request(&open, &asked, today()).unwrap().share_type,
+            ShareType::Unconditional
+        );
+        asked.clear_items = vec!["id_number".into()];
+        let checked = check_request(&open, &asked, today()).unwrap();
+        assert_eq!(checked.share_type, ShareType::Conditional);
+        assert!(checked.clear_personal);
+    }
+
+    #[test]
+    fn grants_follow_the_entrys_current_rules() {
+        let then = body(ShareType::Unconditional);
+        let terms = grant_terms(
+            &then,
+            &["id_number".into(), "full_name".into(), "address".into()],
+            &["full_name".into()],
+            &[],
+            &["full_name".into()],
+            None,
+            None,
+            None,
+        )
+        .unwrap();
+        // A later version marks the address personal and the name not shared.
+        let mut now = then.clone();
+        for item in &mut now.items {
+            match item.identifier.as_str() {
+                "address" => item.personal = true,
+                "full_name" => item.share_type = Some(ShareType::NotShared),
+                _ => {}
+            }
+        }
+        let shown: Vec<(String, bool)> = effective_items(&terms.items, &now)
+            .into_iter()
+            .map(|g| (g.item, g.clear))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("id_number".to_string(), false),
+                ("address".to_string(), false)
+            ]
+        );
+        now.share.share_type = ShareType::NotShared;
+        assert!(effective_items(&terms.items, &now).is_empty());
+    }
+
+    #[test]
     fn bad_requests_name_every_problem() {
         let open = body(ShareType::Unconditional);
         let mut bad = input(&["id_number", "salary", "religion", "id_number"]);
@@ -648,14 +665,21 @@ mod tests {
             None,
         )
         .unwrap();
-        let clear: Vec<(&str, bool)> = terms
-            .items
-            .iter()
-            .map(|g| (g.item.as_str(), g.clear))
+        let shown: Vec<(String, bool)> = effective_items(&terms.items, &open)
+            .into_iter()
+            .map(|g| (g.item, g.clear))
             .collect();
         assert_eq!(
-            clear,
-            [("id_number", false), ("full_name", true), ("address", true)]
+            shown,
+            [
+                ("id_number".to_string(), false),
+                ("full_name".to_string(), true),
+                ("address".to_string(), true)
+            ]
+        );
+        assert!(
+            !terms.items[2].clear,
+            "a grant stores clear only for personal items granted in clear"
         );
         assert_eq!(terms.rate_per_minute, DEFAULT_RATE_PER_MINUTE);
         // Approving in clear what was not asked in clear still masks it.
@@ -706,43 +730,6 @@ mod tests {
             projection(&granted, Some("full_name,address")).unwrap_err(),
             "未获授权的信息项：address"
         );
-    }
-
-    #[test]
-    fn who_decides() {
-        let person = |role, department_id| Actor {
-            user_id: 1,
-            username: "someone".into(),
-            role,
-            department_id,
-        };
-        let (provider, consumer) = (1, 2);
-        let decide = |actor: &Actor, status, delegated, overdue| {
-            may_decide(actor, provider, consumer, status, delegated, overdue)
-        };
-        let chief = person(Role::Chief, Some(provider));
-        let staff = person(Role::Staff, Some(provider));
-        let admin = person(Role::Admin, None);
-        let consumer_chief = person(Role::Chief, Some(consumer));
-        use RequestStatus::*;
-        assert_eq!(decide(&chief, Pending, false, false), Ok(Decider::Provider));
-        assert!(decide(&staff, Pending, false, false).is_err());
-        assert_eq!(decide(&staff, Pending, true, false), Ok(Decider::Provider));
-        assert!(decide(&admin, Pending, false, false).is_err());
-        assert_eq!(decide(&admin, Pending, false, true), Ok(Decider::Bureau));
-        assert!(decide(&consumer_chief, Pending, true, true).is_err());
-        assert!(decide(&chief, Coordinating, false, false).is_err());
-        assert_eq!(
-            decide(&admin, Coordinating, false, false),
-            Ok(Decider::Bureau)
-        );
-        assert!(matches!(
-            decide(&admin, Approved, false, false),
-            Err(WorkflowError::WrongState { .. })
-        ));
-        assert!(may_revoke(&chief, provider, Approved).is_ok());
-        assert!(may_revoke(&staff, provider, Approved).is_err());
-        assert!(may_revoke(&admin, provider, Refused).is_err());
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The catalogue entry workflow: draft → submitted (staff) → signed (chief) → published
 //! (bureau) → retired, with rejection back to the department at each review step.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::account::{Actor, Role};
+use crate::access::{check, Act, Caller, Denied};
 use crate::labelled::labelled_enum;
 
 labelled_enum! {
@@ -31,14 +31,11 @@ labelled_enum! {
     }
 }
 
-/// Why a step was refused: not this person's to take (403), or not from this state (409).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+/// Why a step was refused: not this caller's to take (403), or not from this state (409).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 pub enum WorkflowError {
-    #[error("无权执行“{action}”：{reason}")]
-    Forbidden {
-        action: &'static str,
-        reason: &'static str,
-    },
+    #[error(transparent)]
+    Denied(#[from] Denied),
     #[error("当前状态为“{status}”，不能执行“{action}”")]
     WrongState {
         action: &'static str,
@@ -46,26 +43,18 @@ pub enum WorkflowError {
     },
 }
 
-/// Who may take an action, regardless of state.
-fn permitted(action: Action, actor: &Actor, owner_department: i64) -> Result<(), &'static str> {
-    let own = actor.works_for(owner_department);
-    let ok = match action {
-        Action::Create | Action::Edit | Action::Submit => own,
-        Action::Sign => own && actor.role == Role::Chief,
-        Action::Reject => (own && actor.role == Role::Chief) || actor.role == Role::Admin,
-        Action::Publish | Action::Retire => actor.role == Role::Admin,
-    };
-    if ok {
-        return Ok(());
+/// The access rule of a step (see [`crate::access`]).
+fn act(action: Action, status: Status, owner_department: i64) -> Act {
+    let provider = owner_department;
+    match action {
+        Action::Create | Action::Edit | Action::Submit => Act::AuthorEntry { provider },
+        Action::Sign => Act::SignEntry { provider },
+        Action::Reject => Act::ReturnEntry {
+            provider,
+            at_review: status == Status::Signed,
+        },
+        Action::Publish | Action::Retire => Act::PublishEntry,
     }
-    Err(match action {
-        Action::Create | Action::Edit | Action::Submit => {
-            "只有提供方部门的工作人员或首席代表可以编制、修改和提交目录"
-        }
-        Action::Sign => "只有提供方部门的首席代表可以签发",
-        Action::Reject => "只有提供方部门的首席代表或数据资源管理方可以退回",
-        Action::Publish | Action::Retire => "只有数据资源管理方可以发布或停用目录",
-    })
 }
 
 /// The state an action leads to from `status`, or why it may not be taken.
@@ -73,20 +62,16 @@ fn permitted(action: Action, actor: &Actor, owner_department: i64) -> Result<(),
 pub fn next_status(
     status: Status,
     action: Action,
-    actor: &Actor,
+    caller: &Caller,
     owner_department: i64,
 ) -> Result<Status, WorkflowError> {
-    permitted(action, actor, owner_department).map_err(|reason| WorkflowError::Forbidden {
-        action: action.label(),
-        reason,
-    })?;
+    check(caller, act(action, status, owner_department))?;
     let next = match (action, status) {
         (Action::Create, _) => Some(Status::Draft),
         (Action::Edit, Status::Draft | Status::Returned | Status::Published) => Some(Status::Draft),
         (Action::Submit, Status::Draft | Status::Returned) => Some(Status::Submitted),
         (Action::Sign, Status::Submitted) => Some(Status::Signed),
-        (Action::Reject, Status::Submitted) if actor.role == Role::Chief => Some(Status::Returned),
-        (Action::Reject, Status::Signed) if actor.role == Role::Admin => Some(Status::Returned),
+        (Action::Reject, Status::Submitted | Status::Signed) => Some(Status::Returned),
         (Action::Publish, Status::Signed) => Some(Status::Published),
         (Action::Retire, Status::Published) => Some(Status::Retired),
         _ => None,
@@ -110,7 +95,8 @@ mod tests {
 
     const OWNER: i64 = 7;
 
-    fn actor(who: &str) -> Actor {
+    fn actor(who: &str) -> Caller {
+        use crate::account::{Actor, Role};
         let (role, department_id) = match who {
             "admin" => (Role::Admin, None),
             "auditor" => (Role::Auditor, None),
@@ -120,12 +106,12 @@ mod tests {
             "other-staff" => (Role::Staff, Some(OWNER + 1)),
             _ => unreachable!(),
         };
-        Actor {
+        Caller::Person(Actor {
             user_id: 1,
             username: who.into(),
             role,
             department_id,
-        }
+        })
     }
 
     /// Every (actor, action, from-state) that is allowed, with the state it leads to.
@@ -188,11 +174,11 @@ mod tests {
     fn outsiders_get_forbidden_not_wrong_state() {
         let err =
             next_status(Status::Retired, Action::Sign, &actor("other-chief"), OWNER).unwrap_err();
-        assert!(matches!(err, WorkflowError::Forbidden { .. }));
+        assert!(matches!(err, WorkflowError::Denied(_)));
         let err =
             next_status(Status::Submitted, Action::Publish, &actor("chief"), OWNER).unwrap_err();
         assert!(
-            matches!(err, WorkflowError::Forbidden { .. }),
+            matches!(err, WorkflowError::Denied(_)),
             "a chief cannot publish"
         );
         let err = next_status(Status::Published, Action::Sign, &actor("chief"), OWNER).unwrap_err();

@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use base64::Engine;
-use domain::account::{Actor, Role};
+use domain::access::{Application, Caller};
 use domain::audit::Outcome;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -32,7 +32,9 @@ pub const SESSION_COOKIE: &str = "dh_session";
 /// Application tokens start with this, so the middleware knows which table to look in.
 pub const APP_TOKEN_PREFIX: &str = "dhapp_";
 
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
+/// An argon2id hash of `password`, computed on the calling thread: for the command line
+/// and tests. Request handlers use [`hash_password`].
+pub fn hash_password_blocking(password: &str) -> Result<String, ApiError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -40,12 +42,50 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
         .map_err(|e| ApiError::Internal(format!("password hashing failed: {e}")))
 }
 
-pub fn verify_password(password: &str, hash: &str) -> bool {
+fn verify_blocking(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| {
         Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok()
     })
+}
+
+/// Password hashes computed at once. Argon2 is slow on purpose (tens of milliseconds of
+/// CPU and 19 MiB each): hashes run on the blocking pool, never on the async workers that
+/// serve the data API, and no more than this many together, so that a burst of logins
+/// (or of guesses) waits its turn instead of taking every core.
+const HASHING_SLOTS: usize = 2;
+
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(HASHING_SLOTS))
+}
+
+async fn off_the_workers<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let _slot = hashing_slots().acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// An argon2id hash of `password`, off the async workers.
+pub async fn hash_password(password: &str) -> Result<String, ApiError> {
+    let password = password.to_string();
+    off_the_workers(move || hash_password_blocking(&password))
+        .await
+        .unwrap_or_else(|| {
+            Err(ApiError::Internal(
+                "password hashing was interrupted".into(),
+            ))
+        })
+}
+
+/// Whether `password` matches `hash`, checked off the async workers.
+pub async fn verify_password(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_string(), hash.to_string());
+    off_the_workers(move || verify_blocking(&password, &hash))
+        .await
+        .unwrap_or(false)
 }
 
 /// 32 random bytes, URL-safe.
@@ -69,58 +109,21 @@ pub enum Principal {
 }
 
 impl Principal {
-    /// The identity workflow rules are checked against. An application acts for its
-    /// department with a staff member's rights: it may maintain drafts, never sign.
-    pub fn actor(&self) -> Actor {
+    /// The caller every access rule is checked against (domain::access).
+    pub fn caller(&self) -> Caller {
         match self {
-            Principal::User { user, .. } => user.actor(),
-            Principal::Application(token) => Actor {
-                user_id: -token.id,
-                username: format!("app:{}", token.application),
-                role: Role::Staff,
-                department_id: Some(token.department_id),
-            },
+            Principal::User { user, .. } => Caller::Person(user.actor()),
+            Principal::Application(token) => Caller::Application(Application {
+                token_id: token.id,
+                department_id: token.department_id,
+                name: token.application.clone(),
+            }),
         }
     }
 
-    pub fn role(&self) -> Option<Role> {
-        match self {
-            Principal::User { user, .. } => Some(user.role),
-            Principal::Application(_) => None,
-        }
-    }
-
-    pub fn department_id(&self) -> Option<i64> {
-        self.actor().department_id
-    }
-
+    /// The name the audit log records.
     pub fn name(&self) -> String {
-        self.actor().username
-    }
-
-    /// Catalogue authoring and decisions are for people; applications read and (later) use
-    /// the data API under their grants.
-    pub fn require_person(&self) -> Result<(), ApiError> {
-        match self {
-            Principal::User { .. } => Ok(()),
-            Principal::Application(_) => Err(ApiError::Forbidden(
-                "应用令牌不能编制或审批目录，请以部门人员身份登录".into(),
-            )),
-        }
-    }
-
-    pub fn require_role(&self, roles: &[Role]) -> Result<(), ApiError> {
-        match self.role() {
-            Some(role) if roles.contains(&role) => Ok(()),
-            _ => Err(ApiError::Forbidden(format!(
-                "此操作仅限{}",
-                roles
-                    .iter()
-                    .map(|r| r.label())
-                    .collect::<Vec<_>>()
-                    .join("、")
-            ))),
-        }
+        self.caller().name()
     }
 }
 
@@ -131,22 +134,14 @@ pub struct RequestMeta {
     pub source_ip: Option<String>,
 }
 
-/// The audit context of a request.
+/// The audit context of a request: its caller (anonymous when nobody signed in), id and
+/// source address.
 pub fn audit_context(principal: Option<&Principal>, meta: &RequestMeta) -> AuditContext {
-    let actor = principal.map(Principal::actor);
-    AuditContext {
-        actor: actor.as_ref().map(|a| a.username.clone()),
-        role: actor.as_ref().map(|a| match principal {
-            Some(Principal::Application(_)) => "application".to_string(),
-            _ => a.role.code().to_string(),
-        }),
-        department: actor
-            .as_ref()
-            .and_then(|a| a.department_id)
-            .map(|d| d.to_string()),
-        request_id: Some(meta.request_id.clone()),
-        source_ip: meta.source_ip.clone(),
-    }
+    AuditContext::new(
+        principal.map_or(Caller::Anonymous, Principal::caller),
+        Some(meta.request_id.clone()),
+        meta.source_ip.clone(),
+    )
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -334,20 +329,22 @@ impl LoginThrottle {
 /// long as for a real user and does not reveal which usernames exist.
 pub fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password("no such user, no such password").unwrap_or_default())
+    HASH.get_or_init(|| {
+        hash_password_blocking("no such user, no such password").unwrap_or_default()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn hashes_and_verifies_passwords() {
-        let hash = hash_password("correct horse battery").unwrap();
+    #[tokio::test]
+    async fn hashes_and_verifies_passwords() {
+        let hash = hash_password("correct horse battery").await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery", &hash));
-        assert!(!verify_password("wrong", &hash));
-        assert!(!verify_password("x", "not a hash"));
+        assert!(verify_password("correct horse battery", &hash).await);
+        assert!(!verify_password("wrong", &hash).await);
+        assert!(!verify_password("x", "not a hash").await);
     }
 
     #[test]

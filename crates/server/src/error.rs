@@ -173,12 +173,17 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what}不存在")),
             StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::Validation(errors) => ApiError::validation(errors.0),
-            StoreError::Workflow(e @ domain::workflow::WorkflowError::Forbidden { .. }) => {
-                ApiError::Forbidden(e.to_string())
-            }
+            StoreError::Workflow(domain::workflow::WorkflowError::Denied(denied))
+            | StoreError::Denied(denied) => ApiError::Forbidden(denied.to_string()),
             StoreError::Workflow(e) => ApiError::Conflict(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<domain::access::Denied> for ApiError {
+    fn from(denied: domain::access::Denied) -> Self {
+        ApiError::Forbidden(denied.to_string())
     }
 }
 

@@ -11,14 +11,27 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
 use store::Store;
+use utoipa_axum::router::OpenApiRouter;
 
-pub mod access_log;
-pub mod api;
+pub mod accounts;
+pub mod audit;
 pub mod auth;
+pub mod calendar;
+pub mod catalogue;
+pub mod collection;
+pub mod data;
 pub mod error;
+mod hall;
+pub mod json;
+pub mod needs;
+pub mod objections;
 pub mod openapi;
+pub mod page;
+pub mod sharing;
 pub mod spool;
-pub mod web;
+pub mod stats;
+
+pub use data::access_log;
 
 /// Largest JSON request body.
 pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -85,7 +98,7 @@ pub struct AppState {
     /// The data API's group-committed access log.
     pub access_log: access_log::AccessLog,
     /// Per-grant rate limits and daily quotas.
-    pub limiter: Arc<api::data::RateLimiter>,
+    pub limiter: Arc<data::records::RateLimiter>,
     /// Seals paging and change-feed cursors: derived from the configured secret key, so a
     /// consumer's cursor survives restarts and works on every process of the platform.
     pub cursor_key: Arc<collect::secret::SecretKey>,
@@ -136,6 +149,10 @@ impl HealthCache {
     }
 }
 
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "ok", body = String, content_type = "text/plain"),
+              (status = 503, description = "database unavailable", body = String, content_type = "text/plain")))]
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> (axum::http::StatusCode, &'static str) {
@@ -149,13 +166,43 @@ async fn healthz(
     }
 }
 
+/// Every route, each declared once: the JSON endpoints (with their OpenAPI operations) and
+/// the pages of each capability side by side.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())
+        .routes(utoipa_axum::routes!(healthz))
+        .route("/static/app.css", get(page::stylesheet))
+        .merge(accounts::routes())
+        .merge(hall::routes())
+        .merge(catalogue::routes())
+        .merge(collection::routes())
+        .merge(stats::routes())
+        .merge(sharing::routes())
+        .merge(calendar::routes())
+        .merge(objections::routes())
+        .merge(needs::routes())
+        .merge(data::routes())
+        .merge(audit::routes())
+}
+
+/// The OpenAPI document of the routes as they are declared.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    openapi::finish(routes().into_openapi())
+}
+
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/api/openapi.json", get(openapi::openapi_json))
-        .merge(api::routes())
-        .merge(web::routes())
+    let (routes, document) = routes().split_for_parts();
+    let document = Arc::new(openapi::finish(document));
+    routes
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
+        .fallback(page::not_found)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,111 +1,31 @@
-//! The online government data hall: server-rendered pages in Simplified Chinese. Every
-//! page has a JSON twin under `/api/v1/`; both call the same store methods.
+//! What every page of the online government data hall shares: the layout (top bar,
+//! navigation by capability, breadcrumbs), the signed-in person, CSRF, error pages.
+//! Pages live beside their JSON twins in each capability's module and call the same
+//! store methods and access rules.
+
+use std::collections::HashMap;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use chrono::{DateTime, FixedOffset, Utc};
-use domain::account::Role;
+use domain::access::{self, Act, Caller};
+use domain::deadline::{Countdown, DutyState};
 use maud::{html, Markup, DOCTYPE};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, DeniedReason};
 use crate::AppState;
 
-mod admin;
-mod audit;
-mod catalogue;
-mod collection;
-mod editor;
-mod home;
-mod login;
-mod sharing;
-mod stats;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/static/app.css", get(stylesheet))
-        .route("/login", get(login::page).post(login::submit))
-        .route("/logout", post(login::logout))
-        .route("/", get(home::page))
-        .route("/catalogue", get(catalogue::list))
-        .route("/catalogue/new", get(editor::new_page).post(editor::create))
-        .route(
-            "/catalogue/import",
-            get(catalogue::import_page)
-                .post(catalogue::import_submit)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::UPLOAD_LIMIT)),
-        )
-        .route("/catalogue/template.xlsx", get(catalogue::template))
-        .route("/catalogue/{prefix}/{seq}", get(catalogue::detail))
-        .route(
-            "/catalogue/{prefix}/{seq}/edit",
-            get(editor::edit_page).post(editor::update),
-        )
-        .route(
-            "/catalogue/{prefix}/{seq}/workflow",
-            post(catalogue::workflow),
-        )
-        .route("/catalogue/{prefix}/{seq}/diff", get(catalogue::diff))
-        .route(
-            "/catalogue/{prefix}/{seq}/upload",
-            get(collection::page)
-                .post(collection::submit)
-                // Streamed to disk; `max_upload_bytes` is enforced while spooling.
-                .layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/catalogue/{prefix}/{seq}/sources",
-            post(collection::add_source),
-        )
-        .route("/sources/{id}/run", post(collection::run_source))
-        .route(
-            "/batches/{id}/quarantine.csv",
-            get(collection::quarantine_download),
-        )
-        .route("/stats", get(stats::page))
-        .route("/sharing", get(sharing::list))
-        .route("/sharing/{id}/decision", post(sharing::decide))
-        .route("/sharing/{id}/revoke", post(sharing::revoke))
-        .route(
-            "/catalogue/{prefix}/{seq}/apply",
-            get(sharing::apply_page).post(sharing::apply),
-        )
-        .route(
-            "/catalogue/{prefix}/{seq}/review",
-            post(sharing::request_review),
-        )
-        .route("/calendar", get(sharing::calendar))
-        .route(
-            "/objections",
-            get(sharing::objections).post(sharing::raise_objection),
-        )
-        .route("/objections/{id}/answer", post(sharing::answer_objection))
-        .route("/basis-reviews/{id}/decision", post(sharing::decide_review))
-        .route("/needs", get(sharing::needs).post(sharing::post_need))
-        .route("/needs/{id}/assign", post(sharing::assign_need))
-        .route("/needs/{id}/answer", post(sharing::answer_need))
-        .route("/review", get(catalogue::review))
-        .route(
-            "/admin/departments",
-            get(admin::departments).post(admin::create_department),
-        )
-        .route("/admin/users", get(admin::users).post(admin::create_user))
-        .route("/admin/users/role", post(admin::set_role))
-        .route("/admin/conflicts", get(admin::conflicts))
-        .route("/audit", get(audit::page))
-}
-
-async fn stylesheet() -> impl IntoResponse {
+/// The stylesheet, served by the binary itself (government networks have no internet).
+pub async fn stylesheet() -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
-        include_str!("../../static/app.css"),
+        include_str!("../static/app.css"),
     )
 }
 
@@ -185,8 +105,19 @@ impl WebUser {
         }
     }
 
-    pub fn role(&self) -> Role {
-        self.0.role().unwrap_or(Role::Staff)
+    /// The caller every access rule is checked against.
+    pub fn caller(&self) -> Caller {
+        self.0.caller()
+    }
+
+    /// Refuses the page unless the person may perform `act`.
+    pub fn require(&self, act: Act) -> Result<(), PageError> {
+        access::check(&self.caller(), act).map_err(|denied| PageError(denied.into()))
+    }
+
+    /// Whether the person may perform `act`: what decides if a button is shown.
+    pub fn may(&self, act: Act) -> bool {
+        access::allows(&self.caller(), act)
     }
 }
 
@@ -249,7 +180,7 @@ pub fn csrf_field(user: &WebUser) -> Markup {
     html! { input type="hidden" name="_csrf" value=(user.csrf()); }
 }
 
-fn bare_page(title: &str, body: Markup) -> Markup {
+pub(crate) fn bare_page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -264,37 +195,58 @@ fn bare_page(title: &str, body: Markup) -> Markup {
     }
 }
 
-/// Navigation by role: what each person's work consists of.
-fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
-    let mut links = vec![
-        ("/", "我的待办"),
-        ("/catalogue", "数据资源目录"),
-        ("/stats", "归集统计"),
-        ("/sharing", "共享申请"),
-        ("/needs", "需求清单"),
-        ("/objections", "数据异议"),
-        ("/calendar", "工作日历"),
+/// The navigation: each link with the act it leads to, shown to whoever may perform it.
+fn navigation(caller: &Caller) -> Vec<(&'static str, &'static str)> {
+    let department = caller.department_id().unwrap_or(-1);
+    let links: [(&str, &str, Act); 16] = [
+        ("/", "我的待办", Act::ViewMatters),
+        ("/catalogue", "数据资源目录", Act::ViewCatalogue),
+        ("/stats", "归集统计", Act::ViewStats),
+        ("/sharing", "共享申请", Act::ViewMatters),
+        ("/needs", "需求清单", Act::ViewNeeds),
+        ("/objections", "数据异议", Act::ViewMatters),
+        ("/calendar", "工作日历", Act::ViewCalendar),
+        (
+            "/review",
+            "待签发",
+            Act::SignEntry {
+                provider: department,
+            },
+        ),
+        ("/review", "待审核", Act::PublishEntry),
+        (
+            "/catalogue/new",
+            "编制目录",
+            Act::AuthorEntry {
+                provider: department,
+            },
+        ),
+        (
+            "/catalogue/import",
+            "导入目录模板",
+            Act::AuthorEntry {
+                provider: department,
+            },
+        ),
+        ("/admin/conflicts", "一数一源提示", Act::ViewConflicts),
+        ("/admin/departments", "部门管理", Act::CreateDepartment),
+        (
+            "/admin/users",
+            "人员管理",
+            Act::ViewPeople { department: None },
+        ),
+        ("/audit", "审计日志", Act::ReadAudit),
+        (
+            "/audit/personal",
+            "个人信息查询记录",
+            Act::ReadPersonalAccess,
+        ),
     ];
-    match role {
-        Role::Staff => links.extend([
-            ("/catalogue/new", "编制目录"),
-            ("/catalogue/import", "导入目录模板"),
-        ]),
-        Role::Chief => links.extend([
-            ("/review", "待签发"),
-            ("/catalogue/new", "编制目录"),
-            ("/catalogue/import", "导入目录模板"),
-        ]),
-        Role::Admin => links.extend([
-            ("/review", "待审核"),
-            ("/admin/conflicts", "一数一源提示"),
-            ("/admin/departments", "部门管理"),
-            ("/admin/users", "人员管理"),
-            ("/audit", "审计日志"),
-        ]),
-        Role::Auditor => links.push(("/audit", "审计日志")),
-    }
     links
+        .into_iter()
+        .filter(|(_, _, act)| access::allows(caller, *act))
+        .map(|(href, label, _)| (href, label))
+        .collect()
 }
 
 /// The layout every signed-in page shares: top bar, left navigation, breadcrumbs.
@@ -319,7 +271,7 @@ pub fn layout(
         }
         div.shell {
             nav.side {
-                @for (href, label) in navigation(person.role) {
+                @for (href, label) in navigation(&user.caller()) {
                     a href=(href) class=[(href == active).then_some("active")] { (label) }
                 }
             }
@@ -386,6 +338,69 @@ pub fn query_string(pairs: &[(&str, &str)]) -> String {
 
 pub fn code_path(code: &str) -> String {
     format!("/catalogue/{code}")
+}
+
+/// What answers a path that no route serves: the API's error shape under `/api/`, a page
+/// of the platform (with its navigation for a signed-in person) everywhere else.
+pub async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    uri: axum::http::Uri,
+    principal: Option<axum::Extension<Principal>>,
+) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ApiError::NotFound("接口不存在，请查阅 /api/openapi.json".into()).into_response();
+    }
+    let content = html! {
+        div.notice.error { "您访问的页面不存在或已被移除。" }
+        p { a href="/" { "返回首页" } }
+    };
+    let mut response = match principal {
+        Some(axum::Extension(principal @ Principal::User { .. })) => {
+            layout(&state, &WebUser(principal), "", &[("", "页面不存在")], "页面不存在", content)
+        }
+        _ => bare_page(
+            "页面不存在",
+            html! { div.login.card { h1 { "页面不存在" } (content) p { a href="/login" { "登录" } } } },
+        )
+        .into_response(),
+    };
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}
+
+/// A deadline's state tag and countdown ("剩余 N 个工作日").
+pub fn countdown_tag(countdown: &Countdown) -> Markup {
+    let class = match countdown.state {
+        DutyState::OnTime => "in-progress",
+        DutyState::DueSoon => "due-soon",
+        DutyState::Overdue | DutyState::DoneLate => "overdue",
+        DutyState::Done => "done",
+    };
+    html! {
+        span class={"tag " (class)} { (countdown.state.label()) }
+        " " span.muted { (countdown.text) "（" (countdown.due) "）" }
+    }
+}
+
+/// The first value of a form field (forms read as name → values).
+pub fn form_value<'a>(form: &'a HashMap<String, Vec<String>>, name: &str) -> &'a str {
+    form.get(name)
+        .and_then(|v| v.first())
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
+/// The notice a page shows after a redirect (`?notice=`).
+#[derive(serde::Deserialize)]
+pub struct Notice {
+    #[serde(default)]
+    pub notice: Option<String>,
+}
+
+/// Redirects to `page`, with a notice to show there.
+pub fn redirect_to(page: &str, notice: &str) -> PageResult {
+    let query = query_string(&[("notice", notice)]);
+    Ok(Redirect::to(&format!("{page}{query}")).into_response())
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ async fn health_and_openapi_cover_every_endpoint() {
         ("post", "/api/v1/users"),
         ("put", "/api/v1/users/{username}/role"),
         ("put", "/api/v1/users/{username}/password"),
+        ("put", "/api/v1/users/{username}/active"),
         ("get", "/api/v1/tokens"),
         ("post", "/api/v1/tokens"),
         ("delete", "/api/v1/tokens/{id}"),
@@ -162,7 +163,8 @@ async fn login_refuses_wrong_passwords_then_throttles() {
 async fn demo_password_is_refused_outside_demo_mode() {
     for demo_mode in [false, true] {
         let app = TestApp::new(testkit::sqlite().await, demo_mode).await;
-        let hash = datahall_server::auth::hash_password(domain::account::DEMO_PASSWORD).unwrap();
+        let hash =
+            datahall_server::auth::hash_password_blocking(domain::account::DEMO_PASSWORD).unwrap();
         app.store
             .set_password("admin", &hash, &store::AuditContext::system("test"))
             .await

@@ -57,7 +57,7 @@ async fn every_platform_endpoint_under_every_role_and_token() {
                     delete_column: None,
                     reconcile_every: 0,
                 },
-                &store::AuditContext::system("test"),
+                &testkit::fixtures::person_ctx(&app.store, "gaj-staff").await,
             )
             .await
             .unwrap()
@@ -115,7 +115,7 @@ async fn every_platform_endpoint_under_every_role_and_token() {
                 Method::GET,
                 "/api/v1/departments".into(),
                 None,
-                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, NO, NO],
             ),
             (
                 Method::POST,
@@ -127,7 +127,7 @@ async fn every_platform_endpoint_under_every_role_and_token() {
                 Method::GET,
                 format!("/api/v1/departments/{gaj}"),
                 None,
-                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, NO, NO],
             ),
             // Chiefs see their own department's people; staff and applications none.
             (
@@ -160,15 +160,15 @@ async fn every_platform_endpoint_under_every_role_and_token() {
                 Method::GET,
                 "/api/v1/tokens".into(),
                 None,
-                [ANON, ANON, OK, NO, OK, NO, OK, NO, NO, NO],
+                [ANON, ANON, OK, OK, OK, NO, OK, NO, NO, NO],
             ),
-            // The bureau must name the department; a chief's token is for their own, and the
-            // blank application name fails there.
+            // Only a chief issues tokens, for their own department (三员分立: not the bureau);
+            // the blank application name fails there.
             (
                 Method::POST,
                 "/api/v1/tokens".into(),
                 Some(json!({"application": " "})),
-                [ANON, ANON, BAD, NO, BAD, NO, BAD, NO, NO, NO],
+                [ANON, ANON, NO, NO, BAD, NO, BAD, NO, NO, NO],
             ),
             (
                 Method::DELETE,
@@ -232,12 +232,13 @@ async fn every_platform_endpoint_under_every_role_and_token() {
                 Some(json!({"action": "create"})),
                 [ANON, ANON, BAD, BAD, BAD, BAD, BAD, BAD, NO, NO],
             ),
-            // The provider's chief and the bureau may reject, but not a published entry.
+            // A published entry is returned by nobody: the chief (who returns at signing) is
+            // told the state forbids it, the bureau (which returns at review) that it may not.
             (
                 Method::POST,
                 format!("/api/v1/resources/{open}/workflow"),
                 Some(json!({"action": "reject"})),
-                [ANON, ANON, CONF, NO, CONF, NO, NO, NO, NO, NO],
+                [ANON, ANON, NO, NO, CONF, NO, NO, NO, NO, NO],
             ),
             // Only the provider's chief signs, and not a draft; other departments do not see
             // the draft at all.
@@ -285,30 +286,31 @@ async fn every_platform_endpoint_under_every_role_and_token() {
                 Some(json!({"batch_key": " ", "records": []})),
                 [ANON, ANON, NO, NO, BAD, BAD, NO, NO, NO, BAD],
             ),
-            // The collection is seen by the provider (its application too) and oversight.
+            // The collection is seen by the provider's people and oversight; an application
+            // gets its batch's report in the answer to its push.
             (
                 Method::GET,
                 format!("/api/v1/batches/{batch}"),
                 None,
-                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, OK],
+                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, NO],
             ),
             (
                 Method::GET,
                 format!("/api/v1/batches/{batch}/quarantine.csv"),
                 None,
-                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, OK],
+                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, NO],
             ),
             (
                 Method::GET,
                 quality.clone(),
                 None,
-                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, OK],
+                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, NO],
             ),
             (
                 Method::GET,
                 format!("/api/v1/resources/{open}/sources"),
                 None,
-                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, OK],
+                [ANON, ANON, OK, OK, OK, OK, NO, NO, NO, NO],
             ),
             // Sources are defined by the provider's people, not its application; the blank
             // name fails before any connection is tried.
@@ -337,7 +339,7 @@ async fn every_platform_endpoint_under_every_role_and_token() {
                 Method::GET,
                 "/api/v1/stats/aggregation".into(),
                 None,
-                [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, NO, NO],
             ),
             (
                 Method::GET,
@@ -345,14 +347,15 @@ async fn every_platform_endpoint_under_every_role_and_token() {
                 None,
                 [ANON, ANON, OK, OK, OK, OK, OK, OK, OK, OK],
             ),
-            // Importers (the bureau, chiefs, staff) fail on the unknown file format.
+            // Importers (chiefs, staff) fail on the unknown file format; the bureau reviews
+            // entries, it does not author them.
             (
                 Method::POST,
                 "/api/v1/catalogue/import".into(),
                 Some(
                     json!({"format": "datahall-catalogue/0", "exported_at": "2026-01-01T00:00:00Z", "entries": []}),
                 ),
-                [ANON, ANON, BAD, NO, BAD, BAD, BAD, BAD, NO, NO],
+                [ANON, ANON, NO, NO, BAD, BAD, BAD, BAD, NO, NO],
             ),
             (
                 Method::GET,
@@ -372,7 +375,7 @@ async fn every_platform_endpoint_under_every_role_and_token() {
                 Method::GET,
                 "/api/v1/audit".into(),
                 None,
-                [ANON, ANON, OK, OK, NO, NO, NO, NO, NO, NO],
+                [ANON, ANON, NO, OK, NO, NO, NO, NO, NO, NO],
             ),
             (
                 Method::GET,

@@ -147,7 +147,7 @@ async fn gbk_csv_upload_upserts_good_rows_and_quarantines_bad_ones_once() {
             .header(header::AUTHORIZATION, format!("Bearer {staff}"))
             .header(
                 header::CONTENT_TYPE,
-                datahall_server::api::catalogue::XLSX_TYPE,
+                datahall_server::catalogue::transfer::XLSX_TYPE,
             )
             .body(Body::from(xlsx))
             .unwrap();
@@ -271,7 +271,7 @@ async fn mappings_are_remembered_sheets_chosen_pushes_keyed_and_limits_enforced(
         data.write_string(1, 0, &a).unwrap();
         data.write_string(1, 1, "张三（表二）").unwrap();
         let xlsx = workbook.save_to_buffer().unwrap();
-        let xlsx_type = datahall_server::api::catalogue::XLSX_TYPE;
+        let xlsx_type = datahall_server::catalogue::transfer::XLSX_TYPE;
         let first_sheet = app
             .send(upload_as(&uri, &staff, xlsx_type, xlsx.clone()))
             .await;

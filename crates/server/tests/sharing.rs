@@ -483,7 +483,7 @@ async fn a_conditional_request_waits_for_the_provider_and_refusals_go_to_the_bur
         error_of(
             &app.post("/api/v1/share-requests", &gaj_staff, unknown)
                 .await,
-            StatusCode::CONFLICT,
+            StatusCode::FORBIDDEN,
         );
 
         // Past its due date a duty is recorded for accountability, and the bureau may step in.
@@ -595,7 +595,7 @@ async fn an_accepted_objection_flags_the_record_for_every_consumer_until_it_is_a
                 objection("110105194912310038"),
             )
             .await,
-            StatusCode::NOT_FOUND,
+            StatusCode::BAD_REQUEST,
         );
         error_of(
             &app.post("/api/v1/objections", &mzj_staff, objection("bad"))

@@ -14,7 +14,7 @@ fn upload(uri: &str, token: &str, bytes: Vec<u8>) -> Request<Body> {
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .header(
             header::CONTENT_TYPE,
-            datahall_server::api::catalogue::XLSX_TYPE,
+            datahall_server::catalogue::transfer::XLSX_TYPE,
         )
         .body(Body::from(bytes))
         .unwrap()
@@ -29,7 +29,7 @@ async fn exported_template_filled_and_imported() {
         assert_eq!(exported.status, StatusCode::OK);
         assert_eq!(
             exported.headers[header::CONTENT_TYPE],
-            datahall_server::api::catalogue::XLSX_TYPE
+            datahall_server::catalogue::transfer::XLSX_TYPE
         );
 
         // The department reads its export back and adds a new entry, as a clerk would in Excel.

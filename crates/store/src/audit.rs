@@ -2,37 +2,52 @@
 //! change they record ([`append_audit!`]), so a change without its record cannot exist.
 
 use chrono::{DateTime, Utc};
+use domain::access::Caller;
 use domain::audit::{chain_hash, AuditEvent, Outcome, GENESIS_HASH};
 use serde::Serialize;
 
 use crate::{decode, on_pool, Store, StoreResult};
 
-/// Who is acting and from where; copied into every record of the request.
-#[derive(Clone, Debug, Default)]
+/// Who is acting and from where: the caller every rule is checked against, and what is
+/// copied into every audit record of the request.
+#[derive(Clone, Debug)]
 pub struct AuditContext {
-    pub actor: Option<String>,
-    pub role: Option<String>,
-    pub department: Option<String>,
+    pub caller: Caller,
     pub request_id: Option<String>,
     pub source_ip: Option<String>,
 }
 
 impl AuditContext {
-    /// Changes made by the platform itself (migrations, the demo loader, the CLI).
-    pub fn system(actor: &str) -> Self {
+    /// A request of `caller`.
+    pub fn new(caller: Caller, request_id: Option<String>, source_ip: Option<String>) -> Self {
         Self {
-            actor: Some(actor.to_string()),
-            role: Some("system".into()),
-            ..Default::default()
+            caller,
+            request_id,
+            source_ip,
         }
+    }
+
+    /// A person acting without a request (the demo loader, tests).
+    pub fn person(actor: domain::account::Actor) -> Self {
+        Self::new(Caller::Person(actor), None, None)
+    }
+
+    /// Changes made by the platform itself (the demo loader, jobs, the CLI).
+    pub fn system(job: &str) -> Self {
+        Self::new(Caller::Platform(job.to_string()), None, None)
+    }
+
+    /// The caller's name, as the audit log and `created_by` columns record it.
+    pub fn actor_name(&self) -> String {
+        self.caller.name()
     }
 
     /// A successful action on `target`.
     pub fn event(&self, action: &str, target: impl Into<String>) -> AuditEvent {
         AuditEvent {
-            actor: self.actor.clone(),
-            role: self.role.clone(),
-            department: self.department.clone(),
+            actor: Some(self.caller.name()),
+            role: Some(self.caller.role_code().to_string()),
+            department: self.caller.department_id().map(|d| d.to_string()),
             action: action.to_string(),
             target: target.into(),
             request_id: self.request_id.clone(),

@@ -4,7 +4,7 @@
 //! should be shared, within the coordination deadline.
 
 use chrono::{DateTime, Utc};
-use domain::account::{Actor, Role};
+use domain::access::{check, Act};
 use domain::calendar::Calendar;
 use domain::deadline::{DeadlineRules, DutyKind};
 use domain::sharing::{review_targets, ReviewStatus};
@@ -80,10 +80,6 @@ pub struct ReviewDecision<'a> {
     pub calendar: &'a Calendar,
 }
 
-fn forbidden(action: &'static str, reason: &'static str) -> StoreError {
-    StoreError::Workflow(WorkflowError::Forbidden { action, reason })
-}
-
 fn reason_text(text: &str, field: &str, message: &str) -> StoreResult<String> {
     let text = text.trim();
     if (4..=2000).contains(&text.chars().count()) {
@@ -101,23 +97,18 @@ impl Store {
     pub async fn request_basis_review(
         &self,
         new: &ReviewRequest<'_>,
-        actor: &Actor,
         rules: &DeadlineRules,
         calendar: &Calendar,
         ctx: &AuditContext,
     ) -> StoreResult<BasisReview> {
-        const ACTION: &str = "申请复核不予共享依据";
-        let consumer = actor
-            .department_id
-            .filter(|_| actor.role.needs_department())
-            .ok_or_else(|| forbidden(ACTION, "只有部门的首席代表和工作人员可以申请"))?;
-        let resource = self.resource(new.code).await?;
-        if resource.provider.id == consumer {
-            return Err(forbidden(
-                ACTION,
-                "提供方调整本部门目录的共享属性即可，无需复核",
-            ));
-        }
+        let resource = self.shared_entry(new.code, &ctx.caller).await?;
+        check(
+            &ctx.caller,
+            Act::RequestBasisReview {
+                provider: resource.provider.id,
+            },
+        )?;
+        let consumer = ctx.caller.department_id().unwrap_or(-1);
         let body = self.published_body(&resource).await?;
         let items = review_targets(&body, new.items).map_err(StoreError::Validation)?;
         let reason = reason_text(
@@ -131,7 +122,7 @@ impl Store {
             let mut tx = crate::begin_write!(pool, dialect);
             let id: i64 = sqlx::query_scalar("INSERT INTO basis_reviews (resource_id, provider_id, consumer_id, requested_by, items, reason, status, created_at) \
                                              VALUES ($1, $2, $3, $4, $5, $6, 'submitted', $7) RETURNING id")
-                .bind(resource.id).bind(resource.provider.id).bind(consumer).bind(&actor.username)
+                .bind(resource.id).bind(resource.provider.id).bind(consumer).bind(ctx.actor_name())
                 .bind(serde_json::to_string(&items)?).bind(&reason).bind(at)
                 .fetch_one(&mut *tx).await?;
             sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) VALUES ($1, $2, NULL, $3, $4, $5)")
@@ -155,14 +146,11 @@ impl Store {
         &self,
         id: i64,
         decision: &ReviewDecision<'_>,
-        actor: &Actor,
         ctx: &AuditContext,
     ) -> StoreResult<BasisReview> {
         let (upheld, answer) = (decision.upheld, decision.answer);
         const ACTION: &str = "复核不予共享依据";
-        if actor.role != Role::Admin {
-            return Err(forbidden(ACTION, "只有管理方可以复核"));
-        }
+        check(&ctx.caller, Act::DecideBasisReview)?;
         let review = self.basis_review(id).await?;
         if review.status != ReviewStatus::Submitted {
             return Err(StoreError::Workflow(WorkflowError::WrongState {
@@ -181,7 +169,7 @@ impl Store {
             let mut tx = crate::begin_write!(pool, dialect);
             let changed = sqlx::query("UPDATE basis_reviews SET status = $2, answer = $3, decided_by = $4, decided_at = $5 \
                                        WHERE id = $1 AND status = 'submitted'")
-                .bind(id).bind(status.code()).bind(&answer).bind(&actor.username).bind(at)
+                .bind(id).bind(status.code()).bind(&answer).bind(ctx.actor_name()).bind(at)
                 .execute(&mut *tx).await?.rows_affected();
             if changed == 0 {
                 return Err(StoreError::Conflict("该复核已有结论".into()));
@@ -223,7 +211,14 @@ impl Store {
     }
 
     /// Reviews newest first: all (`None`), or those a department asked for or provides.
-    pub async fn basis_reviews(&self, department: Option<i64>) -> StoreResult<Vec<BasisReview>> {
+    pub async fn basis_reviews(
+        &self,
+        scope: crate::sharing::RequestScope,
+    ) -> StoreResult<Vec<BasisReview>> {
+        let department = match scope {
+            crate::sharing::RequestScope::All => None,
+            crate::sharing::RequestScope::Department(d) => Some(d),
+        };
         let rows: Vec<ReviewRow> = match department {
             None => {
                 let sql = format!("{REVIEW_SELECT} ORDER BY b.id DESC");

@@ -252,6 +252,14 @@ impl Store {
         ctx: &AuditContext,
     ) -> StoreResult<BatchStart> {
         let resource = self.resource(code).await?;
+        domain::access::check(
+            &ctx.caller,
+            domain::access::Act::Collect {
+                provider: resource.provider.id,
+                channel: domain::access::Channel::of_batch(source, &ctx.caller),
+            },
+        )?;
+        crate::sources::collectable(&resource)?;
         let body = self.published_body(&resource).await?;
         let published_version = resource.published_version.unwrap_or_default();
         let columns = table_columns(&body);
@@ -260,7 +268,7 @@ impl Store {
         );
         let key = dedup_key.map_or_else(run_key, str::to_string);
         let at = now();
-        let actor = ctx.actor.as_deref().unwrap_or("system");
+        let actor = ctx.actor_name();
         let (batch_id, live) = on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
             let earlier: Option<(i64, String)> = sqlx::query_as("SELECT id, status FROM batches WHERE resource_id = $1 AND content_hash = $2")

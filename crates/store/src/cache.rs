@@ -63,6 +63,10 @@ impl crate::Store {
             return Ok(entry);
         }
         let resource = self.resource(code).await?;
+        // An entry never published is nobody's to read: "not found", as for a draft.
+        if resource.published_version.is_none() {
+            return Err(crate::StoreError::NotFound(format!("目录 {code}")));
+        }
         let body = self.published_body(&resource).await?;
         let entry = Arc::new((resource, body));
         self.cache.entries.insert(code.to_string(), entry.clone());

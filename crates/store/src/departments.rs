@@ -68,6 +68,7 @@ impl Store {
         new: &NewDepartment,
         ctx: &AuditContext,
     ) -> StoreResult<Department> {
+        domain::access::check(&ctx.caller, domain::access::Act::CreateDepartment)?;
         domain::account::check_department_code(&new.code)
             .map_err(|e| domain::ValidationErrors::single("code", e.to_string()))?;
         if new.name.trim().is_empty() {

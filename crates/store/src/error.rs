@@ -12,6 +12,9 @@ pub enum StoreError {
     Validation(#[from] ValidationErrors),
     #[error(transparent)]
     Workflow(#[from] WorkflowError),
+    /// The caller may not do this (domain::access).
+    #[error(transparent)]
+    Denied(#[from] domain::access::Denied),
     #[error("database URL not supported (use sqlite:// or postgres://): {0}")]
     UnsupportedUrl(String),
     #[error("stored data is corrupt: {0}")]

@@ -3,7 +3,7 @@
 //! within its deadline.
 
 use chrono::{DateTime, Utc};
-use domain::account::{Actor, Role};
+use domain::access::{check, Act};
 use domain::calendar::Calendar;
 use domain::deadline::{DeadlineRules, DutyKind};
 use domain::sharing::NeedStatus;
@@ -68,10 +68,6 @@ pub enum NeedAnswer {
     },
 }
 
-fn forbidden(action: &'static str, reason: &'static str) -> StoreError {
-    StoreError::Workflow(WorkflowError::Forbidden { action, reason })
-}
-
 fn wrong_state(action: &'static str, status: NeedStatus) -> StoreError {
     StoreError::Workflow(WorkflowError::WrongState {
         action,
@@ -84,13 +80,10 @@ impl Store {
         &self,
         title: &str,
         description: &str,
-        actor: &Actor,
         ctx: &AuditContext,
     ) -> StoreResult<DataNeed> {
-        let consumer = actor
-            .department_id
-            .filter(|_| actor.role.needs_department())
-            .ok_or_else(|| forbidden("提出数据需求", "只有部门的首席代表和工作人员可以提出"))?;
+        check(&ctx.caller, Act::PostNeed)?;
+        let consumer = ctx.caller.department_id().unwrap_or(-1);
         let mut errors = domain::ValidationErrors::default();
         if !(2..=100).contains(&title.trim().chars().count()) {
             errors.push("title", "标题为 2–100 字");
@@ -104,7 +97,7 @@ impl Store {
             let mut tx = crate::begin_write!(pool, dialect);
             let id: i64 = sqlx::query_scalar("INSERT INTO data_needs (consumer_id, raised_by, title, description, status, created_at) \
                                              VALUES ($1, $2, $3, $4, 'submitted', $5) RETURNING id")
-                .bind(consumer).bind(&actor.username).bind(title.trim()).bind(description.trim()).bind(at)
+                .bind(consumer).bind(ctx.actor_name()).bind(title.trim()).bind(description.trim()).bind(at)
                 .fetch_one(&mut *tx).await?;
             let mut event = ctx.event("need.post", format!("need:{id}"));
             event.after = snapshot(&serde_json::json!({"title": title.trim()}));
@@ -120,18 +113,12 @@ impl Store {
         &self,
         id: i64,
         provider_id: i64,
-        actor: &Actor,
         rules: &DeadlineRules,
         calendar: &Calendar,
         ctx: &AuditContext,
     ) -> StoreResult<DataNeed> {
-        if actor.role != Role::Admin {
-            return Err(forbidden("分派数据需求", "只有管理方可以分派"));
-        }
+        check(&ctx.caller, Act::AssignNeed)?;
         let need = self.need(id).await?;
-        if need.status != NeedStatus::Submitted {
-            return Err(wrong_state("分派数据需求", need.status));
-        }
         if provider_id == need.consumer_id {
             return Err(StoreError::Conflict("不能分派给提出需求的部门".into()));
         }
@@ -140,8 +127,11 @@ impl Store {
         let deadline = rules.deadline(calendar, DutyKind::NeedResponse, at);
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
-            sqlx::query("UPDATE data_needs SET status = 'assigned', provider_id = $2, assigned_by = $3 WHERE id = $1 AND status = 'submitted'")
-                .bind(id).bind(provider_id).bind(&actor.username).execute(&mut *tx).await?;
+            let changed = sqlx::query("UPDATE data_needs SET status = 'assigned', provider_id = $2, assigned_by = $3 WHERE id = $1 AND status = 'submitted'")
+                .bind(id).bind(provider_id).bind(ctx.actor_name()).execute(&mut *tx).await?;
+            if changed.rows_affected() != 1 {
+                return Err(wrong_state("分派数据需求", need.status));
+            }
             sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(DutyKind::NeedResponse.code()).bind(format!("need:{id}")).bind(provider_id)
                 .bind(at).bind(deadline.due).bind(deadline.provisional)
@@ -159,19 +149,14 @@ impl Store {
         &self,
         id: i64,
         answer: &NeedAnswer,
-        actor: &Actor,
         ctx: &AuditContext,
     ) -> StoreResult<DataNeed> {
+        check(&ctx.caller, Act::UseHall)?;
         let need = self.need(id).await?;
         let provider = need
             .provider_id
             .ok_or_else(|| wrong_state("响应数据需求", need.status))?;
-        if !actor.works_for(provider) {
-            return Err(forbidden("响应数据需求", "只有被分派的提供方部门可以响应"));
-        }
-        if need.status != NeedStatus::Assigned {
-            return Err(wrong_state("响应数据需求", need.status));
-        }
+        check(&ctx.caller, Act::AnswerNeed { provider })?;
         let (status, text, code) = match answer {
             NeedAnswer::Catalogued { resource, note } => {
                 let entry = self.resource(resource).await?;
@@ -200,10 +185,13 @@ impl Store {
         let at = now();
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
-            sqlx::query("UPDATE data_needs SET status = $2, answer = $3, resource_code = $4, answered_by = $5, closed_at = $6 \
+            let changed = sqlx::query("UPDATE data_needs SET status = $2, answer = $3, resource_code = $4, answered_by = $5, closed_at = $6 \
                          WHERE id = $1 AND status = 'assigned'")
-                .bind(id).bind(status.code()).bind(&text).bind(&code).bind(&actor.username).bind(at)
+                .bind(id).bind(status.code()).bind(&text).bind(&code).bind(ctx.actor_name()).bind(at)
                 .execute(&mut *tx).await?;
+            if changed.rows_affected() != 1 {
+                return Err(wrong_state("响应数据需求", need.status));
+            }
             sqlx::query("UPDATE duties SET done_at = $2 WHERE subject = $1 AND done_at IS NULL")
                 .bind(format!("need:{id}")).bind(at).execute(&mut *tx).await?;
             let mut event = ctx.event("need.answer", format!("need:{id}"));

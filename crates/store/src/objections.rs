@@ -3,11 +3,10 @@
 //! 异议中 to every consumer.
 
 use chrono::{DateTime, Utc};
-use domain::account::Actor;
+use domain::access::{check, Act};
 use domain::calendar::Calendar;
 use domain::deadline::{DeadlineRules, DutyKind};
 use domain::sharing::{ObjectionStatus, ObjectionStep};
-use domain::workflow::WorkflowError;
 use serde::Serialize;
 
 use crate::audit::snapshot;
@@ -59,41 +58,43 @@ const OBJECTION_SELECT: &str = "SELECT o.id, r.code, r.name AS resource_name, o.
      o.record_key, o.items, o.description, o.raised_by, o.status, o.answer, o.answered_by, o.created_at, o.closed_at \
      FROM objections o JOIN resources r ON r.id = o.resource_id JOIN departments c ON c.id = o.consumer_id";
 
-/// A new objection, checked by the caller against the entry (the key names a record).
+/// A new objection to one record of an entry.
 pub struct NewObjection<'a> {
     pub code: &'a str,
+    /// The record's key values, as text, in key-item order.
     pub record_key: Vec<String>,
     pub items: Vec<String>,
     pub description: &'a str,
 }
 
 impl Store {
+    /// Records a consumer's objection. Nothing about the entry's data is looked at before
+    /// the caller is known to hold a grant on it: the record is then looked up under that
+    /// grant (its row filter), and the objected items must be among those it shows. So an
+    /// objection tells nobody whether a record exists that they could not read anyway.
     pub async fn raise_objection(
         &self,
         new: &NewObjection<'_>,
-        actor: &Actor,
         rules: &DeadlineRules,
         calendar: &Calendar,
         ctx: &AuditContext,
     ) -> StoreResult<Objection> {
-        let forbidden = |reason| {
-            StoreError::Workflow(WorkflowError::Forbidden {
-                action: "提出数据异议",
-                reason,
-            })
-        };
-        let consumer = actor
-            .department_id
-            .filter(|_| actor.role.needs_department())
-            .ok_or_else(|| forbidden("只有部门的首席代表和工作人员可以提出"))?;
-        let resource = self.resource(new.code).await?;
-        let granted: i64 = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE resource_id = $1 AND consumer_id = $2 AND status = 'active'")
-                .bind(resource.id).bind(consumer).fetch_one(pool).await?
-        });
-        if granted == 0 {
-            return Err(forbidden("只有获得该目录授权的使用部门可以提出"));
-        }
+        let resource = self.shared_entry(new.code, &ctx.caller).await?;
+        let consumer = ctx.caller.department_id().unwrap_or(-1);
+        let at = now();
+        let grants: Vec<crate::sharing::Grant> = self
+            .grants(Some(consumer))
+            .await?
+            .into_iter()
+            .filter(|g| g.resource_id == resource.id && g.status == "active" && g.expires_at > at)
+            .collect();
+        check(
+            &ctx.caller,
+            Act::RaiseObjection {
+                provider: resource.provider.id,
+                holds_grant: !grants.is_empty(),
+            },
+        )?;
         let description = new.description.trim();
         if description.chars().count() < 4 || description.chars().count() > 1000 {
             return Err(StoreError::Validation(domain::ValidationErrors::single(
@@ -101,7 +102,9 @@ impl Store {
                 "请说明错误之处（4–1000 字）",
             )));
         }
-        let at = now();
+        let body = self.published_body(&resource).await?;
+        self.check_objected_record(&resource, &body, &grants, new)
+            .await?;
         let deadline = rules.deadline(calendar, DutyKind::ObjectionVerification, at);
         let key = serde_json::to_string(&new.record_key)?;
         let items = serde_json::to_string(&new.items)?;
@@ -111,7 +114,7 @@ impl Store {
                 "INSERT INTO objections (resource_id, provider_id, consumer_id, record_key, items, description, raised_by, status, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $8) RETURNING id")
                 .bind(resource.id).bind(resource.provider.id).bind(consumer).bind(&key).bind(&items)
-                .bind(description).bind(&actor.username).bind(at)
+                .bind(description).bind(ctx.actor_name()).bind(at)
                 .fetch_one(&mut *tx).await?;
             sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(DutyKind::ObjectionVerification.code()).bind(format!("objection:{id}")).bind(resource.provider.id)
@@ -127,22 +130,81 @@ impl Store {
         self.objection(id).await
     }
 
+    /// The objection names a record one of the caller's grants shows, and items that
+    /// grant shows.
+    async fn check_objected_record(
+        &self,
+        resource: &crate::resources::Resource,
+        body: &domain::catalogue::ResourceBody,
+        grants: &[crate::sharing::Grant],
+        new: &NewObjection<'_>,
+    ) -> StoreResult<()> {
+        let invalid = |field: &str, message: String| {
+            StoreError::Validation(domain::ValidationErrors::single(field, message))
+        };
+        let keys: Vec<&domain::catalogue::Item> = body.items.iter().filter(|i| i.key).collect();
+        if keys.is_empty() || keys.len() != new.record_key.len() {
+            return Err(invalid("key", format!("应给出 {} 个主键值", keys.len())));
+        }
+        if new.items.is_empty() {
+            return Err(invalid("items", "请选择有误的信息项".into()));
+        }
+        let mut key = Vec::with_capacity(keys.len());
+        for (item, text) in keys.iter().zip(&new.record_key) {
+            let value = domain::values::check_value(item, Some(text), None)
+                .map_err(|problem| invalid("key", format!("“{}”：{problem}", item.name)))?;
+            key.push((crate::data_access::Column::of(item), vec![value]));
+        }
+        let table = crate::data_tables::table_name(
+            &domain::code::ResourceCode::parse(&resource.code)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        );
+        for grant in grants {
+            let shown = domain::sharing::effective_items(&grant.items, body);
+            let covers = new.items.iter().all(|i| shown.iter().any(|g| &g.item == i));
+            if !covers {
+                continue;
+            }
+            let mut conditions = key.clone();
+            conditions.extend(crate::sharing::row_filter_conditions(body, grant)?);
+            if self
+                .verify_record(&table, &conditions, &[])
+                .await?
+                .is_some()
+            {
+                return Ok(());
+            }
+        }
+        if let Some((n, item)) = new.items.iter().enumerate().find(|(_, i)| {
+            !grants.iter().any(|g| {
+                domain::sharing::effective_items(&g.items, body)
+                    .iter()
+                    .any(|s| &&s.item == i)
+            })
+        }) {
+            return Err(invalid(
+                &format!("items[{n}]"),
+                format!("“{item}”不在授权的信息项中"),
+            ));
+        }
+        Err(invalid("key", "授权范围内没有该主键的记录".into()))
+    }
+
     /// The provider's step: accept (flag the record) or reject; then correct or confirm.
     pub async fn answer_objection(
         &self,
         id: i64,
         step: ObjectionStep,
         answer: &str,
-        actor: &Actor,
         ctx: &AuditContext,
     ) -> StoreResult<Objection> {
-        let objection = self.objection(id).await?;
-        if !actor.works_for(objection.provider_id) {
-            return Err(StoreError::Workflow(WorkflowError::Forbidden {
-                action: "处理数据异议",
-                reason: "只有提供方部门可以处理",
-            }));
-        }
+        let objection = self.visible_objection(id, &ctx.caller).await?;
+        check(
+            &ctx.caller,
+            Act::AnswerObjection {
+                provider: objection.provider_id,
+            },
+        )?;
         let next = objection.status.after(step)?;
         if step != ObjectionStep::Accept && answer.trim().chars().count() < 2 {
             return Err(StoreError::Validation(domain::ValidationErrors::single(
@@ -157,7 +219,7 @@ impl Store {
                                        WHERE id = $5 AND status = $6")
                 .bind(next.code())
                 .bind(Some(answer.trim()).filter(|a| !a.is_empty()))
-                .bind(&actor.username)
+                .bind(ctx.actor_name())
                 .bind(next.closed().then_some(at))
                 .bind(id).bind(objection.status.code())
                 .execute(&mut *tx).await?;
@@ -178,6 +240,25 @@ impl Store {
         self.objection(id).await
     }
 
+    /// An objection, if `caller` may see it; "not found" otherwise.
+    pub async fn visible_objection(
+        &self,
+        id: i64,
+        caller: &domain::access::Caller,
+    ) -> StoreResult<Objection> {
+        check(caller, Act::ViewMatters)?;
+        let objection = self.objection(id).await?;
+        let act = Act::ViewMatter {
+            provider: objection.provider_id,
+            consumer: objection.consumer_id,
+        };
+        if domain::access::allows(caller, act) {
+            Ok(objection)
+        } else {
+            Err(StoreError::NotFound(format!("数据异议 {id}")))
+        }
+    }
+
     pub async fn objection(&self, id: i64) -> StoreResult<Objection> {
         let sql = format!("{OBJECTION_SELECT} WHERE o.id = $1");
         let row: Option<ObjectionRow> =
@@ -187,8 +268,15 @@ impl Store {
         Ok(objections.remove(0))
     }
 
-    /// Objections a department raised or must answer (all for `None`), newest first.
-    pub async fn objections(&self, department: Option<i64>) -> StoreResult<Vec<Objection>> {
+    /// Objections a department raised or must answer (or all), newest first.
+    pub async fn objections(
+        &self,
+        scope: crate::sharing::RequestScope,
+    ) -> StoreResult<Vec<Objection>> {
+        let department = match scope {
+            crate::sharing::RequestScope::All => None,
+            crate::sharing::RequestScope::Department(d) => Some(d),
+        };
         let rows: Vec<ObjectionRow> = match department {
             Some(d) => {
                 let sql = format!("{OBJECTION_SELECT} WHERE o.provider_id = $1 OR o.consumer_id = $1 ORDER BY o.id DESC");

@@ -1,7 +1,7 @@
 //! Catalogue entries: codes, the workflow, published versions, search and 一数一源 flags.
 
 use chrono::{DateTime, Utc};
-use domain::account::{Actor, DepartmentKind, Role};
+use domain::account::DepartmentKind;
 use domain::catalogue::{ResourceBody, SecurityGrade, ShareType};
 use domain::code::{ClassKind, ResourceCode};
 use domain::search::{document_text, index_grams, SearchQuery};
@@ -85,15 +85,6 @@ pub struct SourceConflict {
     pub created_at: DateTime<Utc>,
 }
 
-/// Who is importing a batch of entries.
-#[derive(Debug, Clone, Copy)]
-pub enum Importer<'a> {
-    /// A person of the platform, bound by the workflow rules.
-    Person(&'a Actor),
-    /// An operator at the command line, loading entries for departments.
-    Operator(&'a str),
-}
-
 /// Search and filters of the catalogue listing.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceQuery {
@@ -108,27 +99,15 @@ pub struct ResourceQuery {
     pub limit: i64,
 }
 
-/// What a viewer may see: everything, or published entries plus their own department's.
-#[derive(Debug, Clone, Copy)]
-pub enum Visibility {
-    All,
-    PublishedAndDepartment(Option<i64>),
-}
+/// What a viewer may see (domain::access::entry_scope): everything, or published
+/// entries plus their own department's.
+pub use domain::access::EntryScope as Visibility;
 
-impl Visibility {
-    pub fn for_actor(actor: &Actor) -> Self {
-        match actor.role {
-            Role::Admin | Role::Auditor => Visibility::All,
-            Role::Chief | Role::Staff => Visibility::PublishedAndDepartment(actor.department_id),
-        }
-    }
-
-    /// Sees the working copy (not only the published version) of this provider's entries.
-    fn sees_working_copy(self, provider_id: i64) -> bool {
-        match self {
-            Visibility::All => true,
-            Visibility::PublishedAndDepartment(dept) => dept == Some(provider_id),
-        }
+/// Sees the working copy (not only the published version) of this provider's entries.
+fn sees_working_copy(visibility: Visibility, provider_id: i64) -> bool {
+    match visibility {
+        Visibility::All => true,
+        Visibility::PublishedAnd(dept) => dept == Some(provider_id),
     }
 }
 
@@ -320,15 +299,14 @@ impl Store {
         &self,
         provider_id: i64,
         body: &ResourceBody,
-        actor: &Actor,
         ctx: &AuditContext,
     ) -> StoreResult<Resource> {
+        next_status(Status::Draft, Action::Create, &ctx.caller, provider_id)?;
         let provider = self.department(provider_id).await?;
-        next_status(Status::Draft, Action::Create, actor, provider_id)?;
         body.validate(provider.branch_no as u8)?;
         let code = on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
-            let (_, code) = insert_resource!(tx, &provider, body, &actor.username);
+            let (_, code) = insert_resource!(tx, &provider, body, &ctx.actor_name());
             let mut event = ctx.event("resource.create", workflow_target(&code));
             event.after = snapshot(body);
             crate::append_audit!(tx, event);
@@ -339,17 +317,14 @@ impl Store {
     }
 
     /// Imports many drafts in one transaction: all are created or none is. A person may
-    /// import only what they may create; an operator (the CLI) loads for any department.
+    /// import only what they may create; the operator (the CLI) loads for any department.
     pub async fn import_resources(
         &self,
         entries: &[(Department, ResourceBody)],
-        importer: Importer<'_>,
         ctx: &AuditContext,
     ) -> StoreResult<Vec<String>> {
         for (i, (provider, body)) in entries.iter().enumerate() {
-            if let Importer::Person(actor) = importer {
-                next_status(Status::Draft, Action::Create, actor, provider.id)?;
-            }
+            next_status(Status::Draft, Action::Create, &ctx.caller, provider.id)?;
             body.validate(provider.branch_no as u8).map_err(|e| {
                 domain::ValidationErrors(
                     e.0.into_iter()
@@ -358,15 +333,12 @@ impl Store {
                 )
             })?;
         }
-        let actor_name = match importer {
-            Importer::Person(actor) => actor.username.as_str(),
-            Importer::Operator(name) => name,
-        };
+        let actor_name = ctx.actor_name();
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
             let mut codes = Vec::with_capacity(entries.len());
             for (provider, body) in entries {
-                let (_, code) = insert_resource!(tx, provider, body, actor_name);
+                let (_, code) = insert_resource!(tx, provider, body, &actor_name);
                 codes.push(code);
             }
             let mut event = ctx.event("resource.import", format!("resources:{}", entries.len()));
@@ -383,11 +355,15 @@ impl Store {
         &self,
         code: &str,
         body: &ResourceBody,
-        actor: &Actor,
         ctx: &AuditContext,
     ) -> StoreResult<Resource> {
         let current = self.resource(code).await?;
-        let next = next_status(current.status, Action::Edit, actor, current.provider.id)?;
+        let next = next_status(
+            current.status,
+            Action::Edit,
+            &ctx.caller,
+            current.provider.id,
+        )?;
         let provider = self.department(current.provider.id).await?;
         body.validate(provider.branch_no as u8)?;
         if current.body.class.prefix() != body.class.prefix() {
@@ -453,11 +429,10 @@ impl Store {
         code: &str,
         action: Action,
         reason: Option<&str>,
-        actor: &Actor,
         ctx: &AuditContext,
     ) -> StoreResult<Resource> {
         let current = self.resource(code).await?;
-        let next = next_status(current.status, action, actor, current.provider.id)?;
+        let next = next_status(current.status, action, &ctx.caller, current.provider.id)?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         if action == Action::Reject && reason.is_none() {
             return Err(domain::ValidationErrors::single("reason", "退回时必须说明理由").into());
@@ -522,7 +497,7 @@ impl Store {
                     .bind(current.id)
                     .bind(current.version)
                     .bind(serde_json::to_string(&current.body)?)
-                    .bind(&actor.username)
+                    .bind(ctx.actor_name())
                     .bind(at)
                     .execute(&mut *tx)
                     .await?;
@@ -559,7 +534,7 @@ impl Store {
         visibility: Visibility,
     ) -> StoreResult<Resource> {
         let mut resource = self.resource(code).await?;
-        if visibility.sees_working_copy(resource.provider.id)
+        if sees_working_copy(visibility, resource.provider.id)
             || matches!(resource.status, Status::Published | Status::Retired)
         {
             return Ok(resource);
@@ -679,7 +654,7 @@ impl Store {
                 vec![Bind::Text(status.code().into())],
             );
         }
-        if let Visibility::PublishedAndDepartment(dept) = visibility {
+        if let Visibility::PublishedAnd(dept) = visibility {
             add(
                 "(r.status IN ('published', 'retired') OR r.provider_id = ?)".into(),
                 vec![Bind::Int(dept.unwrap_or(-1))],
@@ -744,7 +719,7 @@ impl Store {
     ) -> StoreResult<Vec<(Status, i64)>> {
         let dept = match visibility {
             Visibility::All => None,
-            Visibility::PublishedAndDepartment(dept) => Some(dept.unwrap_or(-1)),
+            Visibility::PublishedAnd(dept) => Some(dept.unwrap_or(-1)),
         };
         let rows: Vec<(String, i64)> = on_pool!(self, pool => {
             sqlx::query_as("SELECT status, COUNT(*) FROM resources WHERE ($1 IS NULL OR provider_id = $1) GROUP BY status")

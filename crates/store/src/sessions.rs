@@ -91,6 +91,12 @@ impl Store {
         expires_at: Option<DateTime<Utc>>,
         ctx: &AuditContext,
     ) -> StoreResult<ApiToken> {
+        domain::access::check(
+            &ctx.caller,
+            domain::access::Act::IssueToken {
+                department: department_id,
+            },
+        )?;
         if application.trim().is_empty() {
             return Err(
                 domain::ValidationErrors::single("application", "应用系统名称不能为空").into(),
@@ -108,7 +114,7 @@ impl Store {
                 .bind(application.trim())
                 .bind(token_hash)
                 .bind(token_prefix)
-                .bind(ctx.actor.as_deref().unwrap_or("system"))
+                .bind(ctx.actor_name())
                 .bind(now())
                 .bind(expires_at)
                 .fetch_one(&mut *tx)
@@ -125,8 +131,16 @@ impl Store {
         let sql = format!("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING {TOKEN_COLUMNS}");
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
+            let department: Option<i64> = sqlx::query_scalar("SELECT department_id FROM api_tokens WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id).fetch_optional(&mut *tx).await?;
+            let missing = || StoreError::NotFound(format!("有效的应用令牌 {id}"));
+            let department = department.ok_or_else(missing)?;
+            // Someone who may not revoke it learns nothing about the token: not found.
+            if domain::access::check(&ctx.caller, domain::access::Act::RevokeToken { department }).is_err() {
+                return Err(missing());
+            }
             let token: Option<ApiToken> = sqlx::query_as(&sql).bind(now()).bind(id).fetch_optional(&mut *tx).await?;
-            let token = token.ok_or_else(|| StoreError::NotFound(format!("有效的应用令牌 {id}")))?;
+            let token = token.ok_or_else(missing)?;
             let mut event = ctx.event("token.revoke", format!("token:{id}"));
             event.after = snapshot(&token);
             crate::append_audit!(tx, event);

@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::account::Actor;
+use domain::access::{check, decide_share, Act, Caller, Decider, DutyScope, RequestFacts};
 use domain::calendar::{beijing_date, Calendar, YearSchedule};
 use domain::catalogue::ShareType;
 use domain::deadline::{DeadlineRules, DutyKind};
 use domain::sharing::{
-    check_request, grant_terms, may_decide, may_revoke, Decider, Decision, GrantTerms, GrantedItem,
-    RequestInput, RequestStatus,
+    check_request, clear_personal, grant_terms, Decision, GrantTerms, GrantedItem, RequestInput,
+    RequestStatus,
 };
 use domain::workflow::WorkflowError;
 use serde::Serialize;
@@ -225,14 +225,8 @@ impl TryFrom<GrantRow> for Grant {
     }
 }
 
-/// Whose requests a listing shows.
-#[derive(Debug, Clone, Copy)]
-pub enum RequestScope {
-    /// Every request (the bureau, the auditor).
-    All,
-    /// Requests a department made or must decide.
-    Department(i64),
-}
+/// Whose requests a listing shows (domain::access::matter_scope).
+pub use domain::access::MatterScope as RequestScope;
 
 /// The end of a grant's validity: the last Beijing day of the request's period.
 fn end_of_beijing_day(date: NaiveDate) -> DateTime<Utc> {
@@ -271,6 +265,7 @@ impl Store {
         schedule: &YearSchedule,
         ctx: &AuditContext,
     ) -> StoreResult<()> {
+        check(&ctx.caller, Act::ImportCalendar)?;
         let at = now();
         let holidays = serde_json::to_string(&schedule.holidays)?;
         let make_up = serde_json::to_string(&schedule.make_up_days)?;
@@ -280,7 +275,7 @@ impl Store {
             sqlx::query("INSERT INTO calendar_years (year, notice, notice_date, holidays, make_up_days, imported_by, imported_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(schedule.year).bind(&schedule.notice).bind(schedule.notice_date).bind(&holidays).bind(&make_up)
-                .bind(ctx.actor.as_deref().unwrap_or("system")).bind(at)
+                .bind(ctx.actor_name()).bind(at)
                 .execute(&mut *tx).await?;
             // The bureau's task to load this year is done.
             sqlx::query("UPDATE duties SET done_at = $2 WHERE subject = $1 AND done_at IS NULL")
@@ -300,12 +295,10 @@ impl Store {
         &self,
         code: &str,
         input: &RequestInput,
-        actor: &Actor,
         rules: &DeadlineRules,
         ctx: &AuditContext,
     ) -> StoreResult<ShareRequest> {
-        self.file_share_request(code, input, None, actor, rules, ctx)
-            .await
+        self.file_share_request(code, input, None, rules, ctx).await
     }
 
     /// Renews an approved request: a new request for the same items with a later end,
@@ -314,17 +307,16 @@ impl Store {
         &self,
         id: i64,
         valid_until: NaiveDate,
-        actor: &Actor,
         rules: &DeadlineRules,
         ctx: &AuditContext,
     ) -> StoreResult<ShareRequest> {
-        let old = self.share_request(id).await?;
-        if actor.department_id != Some(old.consumer_id) {
-            return Err(StoreError::Workflow(WorkflowError::Forbidden {
-                action: "续期",
-                reason: "只有申请部门可以续期",
-            }));
-        }
+        let old = self.visible_share_request(id, &ctx.caller).await?;
+        check(
+            &ctx.caller,
+            Act::RenewShare {
+                consumer: old.consumer_id,
+            },
+        )?;
         if old.status != RequestStatus::Approved {
             return Err(StoreError::Workflow(WorkflowError::WrongState {
                 action: "续期",
@@ -345,7 +337,7 @@ impl Store {
             valid_until,
             clear_items: old.clear_items.clone(),
         };
-        self.file_share_request(&old.code, &input, Some(id), actor, rules, ctx)
+        self.file_share_request(&old.code, &input, Some(id), rules, ctx)
             .await
     }
 
@@ -354,24 +346,20 @@ impl Store {
         code: &str,
         input: &RequestInput,
         renewal_of: Option<i64>,
-        actor: &Actor,
         rules: &DeadlineRules,
         ctx: &AuditContext,
     ) -> StoreResult<ShareRequest> {
-        let Some(consumer_id) = actor
-            .department_id
-            .filter(|_| actor.role.needs_department())
-        else {
-            return Err(StoreError::Workflow(WorkflowError::Forbidden {
-                action: "申请共享",
-                reason: "只有部门的首席代表和工作人员可以申请",
-            }));
-        };
-        let resource = self.resource(code).await?;
+        let resource = self.shared_entry(code, &ctx.caller).await?;
+        check(
+            &ctx.caller,
+            Act::RequestShare {
+                provider: resource.provider.id,
+            },
+        )?;
+        let consumer_id = ctx.caller.department_id().ok_or_else(|| {
+            StoreError::Corrupt("a department's request without a department".into())
+        })?;
         let body = self.published_body(&resource).await?;
-        if resource.provider.id == consumer_id {
-            return Err(StoreError::Conflict("不能申请本部门的目录".into()));
-        }
         let at = now();
         let checked = check_request(&body, input, beijing_date(at))?;
         let calendar = self.calendar().await?;
@@ -411,7 +399,7 @@ impl Store {
                 "INSERT INTO share_requests (resource_id, provider_id, consumer_id, applicant, items, purpose, legal_basis, application, \
                  valid_until, share_type, status, granted_items, decided_by, decided_at, renewal_of, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id")
-                .bind(resource.id).bind(resource.provider.id).bind(consumer_id).bind(&actor.username).bind(&stored)
+                .bind(resource.id).bind(resource.provider.id).bind(consumer_id).bind(ctx.actor_name()).bind(&stored)
                 .bind(input.purpose.trim()).bind(input.legal_basis.trim()).bind(input.application.trim())
                 .bind(input.valid_until).bind(checked.share_type.code()).bind(status.code())
                 .bind(terms.as_ref().map(|_| serde_json::to_string(&checked.items)).transpose()?)
@@ -445,91 +433,60 @@ impl Store {
         self.share_request(id).await
     }
 
-    /// The provider's decision, or the bureau's in coordination.
+    /// The provider's decision, or the bureau's in coordination. Who may decide is
+    /// checked on the request's state, the caller's delegation and the deadline as they
+    /// stand in the transaction that records the decision.
     pub async fn decide_share_request(
         &self,
         id: i64,
         decision: &Decision,
-        actor: &Actor,
         rules: &DeadlineRules,
         ctx: &AuditContext,
     ) -> StoreResult<ShareRequest> {
-        let request = self.share_request(id).await?;
-        let delegated = self
-            .is_delegate(request.provider_id, &actor.username)
-            .await?;
-        let open_duty = request.duty.clone().filter(|d| d.done_at.is_none());
-        let at = now();
-        let overdue = open_duty
-            .as_ref()
-            .is_some_and(|d| beijing_date(at) > d.due_date);
-        let decider = may_decide(
-            actor,
-            request.provider_id,
-            request.consumer_id,
-            request.status,
-            delegated,
-            overdue,
-        )?;
+        let request = self.visible_share_request(id, &ctx.caller).await?;
         let resource = self.resource(&request.code).await?;
         let body = self.published_body(&resource).await?;
-        let (status, terms, reason) = match decision {
-            Decision::Approve {
-                items,
-                clear_items,
-                row_filter,
-                rate_per_minute,
-                daily_quota,
-            } => {
-                let terms = grant_terms(
-                    &body,
-                    &request.items,
-                    &request.clear_items,
-                    items,
-                    clear_items,
-                    row_filter.as_ref(),
-                    *rate_per_minute,
-                    *daily_quota,
-                )?;
-                (RequestStatus::Approved, Some(terms), None)
-            }
-            Decision::Refuse { reason } => {
-                if reason.trim().chars().count() < 4 {
-                    return Err(StoreError::Validation(domain::ValidationErrors::single(
-                        "reason",
-                        "拒绝须写明理由（至少 4 个字）",
-                    )));
-                }
-                let status = match decider {
-                    Decider::Provider => RequestStatus::Coordinating,
-                    Decider::Bureau => RequestStatus::Refused,
-                };
-                (status, None, Some(reason.trim().to_string()))
-            }
-        };
+        let clear_personal = clear_personal(&body, &request.clear_items);
+        let at = now();
         let calendar = self.calendar().await?;
-        let coordination = (status == RequestStatus::Coordinating)
-            .then(|| rules.deadline(&calendar, DutyKind::Coordination, at));
+        let coordination = rules.deadline(&calendar, DutyKind::Coordination, at);
+        let caller_name = ctx.caller.person().map(|p| p.username.clone());
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
-            let changed = sqlx::query("UPDATE share_requests SET status = $1, granted_items = $2, decided_by = $3, decided_at = $4, reason = $5 \
-                                       WHERE id = $6 AND status = $7")
-                .bind(status.code())
+            let status: String = sqlx::query_scalar("SELECT status FROM share_requests WHERE id = $1")
+                .bind(id).fetch_one(&mut *tx).await?;
+            let status = decode(&status, RequestStatus::parse)?;
+            let delegated: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decision_delegates WHERE department_id = $1 AND username = $2")
+                .bind(request.provider_id).bind(caller_name.as_deref().unwrap_or("")).fetch_one(&mut *tx).await?;
+            let due: Option<NaiveDate> = sqlx::query_scalar("SELECT due_date FROM duties WHERE subject = $1 AND done_at IS NULL ORDER BY id DESC LIMIT 1")
+                .bind(format!("share_request:{id}")).fetch_optional(&mut *tx).await?;
+            let facts = RequestFacts {
+                provider: request.provider_id,
+                consumer: request.consumer_id,
+                status,
+                delegated: delegated > 0,
+                overdue: due.is_some_and(|due| beijing_date(at) > due),
+                clear_personal,
+            };
+            let decider = decide_share(&ctx.caller, facts).map_err(|refused| match refused {
+                domain::access::DecisionRefused::Denied(denied) => StoreError::Denied(denied),
+                domain::access::DecisionRefused::WrongState(label) => StoreError::Workflow(WorkflowError::WrongState { action: "审批共享申请", status: label }),
+            })?;
+            let (next, terms, reason) = decision_outcome(&body, &request, decision, decider)?;
+            sqlx::query("UPDATE share_requests SET status = $1, granted_items = $2, decided_by = $3, decided_at = $4, reason = $5 WHERE id = $6")
+                .bind(next.code())
                 .bind(terms.as_ref().map(|t| serde_json::to_string(&t.items.iter().map(|g| &g.item).collect::<Vec<_>>())).transpose()?)
-                .bind(&actor.username).bind(at).bind(&reason).bind(id).bind(request.status.code())
+                .bind(ctx.actor_name()).bind(at).bind(&reason).bind(id)
                 .execute(&mut *tx).await?;
-            if changed.rows_affected() != 1 {
-                return Err(StoreError::Conflict("申请状态已被他人修改，请刷新后重试".into()));
-            }
             sqlx::query("UPDATE duties SET done_at = $2 WHERE subject = $1 AND done_at IS NULL")
                 .bind(format!("share_request:{id}")).bind(at).execute(&mut *tx).await?;
-            if let Some(deadline) = &coordination {
+            if next == RequestStatus::Coordinating {
                 sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) \
                              VALUES ($1, $2, NULL, $3, $4, $5)")
                     .bind(DutyKind::Coordination.code()).bind(format!("share_request:{id}"))
-                    .bind(at).bind(deadline.due).bind(deadline.provisional)
+                    .bind(at).bind(coordination.due).bind(coordination.provisional)
                     .execute(&mut *tx).await?;
-                for year in &deadline.missing_years {
+                for year in &coordination.missing_years {
                     open_calendar_task!(tx, *year, at);
                 }
             }
@@ -537,8 +494,8 @@ impl Store {
                 insert_grant!(tx, id, resource.id, request.consumer_id, request.application.as_str(), terms, end_of_beijing_day(request.valid_until), at);
             }
             let mut event = ctx.event("share_request.decide", format!("share_request:{id}"));
-            event.before = snapshot(&serde_json::json!({"status": request.status.code()}));
-            event.after = snapshot(&serde_json::json!({"status": status.code(), "decision": decision,
+            event.before = snapshot(&serde_json::json!({"status": status.code()}));
+            event.after = snapshot(&serde_json::json!({"status": next.code(), "decision": decision,
                 "by": if decider == Decider::Bureau { "bureau" } else { "provider" }}));
             crate::append_audit!(tx, event);
             tx.commit().await?;
@@ -552,11 +509,15 @@ impl Store {
         &self,
         id: i64,
         reason: &str,
-        actor: &Actor,
         ctx: &AuditContext,
     ) -> StoreResult<ShareRequest> {
-        let request = self.share_request(id).await?;
-        may_revoke(actor, request.provider_id, request.status)?;
+        let request = self.visible_share_request(id, &ctx.caller).await?;
+        check(
+            &ctx.caller,
+            Act::RevokeShare {
+                provider: request.provider_id,
+            },
+        )?;
         if reason.trim().chars().count() < 4 {
             return Err(StoreError::Validation(domain::ValidationErrors::single(
                 "reason",
@@ -569,11 +530,15 @@ impl Store {
             let changed = sqlx::query("UPDATE share_requests SET status = 'revoked', reason = $2 WHERE id = $1 AND status = 'approved'")
                 .bind(id).bind(reason.trim()).execute(&mut *tx).await?;
             if changed.rows_affected() != 1 {
-                return Err(StoreError::Conflict("申请状态已被他人修改，请刷新后重试".into()));
+                let status: String = sqlx::query_scalar("SELECT status FROM share_requests WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+                return Err(StoreError::Workflow(WorkflowError::WrongState {
+                    action: "撤销授权",
+                    status: decode(&status, RequestStatus::parse)?.label(),
+                }));
             }
             sqlx::query("UPDATE grants SET status = 'revoked', revoked_at = $2, revoked_by = $3, revoke_reason = $4 \
                          WHERE request_id = $1 AND status = 'active'")
-                .bind(id).bind(at).bind(&actor.username).bind(reason.trim()).execute(&mut *tx).await?;
+                .bind(id).bind(at).bind(ctx.actor_name()).bind(reason.trim()).execute(&mut *tx).await?;
             let mut event = ctx.event("share_request.revoke", format!("share_request:{id}"));
             event.after = snapshot(&serde_json::json!({"status": "revoked", "reason": reason.trim()}));
             crate::append_audit!(tx, event);
@@ -581,6 +546,87 @@ impl Store {
         });
         self.cache.grants.invalidate_all();
         self.share_request(id).await
+    }
+
+    /// Who `caller` would decide `request` as, if they may decide it now: the facts the
+    /// decision itself checks (state, delegation, deadline, clear personal data), read
+    /// for a page that shows the decision form only to whoever may use it.
+    pub async fn share_decider(
+        &self,
+        request: &ShareRequest,
+        caller: &Caller,
+    ) -> StoreResult<Option<Decider>> {
+        if !matches!(
+            request.status,
+            RequestStatus::Pending | RequestStatus::Coordinating
+        ) {
+            return Ok(None);
+        }
+        let delegated = match caller.person() {
+            Some(person) => {
+                self.is_delegate(request.provider_id, &person.username)
+                    .await?
+            }
+            None => false,
+        };
+        let resource = self.resource(&request.code).await?;
+        let body = self.published_body(&resource).await?;
+        let today = beijing_date(now());
+        let facts = RequestFacts {
+            provider: request.provider_id,
+            consumer: request.consumer_id,
+            status: request.status,
+            delegated,
+            overdue: request
+                .duty
+                .as_ref()
+                .is_some_and(|d| d.done_at.is_none() && today > d.due_date),
+            clear_personal: clear_personal(&body, &request.clear_items),
+        };
+        Ok(decide_share(caller, facts).ok())
+    }
+
+    /// A share request, if `caller` may see it; "not found" otherwise, so that requests of
+    /// other departments do not reveal that they exist.
+    pub async fn visible_share_request(
+        &self,
+        id: i64,
+        caller: &Caller,
+    ) -> StoreResult<ShareRequest> {
+        // Someone who sees no matters at all is refused outright; a department that sees
+        // its own is told "not found" for others', which do not reveal that they exist.
+        check(caller, Act::ViewMatters)?;
+        let request = self.share_request(id).await?;
+        let act = Act::ViewMatter {
+            provider: request.provider_id,
+            consumer: request.consumer_id,
+        };
+        if domain::access::allows(caller, act) {
+            Ok(request)
+        } else {
+            Err(StoreError::NotFound(format!("共享申请 {id}")))
+        }
+    }
+
+    /// The published entry a department may request or ask a review of: not found when the
+    /// caller cannot see it, refused when it is retired.
+    pub async fn shared_entry(
+        &self,
+        code: &str,
+        caller: &Caller,
+    ) -> StoreResult<crate::resources::Resource> {
+        let resource = self
+            .visible_resource(code, domain::access::entry_scope(caller))
+            .await?;
+        if resource.published_version.is_none() {
+            return Err(StoreError::NotFound(format!("目录 {code}")));
+        }
+        if resource.status == domain::workflow::Status::Retired {
+            return Err(StoreError::Conflict(format!(
+                "目录 {code} 已停用，不能申请"
+            )));
+        }
+        Ok(resource)
     }
 
     pub async fn share_request(&self, id: i64) -> StoreResult<ShareRequest> {
@@ -677,11 +723,12 @@ impl Store {
         Ok(latest)
     }
 
-    /// Open duties, earliest due first: a department's, or the bureau's (`None`).
-    pub async fn open_duties(&self, department: Option<i64>) -> StoreResult<Vec<Duty>> {
-        let owner = match department {
-            Some(_) => "department_id = $1",
-            None => "department_id IS NULL",
+    /// Open duties, earliest due first: a department's, the bureau's, or all.
+    pub async fn open_duties(&self, scope: DutyScope) -> StoreResult<Vec<Duty>> {
+        let (owner, department) = match scope {
+            DutyScope::Department(d) => ("department_id = $1", Some(d)),
+            DutyScope::Bureau => ("department_id IS NULL", None),
+            DutyScope::All => ("TRUE", None),
         };
         let sql = format!("SELECT {DUTY_COLUMNS} FROM duties WHERE done_at IS NULL AND {owner} ORDER BY due_date, id");
         Ok(on_pool!(self, pool => {
@@ -693,7 +740,12 @@ impl Store {
 
     /// Writes an accountability record for every duty past its due date that has none
     /// yet (open and overdue, or done late). Returns how many were written.
-    pub async fn record_missed_duties(&self, at: DateTime<Utc>) -> StoreResult<u64> {
+    pub async fn record_missed_duties(
+        &self,
+        at: DateTime<Utc>,
+        ctx: &AuditContext,
+    ) -> StoreResult<u64> {
+        check(&ctx.caller, Act::Housekeeping)?;
         let today = beijing_date(at);
         let written = on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
@@ -714,7 +766,7 @@ impl Store {
                              VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(duty.id).bind(duty.department_id).bind(&duty.kind).bind(&duty.subject).bind(duty.due_date).bind(at)
                     .execute(&mut *tx).await?;
-                let mut event = crate::AuditContext::system("platform").event("duty.missed", duty.subject.clone());
+                let mut event = ctx.event("duty.missed", duty.subject.clone());
                 event.after = snapshot(&duty);
                 crate::append_audit!(tx, event);
                 written += 1;
@@ -746,8 +798,12 @@ impl Store {
         Ok(())
     }
 
-    /// Accountability records, newest first.
+    /// Accountability records, newest first. Deadlines missed since the last housekeeping
+    /// are recorded first (by the platform, not by whoever reads), so that the list is
+    /// complete whenever it is read.
     pub async fn accountability(&self) -> StoreResult<Vec<Accountability>> {
+        self.record_missed_duties(now(), &AuditContext::system("housekeeping"))
+            .await?;
         Ok(on_pool!(self, pool => {
             sqlx::query_as("SELECT a.id, a.duty_id, a.department_id, d.name AS department_name, a.kind, a.subject, a.due_date, a.recorded_at \
                             FROM accountability a LEFT JOIN departments d ON d.id = a.department_id ORDER BY a.id DESC")
@@ -767,34 +823,28 @@ impl Store {
     /// A chief allows (or stops allowing) a staff member of the department to decide.
     pub async fn set_delegate(
         &self,
-        chief: &Actor,
         username: &str,
         allowed: bool,
         ctx: &AuditContext,
     ) -> StoreResult<()> {
-        let department = match (chief.role, chief.department_id) {
-            (domain::account::Role::Chief, Some(d)) => d,
-            _ => {
-                return Err(StoreError::Workflow(WorkflowError::Forbidden {
-                    action: "授权审批",
-                    reason: "只有首席代表可以授权本部门工作人员审批",
-                }))
-            }
-        };
-        let user = self.user_by_username(username).await?;
-        if user.role != domain::account::Role::Staff || user.department_id != Some(department) {
-            return Err(StoreError::Conflict(format!(
-                "{username} 不是本部门的工作人员"
-            )));
-        }
+        check(&ctx.caller, Act::UseHall)?;
+        let department = ctx.caller.department_id().unwrap_or(-1);
         let at = now();
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
+            let user: Option<(String, Option<i64>)> = sqlx::query_as("SELECT role, department_id FROM users WHERE username = $1 AND active")
+                .bind(username).fetch_optional(&mut *tx).await?;
+            let (role, delegate_department) = user.ok_or_else(|| StoreError::NotFound(format!("用户 {username}")))?;
+            check(&ctx.caller, Act::Delegate {
+                department,
+                delegate_department,
+                delegate_role: decode(&role, domain::account::Role::parse)?,
+            })?;
             sqlx::query("DELETE FROM decision_delegates WHERE department_id = $1 AND username = $2")
                 .bind(department).bind(username).execute(&mut *tx).await?;
             if allowed {
                 sqlx::query("INSERT INTO decision_delegates (department_id, username, delegated_by, delegated_at) VALUES ($1, $2, $3, $4)")
-                    .bind(department).bind(username).bind(&chief.username).bind(at).execute(&mut *tx).await?;
+                    .bind(department).bind(username).bind(ctx.actor_name()).bind(at).execute(&mut *tx).await?;
             }
             let mut event = ctx.event(if allowed { "delegate.grant" } else { "delegate.revoke" }, format!("user:{username}"));
             event.after = snapshot(&serde_json::json!({"department_id": department, "username": username, "allowed": allowed}));
@@ -831,6 +881,90 @@ impl Store {
         let rows: Vec<GrantRow> =
             on_pool!(self, pool => sqlx::query_as(&sql).bind(consumer_id).fetch_all(pool).await?);
         rows.into_iter().map(Grant::try_from).collect()
+    }
+}
+
+/// The conditions of a grant's row filter on the entry's columns: every read under the
+/// grant (data API, export, feed, objections) adds them.
+pub fn row_filter_conditions(
+    body: &domain::catalogue::ResourceBody,
+    grant: &Grant,
+) -> StoreResult<Vec<(crate::data_access::Column, Vec<domain::values::TypedValue>)>> {
+    let Some(filter) = &grant.row_filter else {
+        return Ok(Vec::new());
+    };
+    filter
+        .iter()
+        .map(|(name, values)| {
+            let item = body
+                .items
+                .iter()
+                .find(|i| &i.identifier == name)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "grant {} filters on unknown item {name}",
+                        grant.id
+                    ))
+                })?;
+            let typed = values
+                .iter()
+                .map(|v| {
+                    domain::values::check_value(item, Some(v), None).map_err(|p| {
+                        StoreError::Corrupt(format!("grant {} row filter: {p}", grant.id))
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok((crate::data_access::Column::of(item), typed))
+        })
+        .collect()
+}
+
+/// What a decision does: the request's next state, the grant's terms, the reason.
+fn decision_outcome(
+    body: &domain::catalogue::ResourceBody,
+    request: &ShareRequest,
+    decision: &Decision,
+    decider: Decider,
+) -> StoreResult<(RequestStatus, Option<GrantTerms>, Option<String>)> {
+    match decision {
+        Decision::Approve {
+            items,
+            clear_items,
+            row_filter,
+            rate_per_minute,
+            daily_quota,
+        } => {
+            if decider == Decider::Bureau && clear_personal(body, clear_items) {
+                return Err(StoreError::Denied(domain::access::Denied {
+                    act: "明文提供个人信息",
+                    reason: "个人信息明文提供须由提供方首席代表决定，管理方只能脱敏授权",
+                }));
+            }
+            let terms = grant_terms(
+                body,
+                &request.items,
+                &request.clear_items,
+                items,
+                clear_items,
+                row_filter.as_ref(),
+                *rate_per_minute,
+                *daily_quota,
+            )?;
+            Ok((RequestStatus::Approved, Some(terms), None))
+        }
+        Decision::Refuse { reason } => {
+            if reason.trim().chars().count() < 4 {
+                return Err(StoreError::Validation(domain::ValidationErrors::single(
+                    "reason",
+                    "拒绝须写明理由（至少 4 个字）",
+                )));
+            }
+            let status = match decider {
+                Decider::Provider => RequestStatus::Coordinating,
+                Decider::Bureau => RequestStatus::Refused,
+            };
+            Ok((status, None, Some(reason.trim().to_string())))
+        }
     }
 }
 

@@ -84,7 +84,14 @@ impl Store {
         ctx: &AuditContext,
     ) -> StoreResult<Source> {
         let resource = self.resource(code).await?;
-        self.published_body(&resource).await?;
+        domain::access::check(
+            &ctx.caller,
+            domain::access::Act::Collect {
+                provider: resource.provider.id,
+                channel: domain::access::Channel::Source,
+            },
+        )?;
+        collectable(&resource)?;
         let at = now();
         let id: i64 = on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
@@ -100,7 +107,7 @@ impl Store {
                 .bind(resource.id).bind(&new.name).bind(&new.kind).bind(&new.url_sealed).bind(&new.url_display)
                 .bind(&new.query).bind(&new.mapping).bind(&new.mode).bind(&new.change_column).bind(&new.change_kind)
                 .bind(new.overlap).bind(&new.delete_column).bind(new.reconcile_every).bind(at)
-                .bind(ctx.actor.as_deref().unwrap_or("system"))
+                .bind(ctx.actor_name())
                 .fetch_one(&mut *tx).await?;
             let mut event = ctx.event("source.create", format!("resource:{code}"));
             // The sealed credentials stay out of the audit log.
@@ -190,6 +197,13 @@ impl Store {
         ctx: &AuditContext,
     ) -> StoreResult<Source> {
         let source = self.source(id).await?;
+        domain::access::check(
+            &ctx.caller,
+            domain::access::Act::Collect {
+                provider: source.department_id,
+                channel: domain::access::Channel::Source,
+            },
+        )?;
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
             sqlx::query("UPDATE sources SET enabled = $2, next_run_at = $3 WHERE id = $1")
@@ -201,4 +215,22 @@ impl Store {
         });
         self.source(id).await
     }
+}
+
+/// Data are collected only into a published entry that is in use: not into a draft that
+/// has never been published, nor into a retired one.
+pub(crate) fn collectable(resource: &crate::resources::Resource) -> StoreResult<()> {
+    if resource.published_version.is_none() {
+        return Err(StoreError::Conflict(format!(
+            "目录 {} 尚未发布，不能归集数据",
+            resource.code
+        )));
+    }
+    if resource.status == domain::workflow::Status::Retired {
+        return Err(StoreError::Conflict(format!(
+            "目录 {} 已停用，不能归集数据",
+            resource.code
+        )));
+    }
+    Ok(())
 }

@@ -71,7 +71,7 @@ impl Store {
         let rows: Vec<FreshnessRow> = on_pool!(self, pool => {
             sqlx::query_as("SELECT r.code, r.name, r.provider_id, r.update_cycle, d.row_count, d.last_success_at \
                             FROM resources r LEFT JOIN resource_data d ON d.resource_id = r.id \
-                            WHERE r.published_version IS NOT NULL ORDER BY r.code")
+                            WHERE r.published_version IS NOT NULL AND r.status <> 'retired' ORDER BY r.code")
                 .fetch_all(pool).await?
         });
         rows.into_iter()

@@ -1,6 +1,7 @@
 //! People and their roles.
 
 use chrono::{DateTime, Utc};
+use domain::access::{check, Act};
 use domain::account::{Actor, Role};
 use domain::audit::mask_fields;
 use serde::Serialize;
@@ -112,6 +113,13 @@ fn role_conflict(error: sqlx::Error, username: &str) -> StoreError {
 
 impl Store {
     pub async fn create_user(&self, new: &NewUser, ctx: &AuditContext) -> StoreResult<User> {
+        check(
+            &ctx.caller,
+            Act::ManageAccount {
+                role: new.role,
+                new_role: new.role,
+            },
+        )?;
         domain::account::check_username(&new.username)
             .map_err(|e| domain::ValidationErrors::single("username", e.to_string()))?;
         check_role_department(new.role, new.department_id)?;
@@ -178,11 +186,19 @@ impl Store {
         department_id: Option<i64>,
         ctx: &AuditContext,
     ) -> StoreResult<User> {
+        domain::access::may_manage_accounts(&ctx.caller)?;
         check_role_department(role, department_id)?;
         check_department_exists(self, department_id).await?;
-        let before = self.user_by_username(username).await?;
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
+            let before: Option<UserRow> = sqlx::query_as(&format!("{USER_SELECT} WHERE u.username = $1"))
+                .bind(username).fetch_optional(&mut *tx).await?;
+            let before = User::try_from(before.ok_or_else(|| StoreError::NotFound(format!("用户 {username}")))?)?;
+            check(&ctx.caller, Act::ManageAccount { role: before.role, new_role: role })?;
+            // A decision delegate moved to another post no longer decides for the old one.
+            if before.role != role || before.department_id != department_id {
+                sqlx::query("DELETE FROM decision_delegates WHERE username = $1").bind(username).execute(&mut *tx).await?;
+            }
             sqlx::query("UPDATE users SET role = $1, department_id = $2 WHERE username = $3")
                 .bind(role.code())
                 .bind(department_id)
@@ -208,9 +224,10 @@ impl Store {
         password_hash: &str,
         ctx: &AuditContext,
     ) -> StoreResult<()> {
-        let user = self.user_by_username(username).await?;
+        domain::access::may_manage_accounts(&ctx.caller)?;
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
+            let user = account_in(&mut tx, username, &ctx.caller).await?;
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(password_hash).bind(user.id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
             crate::append_audit!(tx, ctx.event("user.reset_password", format!("user:{username}")));
@@ -218,4 +235,63 @@ impl Store {
             Ok(())
         })
     }
+
+    /// Deactivates (or reactivates) an account. A deactivated person cannot sign in, their
+    /// sessions end at once and their decision delegations lapse; their records stay.
+    pub async fn set_active(
+        &self,
+        username: &str,
+        active: bool,
+        ctx: &AuditContext,
+    ) -> StoreResult<User> {
+        domain::access::may_manage_accounts(&ctx.caller)?;
+        on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            let before = account_in(&mut tx, username, &ctx.caller).await?;
+            sqlx::query("UPDATE users SET active = $1 WHERE id = $2").bind(active).bind(before.id).execute(&mut *tx).await?;
+            if !active {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(before.id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM decision_delegates WHERE username = $1").bind(username).execute(&mut *tx).await?;
+            }
+            let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1")).bind(before.id).fetch_one(&mut *tx).await?;
+            let user = User::try_from(row)?;
+            let action = if active { "user.activate" } else { "user.deactivate" };
+            let mut event = ctx.event(action, format!("user:{username}"));
+            event.before = audited(&before);
+            event.after = audited(&user);
+            crate::append_audit!(tx, event);
+            tx.commit().await?;
+            Ok(user)
+        })
+    }
+}
+
+/// The account `username`, read in the write transaction `tx`, once `caller` may manage it.
+async fn account_in<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    username: &str,
+    caller: &domain::access::Caller,
+) -> StoreResult<User>
+where
+    DB: sqlx::Database,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'r> UserRow: sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let sql = format!("{USER_SELECT} WHERE u.username = $1");
+    let row: Option<UserRow> = sqlx::query_as(&sql)
+        .bind(username)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let user =
+        User::try_from(row.ok_or_else(|| StoreError::NotFound(format!("用户 {username}")))?)?;
+    check(
+        caller,
+        Act::ManageAccount {
+            role: user.role,
+            new_role: user.role,
+        },
+    )?;
+    Ok(user)
 }

@@ -82,7 +82,7 @@ async fn workflow_publishes_and_keeps_versions() {
         let admin = actor(&user(&t.store, "admin", Role::Admin, None).await);
         let created = t
             .store
-            .create_resource(dept.id, &body("常住人口户籍信息"), &staff, &ctx())
+            .create_resource(dept.id, &body("常住人口户籍信息"), &as_person(&staff))
             .await
             .unwrap();
         assert_eq!(created.code, "101001/000001", "{}", t.backend);
@@ -91,7 +91,7 @@ async fn workflow_publishes_and_keeps_versions() {
 
         let err = t
             .store
-            .transition(&code, Action::Sign, None, &chief, &ctx())
+            .transition(&code, Action::Sign, None, &as_person(&chief))
             .await
             .unwrap_err();
         assert!(
@@ -99,12 +99,12 @@ async fn workflow_publishes_and_keeps_versions() {
             "cannot sign a draft"
         );
         t.store
-            .transition(&code, Action::Submit, None, &staff, &ctx())
+            .transition(&code, Action::Submit, None, &as_person(&staff))
             .await
             .unwrap();
         let err = t
             .store
-            .transition(&code, Action::Reject, Some(" "), &chief, &ctx())
+            .transition(&code, Action::Reject, Some(" "), &as_person(&chief))
             .await
             .unwrap_err();
         assert!(
@@ -113,7 +113,12 @@ async fn workflow_publishes_and_keeps_versions() {
         );
         let returned = t
             .store
-            .transition(&code, Action::Reject, Some("摘要不完整"), &chief, &ctx())
+            .transition(
+                &code,
+                Action::Reject,
+                Some("摘要不完整"),
+                &as_person(&chief),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -121,16 +126,16 @@ async fn workflow_publishes_and_keeps_versions() {
             (Status::Returned, Some("摘要不完整"))
         );
         t.store
-            .transition(&code, Action::Submit, None, &staff, &ctx())
+            .transition(&code, Action::Submit, None, &as_person(&staff))
             .await
             .unwrap();
         t.store
-            .transition(&code, Action::Sign, None, &chief, &ctx())
+            .transition(&code, Action::Sign, None, &as_person(&chief))
             .await
             .unwrap();
         let err = t
             .store
-            .transition(&code, Action::Publish, None, &chief, &ctx())
+            .transition(&code, Action::Publish, None, &as_person(&chief))
             .await
             .unwrap_err();
         assert!(
@@ -139,7 +144,7 @@ async fn workflow_publishes_and_keeps_versions() {
         );
         let published = t
             .store
-            .transition(&code, Action::Publish, None, &admin, &ctx())
+            .transition(&code, Action::Publish, None, &as_person(&admin))
             .await
             .unwrap();
         assert_eq!(
@@ -152,7 +157,7 @@ async fn workflow_publishes_and_keeps_versions() {
         changed.summary = "新的摘要".into();
         let edited = t
             .store
-            .update_resource(&code, &changed, &staff, &ctx())
+            .update_resource(&code, &changed, &as_person(&staff))
             .await
             .unwrap();
         assert_eq!(
@@ -163,7 +168,7 @@ async fn workflow_publishes_and_keeps_versions() {
         reclassified.class.subclass = 2;
         let err = t
             .store
-            .update_resource(&code, &reclassified, &staff, &ctx())
+            .update_resource(&code, &reclassified, &as_person(&staff))
             .await
             .unwrap_err();
         assert!(
@@ -177,12 +182,12 @@ async fn workflow_publishes_and_keeps_versions() {
                 &chief
             };
             t.store
-                .transition(&code, action, None, who, &ctx())
+                .transition(&code, action, None, &as_person(who))
                 .await
                 .unwrap();
         }
         t.store
-            .transition(&code, Action::Publish, None, &admin, &ctx())
+            .transition(&code, Action::Publish, None, &as_person(&admin))
             .await
             .unwrap();
         let versions = t.store.resource_versions(created.id).await.unwrap();
@@ -207,14 +212,14 @@ async fn other_department_cannot_edit_and_nothing_changes() {
         let outsider = actor(&user(&t.store, "mzj-staff", Role::Staff, Some(mzj.id)).await);
         let created = t
             .store
-            .create_resource(gaj.id, &body("人口信息"), &owner, &ctx())
+            .create_resource(gaj.id, &body("人口信息"), &as_person(&owner))
             .await
             .unwrap();
         let mut changed = created.body.clone();
         changed.name = "被篡改".into();
         let err = t
             .store
-            .update_resource(&created.code, &changed, &outsider, &ctx())
+            .update_resource(&created.code, &changed, &as_person(&outsider))
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Workflow(_)), "{}", t.backend);
@@ -224,7 +229,7 @@ async fn other_department_cannot_edit_and_nothing_changes() {
         );
         let err = t
             .store
-            .create_resource(gaj.id, &body("x信息"), &outsider, &ctx())
+            .create_resource(gaj.id, &body("x信息"), &as_person(&outsider))
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Workflow(_)));
@@ -244,7 +249,7 @@ async fn searches_chinese_with_filters_visibility_and_paging() {
             "机动车登记信息",
         ] {
             t.store
-                .create_resource(gaj.id, &body(name), &staff, &ctx())
+                .create_resource(gaj.id, &body(name), &as_person(&staff))
                 .await
                 .unwrap();
         }
@@ -308,7 +313,7 @@ async fn searches_chinese_with_filters_visibility_and_paging() {
             0
         );
         // Drafts of one department are invisible to another's staff.
-        let other = Visibility::PublishedAndDepartment(Some(mzj.id));
+        let other = Visibility::PublishedAnd(Some(mzj.id));
         assert_eq!(
             t.store
                 .search_resources(&query("户籍"), other)
@@ -376,25 +381,25 @@ async fn flags_items_whose_authoritative_source_is_another_department() {
         source.items[0].authoritative = true;
         let code = t
             .store
-            .create_resource(gaj.id, &source, &gaj_staff, &ctx())
+            .create_resource(gaj.id, &source, &as_person(&gaj_staff))
             .await
             .unwrap()
             .code;
         t.store
-            .transition(&code, Action::Submit, None, &gaj_staff, &ctx())
+            .transition(&code, Action::Submit, None, &as_person(&gaj_staff))
             .await
             .unwrap();
         t.store
-            .transition(&code, Action::Sign, None, &gaj_chief, &ctx())
+            .transition(&code, Action::Sign, None, &as_person(&gaj_chief))
             .await
             .unwrap();
         t.store
-            .transition(&code, Action::Publish, None, &admin, &ctx())
+            .transition(&code, Action::Publish, None, &as_person(&admin))
             .await
             .unwrap();
         assert!(t.store.source_conflicts().await.unwrap().is_empty());
         t.store
-            .create_resource(mzj.id, &body("低保对象信息"), &mzj_staff, &ctx())
+            .create_resource(mzj.id, &body("低保对象信息"), &as_person(&mzj_staff))
             .await
             .unwrap();
         let conflicts = t.store.source_conflicts().await.unwrap();
@@ -410,7 +415,7 @@ async fn audit_chain_verifies_and_names_the_tampered_row() {
         let dept = department(&t.store, "gaj", 1).await;
         let staff = actor(&user(&t.store, "gaj-staff", Role::Staff, Some(dept.id)).await);
         t.store
-            .create_resource(dept.id, &body("人口信息"), &staff, &ctx())
+            .create_resource(dept.id, &body("人口信息"), &as_person(&staff))
             .await
             .unwrap();
         t.store
@@ -482,11 +487,7 @@ async fn import_is_all_or_nothing() {
         bad.share.share_type = domain::catalogue::ShareType::NotShared;
         let err = t
             .store
-            .import_resources(
-                &[(dept.clone(), good.clone()), (dept.clone(), bad)],
-                store::resources::Importer::Operator("cli"),
-                &ctx(),
-            )
+            .import_resources(&[(dept.clone(), good.clone()), (dept.clone(), bad)], &ctx())
             .await
             .unwrap_err();
         match err {
@@ -509,11 +510,7 @@ async fn import_is_all_or_nothing() {
         );
         let codes = t
             .store
-            .import_resources(
-                &[(dept.clone(), good.clone()), (dept, good)],
-                store::resources::Importer::Operator("cli"),
-                &ctx(),
-            )
+            .import_resources(&[(dept.clone(), good.clone()), (dept, good)], &ctx())
             .await
             .unwrap();
         assert_eq!(codes, ["101001/000001", "101001/000002"]);
@@ -532,19 +529,19 @@ async fn publishing_creates_and_migrates_the_typed_data_table() {
                 (t.store.clone(), staff.clone(), chief.clone(), admin.clone());
             async move {
                 store
-                    .transition(&code, Action::Submit, None, &staff, &ctx())
+                    .transition(&code, Action::Submit, None, &as_person(&staff))
                     .await?;
                 store
-                    .transition(&code, Action::Sign, None, &chief, &ctx())
+                    .transition(&code, Action::Sign, None, &as_person(&chief))
                     .await?;
                 store
-                    .transition(&code, Action::Publish, None, &admin, &ctx())
+                    .transition(&code, Action::Publish, None, &as_person(&admin))
                     .await
             }
         };
         let code = t
             .store
-            .create_resource(dept.id, &body("人口信息"), &staff, &ctx())
+            .create_resource(dept.id, &body("人口信息"), &as_person(&staff))
             .await
             .unwrap()
             .code;
@@ -567,7 +564,7 @@ async fn publishing_creates_and_migrates_the_typed_data_table() {
         amount.length = None;
         revised.items.push(amount);
         t.store
-            .update_resource(&code, &revised, &staff, &ctx())
+            .update_resource(&code, &revised, &as_person(&staff))
             .await
             .unwrap();
         publish(code.clone()).await.unwrap();
@@ -585,20 +582,20 @@ async fn publishing_creates_and_migrates_the_typed_data_table() {
         lossy.items[1].data_type = domain::catalogue::DataType::Integer;
         lossy.items[1].length = None;
         t.store
-            .update_resource(&code, &lossy, &staff, &ctx())
+            .update_resource(&code, &lossy, &as_person(&staff))
             .await
             .unwrap();
         t.store
-            .transition(&code, Action::Submit, None, &staff, &ctx())
+            .transition(&code, Action::Submit, None, &as_person(&staff))
             .await
             .unwrap();
         t.store
-            .transition(&code, Action::Sign, None, &chief, &ctx())
+            .transition(&code, Action::Sign, None, &as_person(&chief))
             .await
             .unwrap();
         let err = t
             .store
-            .transition(&code, Action::Publish, None, &admin, &ctx())
+            .transition(&code, Action::Publish, None, &as_person(&admin))
             .await
             .unwrap_err();
         match err {
@@ -636,7 +633,7 @@ async fn batches_upsert_by_key_quarantine_and_apply_once() {
         }
         let code = t
             .store
-            .create_resource(dept.id, &entry, &staff, &ctx())
+            .create_resource(dept.id, &entry, &as_person(&staff))
             .await
             .unwrap()
             .code;
@@ -650,15 +647,15 @@ async fn batches_upsert_by_key_quarantine_and_apply_once() {
             "unpublished entries take no data"
         );
         t.store
-            .transition(&code, Action::Submit, None, &staff, &ctx())
+            .transition(&code, Action::Submit, None, &as_person(&staff))
             .await
             .unwrap();
         t.store
-            .transition(&code, Action::Sign, None, &chief, &ctx())
+            .transition(&code, Action::Sign, None, &as_person(&chief))
             .await
             .unwrap();
         t.store
-            .transition(&code, Action::Publish, None, &admin, &ctx())
+            .transition(&code, Action::Publish, None, &as_person(&admin))
             .await
             .unwrap();
 

@@ -295,6 +295,22 @@ pub mod fixtures {
         user.actor()
     }
 
+    /// The audit context of the existing user `username`.
+    pub async fn person_ctx(store: &Store, username: &str) -> store::AuditContext {
+        as_person(
+            &store
+                .user_by_username(username)
+                .await
+                .expect("user")
+                .actor(),
+        )
+    }
+
+    /// The audit context of a person acting outside a request.
+    pub fn as_person(actor: &Actor) -> store::AuditContext {
+        store::AuditContext::person(actor.clone())
+    }
+
     pub fn item(name: &str, identifier: &str) -> Item {
         Item {
             name: name.into(),
@@ -318,13 +334,13 @@ pub mod fixtures {
     /// submit, sign and publish; returns the entry's code.
     pub async fn published_entry(store: &Store, code: &str, n: u32, body: &ResourceBody) -> String {
         use domain::workflow::Action;
-        let ctx = store::AuditContext::system("test");
+        use store::AuditContext;
         let dept = department(store, code, n).await;
         let staff = actor(&user(store, &format!("{code}-staff"), Role::Staff, Some(dept.id)).await);
         let chief = actor(&user(store, &format!("{code}-chief"), Role::Chief, Some(dept.id)).await);
         let admin = actor(&user(store, &format!("{code}-admin"), Role::Admin, None).await);
         let resource = store
-            .create_resource(dept.id, body, &staff, &ctx)
+            .create_resource(dept.id, body, &AuditContext::person(staff.clone()))
             .await
             .expect("entry created");
         for (action, who) in [
@@ -333,7 +349,12 @@ pub mod fixtures {
             (Action::Publish, &admin),
         ] {
             store
-                .transition(&resource.code, action, None, who, &ctx)
+                .transition(
+                    &resource.code,
+                    action,
+                    None,
+                    &AuditContext::person(who.clone()),
+                )
                 .await
                 .expect("workflow step");
         }

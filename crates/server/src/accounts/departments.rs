@@ -2,15 +2,16 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use domain::account::{DepartmentKind, Role};
+use domain::access::{check, Act};
+use domain::account::DepartmentKind;
 use domain::ids::{CreditCode, RegionCode};
 use domain::{FieldError, ValidationErrors};
 use serde::Deserialize;
 use store::departments::{Department, NewDepartment};
 
-use super::{Json, List};
 use crate::auth::{audit_context, Auth, Meta};
 use crate::error::ApiResult;
+use crate::json::{Json, List};
 use crate::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -75,8 +76,9 @@ impl CreateDepartment {
     responses((status = 200, body = List<Department>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    _auth: Auth,
+    Auth(principal): Auth,
 ) -> ApiResult<axum::Json<List<Department>>> {
+    check(&principal.caller(), Act::ViewDepartments)?;
     Ok(axum::Json(List::all(state.store.departments().await?)))
 }
 
@@ -84,9 +86,10 @@ pub async fn list(
     params(("id" = i64, Path)), responses((status = 200, body = Department), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
-    _auth: Auth,
+    Auth(principal): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<axum::Json<Department>> {
+    check(&principal.caller(), Act::ViewDepartments)?;
     Ok(axum::Json(state.store.department(id).await?))
 }
 
@@ -98,7 +101,7 @@ pub async fn create(
     Meta(meta): Meta,
     Json(request): Json<CreateDepartment>,
 ) -> ApiResult<(StatusCode, axum::Json<Department>)> {
-    principal.require_role(&[Role::Admin])?;
+    check(&principal.caller(), Act::CreateDepartment)?;
     let generated = format!("d{}", state.store.departments().await?.len() + 1);
     let new = request.parse(generated)?;
     let department = state

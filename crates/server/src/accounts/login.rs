@@ -9,9 +9,9 @@ use axum_extra::extract::{CookieJar, Form};
 use maud::html;
 use serde::Deserialize;
 
-use super::{bare_page, PageError, WebUser};
 use crate::auth::{random_token, token_hash, Meta, SESSION_COOKIE};
 use crate::error::ApiError;
+use crate::page::{bare_page, PageError, WebUser};
 use crate::AppState;
 
 const LOGIN_CSRF_COOKIE: &str = "dh_login_csrf";
@@ -108,7 +108,7 @@ pub async fn submit(
         )
         .await;
     }
-    match crate::api::session::sign_in(&state, &meta, &form.username, &form.password, "web").await {
+    match super::session::sign_in(&state, &meta, &form.username, &form.password, "web").await {
         Ok(signed_in) => {
             let max_age = state.config.session_hours * 3600;
             let jar = jar

@@ -3,20 +3,17 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use axum_extra::extract::Form;
+use domain::access::Act;
 use domain::account::{check_password, DepartmentKind, Role};
 use maud::{html, Markup};
 use serde::Deserialize;
 use store::users::NewUser;
 
-use super::{beijing, code_path, csrf_field, layout, PageError, PageResult, WebUser};
-use crate::api::departments::CreateDepartment;
+use super::departments::CreateDepartment;
 use crate::auth::{audit_context, hash_password, Meta};
 use crate::error::ApiError;
+use crate::page::{beijing, code_path, csrf_field, layout, PageResult, WebUser};
 use crate::AppState;
-
-fn require_admin(user: &WebUser) -> Result<(), PageError> {
-    user.0.require_role(&[Role::Admin]).map_err(PageError)
-}
 
 fn notice(error: Option<&ApiError>) -> Markup {
     html! {
@@ -38,6 +35,7 @@ async fn departments_page(state: &AppState, user: &WebUser, error: Option<ApiErr
                 tr { td.num { (format!("{:02}", d.branch_no)) } td.mono { (d.code) } td { (d.name) } td.mono { (d.credit_code) } td.mono { (d.region_code) } td { (d.kind.label()) } }
             }
         }
+        @if user.may(Act::CreateDepartment) {
         h2 { "新增部门" }
         form.card.grid method="post" action="/admin/departments" {
             (csrf_field(user))
@@ -47,6 +45,7 @@ async fn departments_page(state: &AppState, user: &WebUser, error: Option<ApiErr
             div { label { "行政区划代码" input type="text" name="region_code" value="341000" required; } }
             div { label { "类型" select name="kind" { @for k in DepartmentKind::ALL { option value=(k.code()) { (k.label()) } } } } }
             div { button type="submit" { "新增" } }
+        }
         }
     };
     Ok(layout(
@@ -60,7 +59,7 @@ async fn departments_page(state: &AppState, user: &WebUser, error: Option<ApiErr
 }
 
 pub async fn departments(State(state): State<AppState>, user: WebUser) -> PageResult {
-    require_admin(&user)?;
+    user.require(Act::ViewDepartments)?;
     departments_page(&state, &user, None).await
 }
 
@@ -81,7 +80,6 @@ pub async fn create_department(
     Meta(meta): Meta,
     Form(form): Form<DepartmentForm>,
 ) -> PageResult {
-    require_admin(&user)?;
     user.check_csrf(&form.csrf)?;
     let request = CreateDepartment {
         name: form.name,
@@ -90,11 +88,11 @@ pub async fn create_department(
         kind: form.kind,
         code: Some(form.code),
     };
-    let result = crate::api::departments::create(
+    let result = super::departments::create(
         State(state.clone()),
         crate::auth::Auth(user.0.clone()),
         Meta(meta),
-        crate::api::Json(request),
+        crate::json::Json(request),
     )
     .await;
     match result {
@@ -107,9 +105,21 @@ async fn users_page(state: &AppState, user: &WebUser, error: Option<ApiError>) -
     let users = state.store.users(None).await?;
     let departments = state.store.departments().await?;
     let department_select = |name: &str| {
-        html! { select name=(name) { option value="" { "（无：管理方/审计员）" } @for d in &departments { option value=(d.id) { (d.name) } } } }
+        html! { select name=(name) { @for d in &departments { option value=(d.id) { (d.name) } } } }
     };
-    let role_select = html! { select name="role" { @for r in Role::ALL { option value=(r.code()) { (r.label()) } } } };
+    // Only the roles this person may appoint: the bureau appoints departments' people; the
+    // accounts of the bureau and the auditor are managed on the server (三员分立).
+    let appointable: Vec<Role> = Role::ALL
+        .iter()
+        .copied()
+        .filter(|&r| {
+            user.may(Act::ManageAccount {
+                role: r,
+                new_role: r,
+            })
+        })
+        .collect();
+    let role_select = html! { select name="role" { @for r in &appointable { option value=(r.code()) { (r.label()) } } } };
     let content = html! {
         (notice(error.as_ref()))
         table {
@@ -118,6 +128,7 @@ async fn users_page(state: &AppState, user: &WebUser, error: Option<ApiError>) -
                 tr { td.mono { (u.username) } td { (u.display_name) } td { (u.role.label()) } td { (u.department_name.as_deref().unwrap_or("—")) } td { (beijing(&u.created_at)) } }
             }
         }
+        @if !appointable.is_empty() {
         h2 { "新增人员" }
         form.card.grid method="post" action="/admin/users" {
             (csrf_field(user))
@@ -132,9 +143,10 @@ async fn users_page(state: &AppState, user: &WebUser, error: Option<ApiError>) -
         form.card.grid method="post" action="/admin/users/role" {
             (csrf_field(user))
             div { label { "用户名" input type="text" name="username" required; } }
-            div { label { "角色" select name="role" { @for r in Role::ALL { option value=(r.code()) { (r.label()) } } } } }
+            div { label { "角色" (role_select) } }
             div { label { "部门" (department_select("department_id")) } }
             div { button type="submit" { "保存" } }
+        }
         }
     };
     Ok(layout(
@@ -148,7 +160,7 @@ async fn users_page(state: &AppState, user: &WebUser, error: Option<ApiError>) -
 }
 
 pub async fn users(State(state): State<AppState>, user: WebUser) -> PageResult {
-    require_admin(&user)?;
+    user.require(Act::ViewPeople { department: None })?;
     users_page(&state, &user, None).await
 }
 
@@ -180,7 +192,6 @@ pub async fn create_user(
     Meta(meta): Meta,
     Form(form): Form<UserForm>,
 ) -> PageResult {
-    require_admin(&user)?;
     user.check_csrf(&form.csrf)?;
     let result: Result<_, ApiError> = async {
         let role = Role::parse(&form.role).ok_or_else(|| ApiError::field("role", "角色无效"))?;
@@ -191,7 +202,7 @@ pub async fn create_user(
             display_name: form.display_name,
             role,
             department_id: department_id(&form.department_id)?,
-            password_hash: hash_password(&form.password)?,
+            password_hash: hash_password(&form.password).await?,
         };
         Ok(state
             .store
@@ -221,7 +232,6 @@ pub async fn set_role(
     Meta(meta): Meta,
     Form(form): Form<RoleForm>,
 ) -> PageResult {
-    require_admin(&user)?;
     user.check_csrf(&form.csrf)?;
     let result: Result<_, ApiError> = async {
         let role = Role::parse(&form.role).ok_or_else(|| ApiError::field("role", "角色无效"))?;
@@ -243,7 +253,7 @@ pub async fn set_role(
 }
 
 pub async fn conflicts(State(state): State<AppState>, user: WebUser) -> PageResult {
-    require_admin(&user)?;
+    user.require(Act::ViewConflicts)?;
     let conflicts = state.store.source_conflicts().await?;
     let content = html! {
         p.muted { "以下信息项已由其他部门作为权威来源发布（一数一源）。请协调编目部门改为引用权威来源，或确认其必要性。" }

@@ -6,11 +6,11 @@ use domain::account::DEMO_PASSWORD;
 use serde::{Deserialize, Serialize};
 use store::users::User;
 
-use super::Json;
 use crate::auth::{
     audit_context, random_token, token_hash, verify_password, Auth, Meta, Principal, RequestMeta,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::json::Json;
 use crate::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -55,10 +55,10 @@ pub async fn sign_in(
     state.throttle.failed(username);
     let credentials = state.store.credentials(username).await?;
     let user = match credentials {
-        Some((user, hash)) if verify_password(password, &hash) => user,
+        Some((user, hash)) if verify_password(password, &hash).await => user,
         Some(_) => return Err(refused()),
         None => {
-            verify_password(password, crate::auth::dummy_hash());
+            verify_password(password, crate::auth::dummy_hash()).await;
             return Err(refused());
         }
     };
@@ -145,8 +145,8 @@ pub struct Me {
 pub async fn me(Auth(principal): Auth) -> axum::Json<Me> {
     axum::Json(Me {
         name: principal.name(),
-        role: principal.role().map(|r| r.code().to_string()),
-        department_id: principal.department_id(),
+        role: Some(principal.caller().role_code().to_string()),
+        department_id: principal.caller().department_id(),
         application: match &principal {
             Principal::Application(token) => Some(token.application.clone()),
             Principal::User { .. } => None,

@@ -4,15 +4,15 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use domain::account::Role;
+use domain::access::{self, check, Act};
 use serde::{Deserialize, Serialize};
 use store::sessions::ApiToken;
 
-use super::{Json, List};
 use crate::auth::{
     audit_context, random_token, token_hash, Auth, Meta, Principal, APP_TOKEN_PREFIX,
 };
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::json::{Json, List};
 use crate::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -20,7 +20,7 @@ use crate::AppState;
 pub struct CreateToken {
     /// The application system's name, e.g. 低保审批系统.
     pub application: String,
-    /// Required for the bureau; a chief's tokens are for their own department.
+    /// A chief's tokens are for their own department (the default).
     pub department_id: Option<i64>,
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -41,20 +41,9 @@ pub fn new_app_token() -> (String, String, String) {
     (secret, hash, prefix)
 }
 
-/// The department whose tokens the caller manages: any for the bureau, their own for a chief.
-fn managed_department(principal: &Principal, requested: Option<i64>) -> ApiResult<Option<i64>> {
-    match principal.role() {
-        Some(Role::Admin) => Ok(requested),
-        Some(Role::Chief) => match (requested, principal.department_id()) {
-            (Some(r), Some(own)) if r != own => Err(ApiError::Forbidden(
-                "首席代表只能管理本部门的应用令牌".into(),
-            )),
-            (_, own) => Ok(own),
-        },
-        _ => Err(ApiError::Forbidden(
-            "只有管理方和首席代表可以管理应用令牌".into(),
-        )),
-    }
+/// The department a token request is about: the one named, else the caller's own.
+fn department_of(principal: &Principal, requested: Option<i64>) -> Option<i64> {
+    requested.or_else(|| principal.caller().department_id())
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", security(("bearer" = [])),
@@ -63,7 +52,12 @@ pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> ApiResult<axum::Json<List<ApiToken>>> {
-    let department = managed_department(&principal, None)?;
+    let caller = principal.caller();
+    // The bureau and the auditor see every department's tokens; a chief their own.
+    let department = (!access::allows(&caller, Act::ViewTokens { department: None }))
+        .then(|| caller.department_id())
+        .flatten();
+    check(&caller, Act::ViewTokens { department })?;
     Ok(axum::Json(List::all(
         state.store.api_tokens(department).await?,
     )))
@@ -77,8 +71,8 @@ pub async fn create(
     Meta(meta): Meta,
     Json(request): Json<CreateToken>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedToken>)> {
-    let department = managed_department(&principal, request.department_id)?
-        .ok_or_else(|| ApiError::field("department_id", "请指定应用所属部门"))?;
+    let department = department_of(&principal, request.department_id).unwrap_or(-1);
+    check(&principal.caller(), Act::IssueToken { department })?;
     let (secret, hash, prefix) = new_app_token();
     let info = state
         .store
@@ -108,16 +102,15 @@ pub async fn revoke(
     Meta(meta): Meta,
     Path(id): Path<i64>,
 ) -> ApiResult<axum::Json<ApiToken>> {
-    let department = managed_department(&principal, None)?;
-    let owned = state
-        .store
-        .api_tokens(department)
-        .await?
-        .into_iter()
-        .any(|t| t.id == id);
-    if !owned {
-        return Err(ApiError::NotFound(format!("应用令牌 {id} 不存在")));
-    }
+    // Whoever may revoke no token at all is refused before the token is looked up; the
+    // store answers "not found" for a token the caller may not revoke.
+    let caller = principal.caller();
+    check(
+        &caller,
+        Act::RevokeToken {
+            department: caller.department_id().unwrap_or(-1),
+        },
+    )?;
     Ok(axum::Json(
         state
             .store

@@ -1,14 +1,14 @@
 //! `/api/v1/audit`: read-only, for the auditor and the bureau.
 
 use axum::extract::State;
-use domain::account::Role;
+use domain::access::{check, Act};
 use domain::audit::Outcome;
 use serde::Deserialize;
 use store::audit::{AuditFilter, AuditRecord, ChainReport};
 
-use super::{List, Query};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
+use crate::json::{List, Query};
 use crate::AppState;
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -68,7 +68,7 @@ pub async fn list(
     Auth(principal): Auth,
     Query(params): Query<AuditParams>,
 ) -> ApiResult<axum::Json<List<AuditRecord>>> {
-    principal.require_role(&[Role::Admin, Role::Auditor])?;
+    check(&principal.caller(), Act::ReadAudit)?;
     Ok(axum::Json(page(&state, &params).await?))
 }
 
@@ -78,6 +78,6 @@ pub async fn verify(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> ApiResult<axum::Json<ChainReport>> {
-    principal.require_role(&[Role::Admin, Role::Auditor])?;
+    check(&principal.caller(), Act::VerifyAudit)?;
     Ok(axum::Json(state.store.audit_verify().await?))
 }

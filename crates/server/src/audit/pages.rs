@@ -1,12 +1,12 @@
 //! The audit viewer: read-only, for the auditor and the bureau.
 
 use axum::extract::{Query, State};
-use domain::account::Role;
+use domain::access::Act;
 use domain::audit::Outcome;
 use maud::html;
 
-use super::{beijing, layout, query_string, thousands, PageResult, WebUser};
-use crate::api::audit::{page as audit_page, AuditParams};
+use super::api::{page as audit_page, AuditParams};
+use crate::page::{beijing, layout, query_string, thousands, PageResult, WebUser};
 use crate::AppState;
 
 pub async fn page(
@@ -14,7 +14,7 @@ pub async fn page(
     user: WebUser,
     Query(params): Query<AuditParams>,
 ) -> PageResult {
-    user.0.require_role(&[Role::Admin, Role::Auditor])?;
+    user.require(Act::ReadAudit)?;
     let records = audit_page(&state, &params).await?;
     let chain = state.store.audit_verify().await?;
     let value = |v: &Option<String>| v.clone().unwrap_or_default();

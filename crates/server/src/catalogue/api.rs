@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use domain::account::Role;
+use domain::access::{check, entry_scope, Act};
 use domain::catalogue::{ResourceBody, SecurityGrade, ShareType};
 use domain::code::{ClassKind, ResourceCode};
 use domain::diff::FieldChange;
@@ -14,9 +14,9 @@ use store::resources::{
     Resource, ResourceQuery, ResourceSummary, ResourceVersion, SourceConflict, Visibility,
 };
 
-use super::{Json, List, Query};
 use crate::auth::{audit_context, Auth, Meta, Principal};
 use crate::error::{ApiError, ApiResult};
+use crate::json::{Json, List, Query};
 use crate::AppState;
 
 /// Search text and filters; every filter takes the code or the Chinese label.
@@ -107,12 +107,9 @@ impl SearchParams {
     }
 }
 
+/// Which entries the caller sees (domain::access::entry_scope).
 pub fn visibility(principal: &Principal) -> Visibility {
-    match principal {
-        Principal::User { user, .. } => Visibility::for_actor(&user.actor()),
-        // Applications see the published catalogue; drafts are for people.
-        Principal::Application(_) => Visibility::PublishedAndDepartment(None),
-    }
+    entry_scope(&principal.caller())
 }
 
 /// Parses the two path segments of a code.
@@ -163,19 +160,12 @@ pub async fn create(
     Meta(meta): Meta,
     Json(body): Json<ResourceBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Resource>)> {
-    principal.require_person()?;
-    let actor = principal.actor();
-    let department = actor
-        .department_id
-        .ok_or_else(|| ApiError::Forbidden("只有部门的工作人员或首席代表可以编制目录".into()))?;
+    check(&principal.caller(), Act::UseHall)?;
+    // An entry is drafted for the caller's own department; the store refuses anyone else.
+    let department = principal.caller().department_id().unwrap_or(-1);
     let resource = state
         .store
-        .create_resource(
-            department,
-            &body,
-            &actor,
-            &audit_context(Some(&principal), &meta),
-        )
+        .create_resource(department, &body, &audit_context(Some(&principal), &meta))
         .await?;
     Ok((StatusCode::CREATED, axum::Json(resource)))
 }
@@ -220,16 +210,11 @@ pub async fn update(
     Path((prefix, seq)): Path<(String, String)>,
     Json(body): Json<ResourceBody>,
 ) -> ApiResult<axum::Json<Resource>> {
-    principal.require_person()?;
+    check(&principal.caller(), Act::UseHall)?;
     let (code, _) = visible_at(&state, &principal, &prefix, &seq).await?;
     let resource = state
         .store
-        .update_resource(
-            &code,
-            &body,
-            &principal.actor(),
-            &audit_context(Some(&principal), &meta),
-        )
+        .update_resource(&code, &body, &audit_context(Some(&principal), &meta))
         .await?;
     Ok(axum::Json(resource))
 }
@@ -263,7 +248,7 @@ pub async fn workflow(
     Path((prefix, seq)): Path<(String, String)>,
     Json(request): Json<WorkflowRequest>,
 ) -> ApiResult<axum::Json<Resource>> {
-    principal.require_person()?;
+    check(&principal.caller(), Act::UseHall)?;
     let action = parse_action(&request.action)?;
     let (code, _) = visible_at(&state, &principal, &prefix, &seq).await?;
     let resource = state
@@ -272,7 +257,6 @@ pub async fn workflow(
             &code,
             action,
             request.reason.as_deref(),
-            &principal.actor(),
             &audit_context(Some(&principal), &meta),
         )
         .await?;
@@ -333,6 +317,6 @@ pub async fn conflicts(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> ApiResult<axum::Json<List<SourceConflict>>> {
-    principal.require_role(&[Role::Admin, Role::Auditor])?;
+    check(&principal.caller(), Act::ViewConflicts)?;
     Ok(axum::Json(List::all(state.store.source_conflicts().await?)))
 }

@@ -14,11 +14,12 @@ use domain::FieldError;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{code_path, csrf_field, layout, PageError, PageResult, WebUser};
-use crate::api::resources::visible_at;
+use super::api::visible_at;
 use crate::auth::{audit_context, Meta};
 use crate::error::ApiError;
+use crate::page::{code_path, csrf_field, layout, PageError, PageResult, WebUser};
 use crate::AppState;
+use domain::access::Act;
 
 /// Blank item rows offered below the existing ones.
 const SPARE_ITEM_ROWS: usize = 5;
@@ -457,10 +458,8 @@ async fn own_department(
     state: &AppState,
     user: &WebUser,
 ) -> Result<store::departments::Department, PageError> {
-    let id = user
-        .0
-        .department_id()
-        .ok_or_else(|| ApiError::Forbidden("只有部门的工作人员或首席代表可以编制目录".into()))?;
+    let id = user.caller().department_id().unwrap_or(-1);
+    user.require(Act::AuthorEntry { provider: id })?;
     Ok(state.store.department(id).await?)
 }
 
@@ -493,12 +492,7 @@ pub async fn create(
     let outcome = match form.to_body() {
         Ok(body) => state
             .store
-            .create_resource(
-                department.id,
-                &body,
-                &user.0.actor(),
-                &audit_context(Some(&user.0), &meta),
-            )
+            .create_resource(department.id, &body, &audit_context(Some(&user.0), &meta))
             .await
             .map_err(ApiError::from),
         Err(errors) => Err(ApiError::validation(errors)),
@@ -554,12 +548,7 @@ pub async fn update(
     let outcome = match form.to_body() {
         Ok(body) => state
             .store
-            .update_resource(
-                &code,
-                &body,
-                &user.0.actor(),
-                &audit_context(Some(&user.0), &meta),
-            )
+            .update_resource(&code, &body, &audit_context(Some(&user.0), &meta))
             .await
             .map_err(ApiError::from),
         Err(errors) => Err(ApiError::validation(errors)),

@@ -3,7 +3,7 @@
 use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum_extra::extract::Form;
-use domain::account::Role;
+use domain::access::{Act, Channel};
 use domain::catalogue::{Item, ResourceBody, SecurityGrade, ShareType};
 use domain::code::ClassKind;
 use domain::workflow::{next_status, Action, Status};
@@ -11,14 +11,14 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use store::resources::Resource;
 
-use super::{
+use super::api::{parse_action, visibility, visible_at, SearchParams};
+use super::transfer::{import_template, template_bytes, xlsx_response};
+use crate::auth::{audit_context, Meta};
+use crate::error::ApiError;
+use crate::page::{
     beijing, beijing_date, code_path, csrf_field, layout, query_string, status_tag, thousands,
     PageError, PageResult, UploadForm, WebUser,
 };
-use crate::api::catalogue::{import_template, template_bytes, xlsx_response};
-use crate::api::resources::{parse_action, visibility, visible_at, SearchParams};
-use crate::auth::{audit_context, Meta};
-use crate::error::ApiError;
 use crate::AppState;
 
 fn select<T: Copy>(
@@ -177,17 +177,20 @@ pub fn items_table(body: &ResourceBody) -> Markup {
 
 /// The workflow buttons this person may press now.
 fn workflow_forms(user: &WebUser, resource: &Resource) -> Markup {
-    let actor = user.0.actor();
-    let allowed =
-        |action: Action| next_status(resource.status, action, &actor, resource.provider.id).is_ok();
+    let caller = user.caller();
+    let allowed = |action: Action| {
+        next_status(resource.status, action, &caller, resource.provider.id).is_ok()
+    };
+    let provider = resource.provider.id;
+    let in_use = resource.published_version.is_some() && resource.status != Status::Retired;
     let action_path = format!("{}/workflow", code_path(&resource.code));
     html! {
         div.actions {
             @if allowed(Action::Edit) { a.button href={(code_path(&resource.code)) "/edit"} { "修改" } }
-            @if resource.published_version.is_some() && actor.works_for(resource.provider.id) {
+            @if in_use && user.may(Act::Collect { provider, channel: Channel::Upload }) {
                 a.button href={(code_path(&resource.code)) "/upload"} { "上传数据" }
             }
-            @if resource.published_version.is_some() && actor.role.needs_department() && !actor.works_for(resource.provider.id)
+            @if in_use && user.may(Act::RequestShare { provider })
                 && resource.body.share.share_type != domain::catalogue::ShareType::NotShared {
                 a.button href={(code_path(&resource.code)) "/apply"} { "申请共享" }
             }
@@ -220,8 +223,9 @@ pub async fn detail(
     let (_, resource) = visible_at(&state, &user.0, &prefix, &seq).await?;
     let versions = state.store.resource_versions(resource.id).await?;
     // 谁在使用我的数据: for the provider, the bureau and the auditor.
-    let sees_usage = matches!(user.role(), Role::Admin | Role::Auditor)
-        || user.0.department_id() == Some(resource.provider.id);
+    let sees_usage = user.may(Act::ViewUsage {
+        provider: resource.provider.id,
+    });
     let usage = if sees_usage && resource.published_version.is_some() {
         state.store.usage(resource.id).await?
     } else {
@@ -304,7 +308,6 @@ pub async fn workflow(
             &code,
             action,
             form.reason.as_deref(),
-            &user.0.actor(),
             &audit_context(Some(&user.0), &meta),
         )
         .await?;
@@ -357,14 +360,12 @@ pub async fn diff(
 
 /// The review queue: a chief signs the department's submissions; the bureau publishes.
 pub async fn review(State(state): State<AppState>, user: WebUser) -> PageResult {
-    let status = match user.role() {
-        Role::Chief => Status::Submitted,
-        Role::Admin => Status::Signed,
-        _ => {
-            return Err(PageError(ApiError::Forbidden(
-                "审核页面仅限首席代表和数据资源管理方".into(),
-            )))
-        }
+    let own = user.caller().department_id().unwrap_or(-1);
+    let (status, title) = if user.may(Act::PublishEntry) {
+        (Status::Signed, "待审核目录")
+    } else {
+        user.require(Act::SignEntry { provider: own })?;
+        (Status::Submitted, "待签发目录")
     };
     let query = store::resources::ResourceQuery {
         status: Some(status),
@@ -375,11 +376,6 @@ pub async fn review(State(state): State<AppState>, user: WebUser) -> PageResult 
         .store
         .search_resources(&query, visibility(&user.0))
         .await?;
-    let title = if user.role() == Role::Chief {
-        "待签发目录"
-    } else {
-        "待审核目录"
-    };
     let content = html! {
         p.muted { "共 " (thousands(page.total)) " 条，点击名称查看详情后签发、发布或退回。" }
         table {
@@ -402,7 +398,7 @@ pub async fn review(State(state): State<AppState>, user: WebUser) -> PageResult 
 pub async fn template(
     State(state): State<AppState>,
     user: WebUser,
-    Query(params): Query<crate::api::catalogue::TemplateParams>,
+    Query(params): Query<super::transfer::TemplateParams>,
 ) -> PageResult {
     Ok(xlsx_response(
         template_bytes(&state, &user.0, params.blank).await?,

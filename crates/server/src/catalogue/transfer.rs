@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use store::departments::Department;
 use store::resources::{Resource, ResourceQuery, Visibility};
 
-use super::resources::visibility;
-use super::{Json, Query};
+use super::api::visibility;
 use crate::auth::{audit_context, Auth, Meta, Principal};
 use crate::error::{ApiError, ApiResult};
+use crate::json::{Json, Query};
 use crate::AppState;
+use domain::access::{self, check, Act};
 
 /// The JSON catalogue file: what `GET /api/v1/catalogue/export` and
 /// `datahall catalogue export --json` write, and the import endpoints read.
@@ -127,8 +128,8 @@ impl From<&ingest::CellProblem> for CellProblem {
     }
 }
 
-/// Pairs each entry with its provider. The bureau imports for any department named by
-/// credit code; a department imports only its own entries.
+/// Pairs each entry with its provider, named by credit code: a department imports only
+/// its own entries (the bureau reviews entries, it does not author them).
 async fn providers_for(
     state: &AppState,
     principal: &Principal,
@@ -140,9 +141,8 @@ async fn providers_for(
             format!("文件格式应为 {CATALOGUE_FORMAT}"),
         ));
     }
+    let caller = principal.caller();
     let departments = state.store.departments().await?;
-    let own = principal.department_id();
-    let is_admin = principal.role() == Some(domain::account::Role::Admin);
     let mut errors = Vec::new();
     let mut entries = Vec::new();
     for (i, entry) in file.entries.iter().enumerate() {
@@ -154,17 +154,13 @@ async fn providers_for(
                 format!("entries[{i}].provider_code"),
                 format!("没有统一社会信用代码为 {} 的部门", entry.provider_code),
             )),
-            Some(d) if !is_admin && own != Some(d.id) => errors.push(FieldError::new(
-                format!("entries[{i}].provider_code"),
-                "只能导入本部门的目录",
-            )),
+            Some(d) if !access::allows(&caller, Act::AuthorEntry { provider: d.id }) => errors
+                .push(FieldError::new(
+                    format!("entries[{i}].provider_code"),
+                    "只能导入本部门的目录",
+                )),
             Some(d) => entries.push((d.clone(), entry.body.clone())),
         }
-    }
-    if !is_admin && own.is_none() {
-        return Err(ApiError::Forbidden(
-            "只有管理方或部门人员可以导入目录".into(),
-        ));
     }
     if errors.is_empty() {
         Ok(entries)
@@ -181,19 +177,17 @@ pub async fn import_json(
     Meta(meta): Meta,
     Json(file): Json<CatalogueFile>,
 ) -> ApiResult<(StatusCode, axum::Json<ImportReport>)> {
-    principal.require_role(&[
-        domain::account::Role::Admin,
-        domain::account::Role::Chief,
-        domain::account::Role::Staff,
-    ])?;
+    let caller = principal.caller();
+    check(
+        &caller,
+        Act::AuthorEntry {
+            provider: caller.department_id().unwrap_or(-1),
+        },
+    )?;
     let entries = providers_for(&state, &principal, &file).await?;
     let imported = state
         .store
-        .import_resources(
-            &entries,
-            store::resources::Importer::Person(&principal.actor()),
-            &audit_context(Some(&principal), &meta),
-        )
+        .import_resources(&entries, &audit_context(Some(&principal), &meta))
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -279,10 +273,14 @@ pub async fn import_template(
     bytes: &[u8],
     partial: bool,
 ) -> ApiResult<ImportReport> {
-    principal.require_person()?;
-    let department_id = principal.department_id().ok_or_else(|| {
-        ApiError::Forbidden("只有部门的工作人员或首席代表可以导入本部门目录".into())
-    })?;
+    let caller = principal.caller();
+    let department_id = caller.department_id().unwrap_or(-1);
+    check(
+        &caller,
+        Act::AuthorEntry {
+            provider: department_id,
+        },
+    )?;
     let department = state.store.department(department_id).await?;
     let parsed = ingest::read_template(bytes, department.branch_no as u8)
         .map_err(|e| ApiError::bad_request("bad_template", e.to_string()))?;
@@ -313,11 +311,7 @@ pub async fn import_template(
     } else {
         state
             .store
-            .import_resources(
-                &entries,
-                store::resources::Importer::Person(&principal.actor()),
-                &audit_context(Some(principal), meta),
-            )
+            .import_resources(&entries, &audit_context(Some(principal), meta))
             .await?
     };
     let skipped_rows: std::collections::BTreeSet<(String, u32)> = parsed
@@ -342,7 +336,7 @@ pub async fn import_xlsx(
     Query(params): Query<ImportParams>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, axum::Json<ImportReport>)> {
-    let bytes = super::upload_bytes(body)?;
+    let bytes = crate::json::upload_bytes(body)?;
     let report = import_template(&state, &principal, &meta, &bytes, params.partial).await?;
     Ok((StatusCode::CREATED, axum::Json(report)))
 }

@@ -13,11 +13,12 @@ use ingest::pipeline::{parse_mapping, ColumnMapping, FileFormat};
 use serde::{Deserialize, Serialize};
 use store::batches::BatchReport;
 
-use super::resources::{visibility, visible_at};
-use super::Query;
 use crate::auth::{audit_context, Auth, Meta, Principal, RequestMeta};
+use crate::catalogue::api::{visibility, visible_at};
 use crate::error::{ApiError, ApiResult};
+use crate::json::Query;
 use crate::AppState;
+use domain::access::{check, Act, Channel};
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -73,21 +74,23 @@ pub fn parse_mapping_param(text: Option<&str>) -> ApiResult<Option<ColumnMapping
     }
 }
 
-/// The provider department's people (not its auditors) and applications may collect.
+/// The entry at `/{prefix}/{seq}`, if the caller may collect into it by `channel`. The
+/// store asks the same rule again when the batch begins.
 pub async fn collectable(
     state: &AppState,
     principal: &Principal,
     prefix: &str,
     seq: &str,
+    channel: Channel,
 ) -> ApiResult<store::resources::Resource> {
     let (_, resource) = visible_at(state, principal, prefix, seq).await?;
-    if principal.department_id() != Some(resource.provider.id)
-        || principal.role() == Some(domain::account::Role::Auditor)
-    {
-        return Err(ApiError::Forbidden(
-            "只有提供方部门的人员或其应用系统可以归集本目录的数据".into(),
-        ));
-    }
+    check(
+        &principal.caller(),
+        Act::Collect {
+            provider: resource.provider.id,
+            channel,
+        },
+    )?;
     Ok(resource)
 }
 
@@ -135,7 +138,7 @@ pub async fn upload(
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> ApiResult<(StatusCode, axum::Json<UploadReport>)> {
-    let resource = collectable(&state, &principal, &prefix, &seq).await?;
+    let resource = collectable(&state, &principal, &prefix, &seq, Channel::Upload).await?;
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -144,7 +147,7 @@ pub async fn upload(
         || content_type.starts_with("application/x-ndjson")
     {
         FileFormat::Json
-    } else if content_type.starts_with(super::catalogue::XLSX_TYPE) {
+    } else if content_type.starts_with(crate::catalogue::transfer::XLSX_TYPE) {
         FileFormat::Xlsx {
             sheet: params.sheet.clone(),
         }
@@ -193,9 +196,9 @@ pub async fn push(
     Auth(principal): Auth,
     Meta(meta): Meta,
     Path((prefix, seq)): Path<(String, String)>,
-    super::Json(request): super::Json<PushRequest>,
+    crate::json::Json(request): crate::json::Json<PushRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<UploadReport>)> {
-    let resource = collectable(&state, &principal, &prefix, &seq).await?;
+    let resource = collectable(&state, &principal, &prefix, &seq, Channel::Push).await?;
     let key = request.batch_key.trim();
     if key.is_empty() || key.len() > 200 {
         return Err(ApiError::field("batch_key", "batch_key 应为 1–200 个字符"));
@@ -291,16 +294,12 @@ pub fn may_see_collection(
     principal: &Principal,
     resource: &store::resources::Resource,
 ) -> ApiResult<()> {
-    let oversight = matches!(
-        principal.role(),
-        Some(domain::account::Role::Admin | domain::account::Role::Auditor)
-    );
-    if !oversight && principal.department_id() != Some(resource.provider.id) {
-        return Err(ApiError::Forbidden(
-            "只有提供方部门、管理方和审计员可以查看归集情况".into(),
-        ));
-    }
-    Ok(())
+    Ok(check(
+        &principal.caller(),
+        Act::ViewCollection {
+            provider: resource.provider.id,
+        },
+    )?)
 }
 
 fn failed_on(failures: &[(Option<String>, i64)], name: Option<&str>) -> i64 {

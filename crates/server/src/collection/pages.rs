@@ -5,15 +5,18 @@ use axum::extract::{Multipart, Path, State};
 use ingest::pipeline::FileFormat;
 use maud::{html, Markup};
 
-use super::{code_path, csrf_field, layout, thousands, PageError, PageResult, UploadForm, WebUser};
-use crate::api::batches::{
+use super::batches::{
     collectable, dedup_key, entry_quality, import_spooled, may_see_collection, parse_encoding,
     parse_mapping_param, quarantine_csv, EntryQualityReport,
 };
-use crate::api::resources::visible_at;
-use crate::auth::Meta;
+use crate::auth::{audit_context, Meta};
+use crate::catalogue::api::visible_at;
 use crate::error::ApiError;
+use crate::page::{
+    code_path, csrf_field, layout, thousands, PageError, PageResult, UploadForm, WebUser,
+};
 use crate::AppState;
+use domain::access::{Act, Channel};
 
 /// `a=b, c=-` as the textarea shows a remembered mapping.
 fn mapping_text(mapping: &store::batches::ColumnMapping) -> String {
@@ -96,8 +99,10 @@ async fn page_content(
         .unwrap_or_default();
     let quality = entry_quality(state, resource).await?;
     let sources = state.store.sources(Some(resource.id), None).await?;
-    let can_manage = user.0.department_id() == Some(resource.provider.id)
-        && user.role() != domain::account::Role::Auditor;
+    let can_manage = user.may(Act::Collect {
+        provider: resource.provider.id,
+        channel: Channel::Source,
+    });
     Ok(html! {
         (notice)
         (upload_form(user, &resource.code, &mapping))
@@ -124,7 +129,7 @@ pub async fn submit(
     multipart: Multipart,
 ) -> PageResult {
     // Who may upload is settled before the file is received.
-    let resource = collectable(&state, &user.0, &prefix, &seq).await?;
+    let resource = collectable(&state, &user.0, &prefix, &seq, Channel::Upload).await?;
     let form = UploadForm::read(multipart, &state, state.config.max_upload_bytes).await?;
     let encoding = parse_encoding(Some(form.field("encoding")))?;
     let sheet = Some(form.field("sheet").trim().to_string()).filter(|s| !s.is_empty());
@@ -187,7 +192,7 @@ pub async fn quarantine_download(
     Path(id): Path<i64>,
 ) -> Result<axum::response::Response, PageError> {
     let (name, bytes) = quarantine_csv(&state, &user.0, id).await?;
-    Ok(crate::api::batches::csv_response(&name, bytes))
+    Ok(super::batches::csv_response(&name, bytes))
 }
 
 /// The 数据源 section: saved sources with their state, and the form to add one.
@@ -210,7 +215,7 @@ fn sources_section(
                         td.mono { (s.url_display) }
                         td.mono { (s.query) }
                         td { (if s.mode == "full" { "全量" } else { "增量" }) }
-                        td { @if let Some(at) = &s.last_success_at { (super::beijing(at)) } }
+                        td { @if let Some(at) = &s.last_success_at { (crate::page::beijing(at)) } }
                         td.num { (s.failures) }
                         td { (s.last_error.as_deref().unwrap_or("")) }
                         td { @if can_manage {
@@ -272,7 +277,7 @@ pub async fn add_source(
     axum_extra::extract::Form(form): axum_extra::extract::Form<SourceForm>,
 ) -> PageResult {
     user.check_csrf(&form.csrf)?;
-    let resource = collectable(&state, &user.0, &prefix, &seq).await?;
+    let resource = collectable(&state, &user.0, &prefix, &seq, Channel::Source).await?;
     let definition = collect::pull::SourceDefinition {
         name: form.name,
         url: form.url,
@@ -285,35 +290,32 @@ pub async fn add_source(
         delete_column: filled(form.delete_column),
         reconcile_every: None,
     };
-    let notice =
-        match crate::api::sources::define(&state, &user.0, &meta, &resource, &definition).await {
-            Ok(source) => {
-                html! { div.notice.ok { "已保存数据源“" (source.name) "”，将按更新周期抽取。" } }
-            }
-            Err(error @ (ApiError::BadRequest { .. } | ApiError::Conflict(_))) => {
-                html! { div.notice.error { (error.message()) } }
-            }
-            Err(other) => return Err(PageError(other)),
-        };
+    let notice = match super::sources::define(&state, &user.0, &meta, &resource, &definition).await
+    {
+        Ok(source) => {
+            html! { div.notice.ok { "已保存数据源“" (source.name) "”，将按更新周期抽取。" } }
+        }
+        Err(error @ (ApiError::BadRequest { .. } | ApiError::Conflict(_))) => {
+            html! { div.notice.error { (error.message()) } }
+        }
+        Err(other) => return Err(PageError(other)),
+    };
     collection_page(&state, &user, &resource, notice).await
 }
 
 pub async fn run_source(
     State(state): State<AppState>,
     user: WebUser,
+    Meta(meta): Meta,
     Path(id): Path<i64>,
     axum_extra::extract::Form(form): axum_extra::extract::Form<
         std::collections::HashMap<String, String>,
     >,
 ) -> PageResult {
     user.check_csrf(form.get("_csrf").map(String::as_str).unwrap_or(""))?;
-    let source = state.store.source(id).await?;
-    if user.0.department_id() != Some(source.department_id) {
-        return Err(PageError(ApiError::Forbidden(
-            "只有提供方部门可以抽取本数据源".into(),
-        )));
-    }
-    let notice = match crate::api::sources::run_now(&state, &source).await {
+    let source = super::sources::own_source(&state, &user.0, id).await?;
+    let ctx = audit_context(Some(&user.0), &meta);
+    let notice = match super::sources::run_now(&state, &source, &ctx).await {
         Ok(batch) => {
             html! { div.notice.ok { "抽取完成：批次 " (batch.id) "，收到 " (thousands(batch.rows_received)) " 行，入库 "
             (thousands(batch.rows_accepted)) " 行，隔离 " (thousands(batch.rows_quarantined)) " 行，删除 " (thousands(batch.rows_deleted)) " 行。" } }

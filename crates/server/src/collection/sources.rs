@@ -9,10 +9,11 @@ use store::batches::BatchReport;
 use store::sources::Source;
 
 use super::batches::{collect_error, collectable, may_see_collection};
-use super::resources::visible_at;
 use crate::auth::{audit_context, Auth, Meta, Principal};
+use crate::catalogue::api::visible_at;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
+use domain::access::{check, Act, Channel};
 
 fn secret_key(state: &AppState) -> ApiResult<&collect::secret::SecretKey> {
     state
@@ -22,15 +23,18 @@ fn secret_key(state: &AppState) -> ApiResult<&collect::secret::SecretKey> {
         .ok_or_else(|| ApiError::Conflict("平台未配置 secret_key，不能保存或读取数据源凭据".into()))
 }
 
-/// A source of the principal's own department, for changes.
-async fn own_source(state: &AppState, principal: &Principal, id: i64) -> ApiResult<Source> {
-    principal.require_person()?;
+/// A source the caller may manage and run (its department's people), before anything
+/// connects to it; the store asks the same rule when it writes.
+pub async fn own_source(state: &AppState, principal: &Principal, id: i64) -> ApiResult<Source> {
+    check(&principal.caller(), Act::UseHall)?;
     let source = state.store.source(id).await?;
-    if principal.department_id() != Some(source.department_id)
-        || principal.role() == Some(domain::account::Role::Auditor)
-    {
-        return Err(ApiError::Forbidden("只有提供方部门可以管理本数据源".into()));
-    }
+    check(
+        &principal.caller(),
+        Act::Collect {
+            provider: source.department_id,
+            channel: Channel::Source,
+        },
+    )?;
     Ok(source)
 }
 
@@ -43,10 +47,9 @@ pub async fn create(
     Auth(principal): Auth,
     Meta(meta): Meta,
     Path((prefix, seq)): Path<(String, String)>,
-    super::Json(definition): super::Json<SourceDefinition>,
+    crate::json::Json(definition): crate::json::Json<SourceDefinition>,
 ) -> ApiResult<(StatusCode, axum::Json<Source>)> {
-    principal.require_person()?;
-    let resource = collectable(&state, &principal, &prefix, &seq).await?;
+    let resource = collectable(&state, &principal, &prefix, &seq, Channel::Source).await?;
     let source = define(&state, &principal, &meta, &resource, &definition).await?;
     Ok((StatusCode::CREATED, axum::Json(source)))
 }
@@ -86,8 +89,13 @@ pub async fn list(
     ))
 }
 
-/// Pulls a source now; the outcome is recorded on the source as a scheduled run's is.
-pub async fn run_now(state: &AppState, source: &Source) -> ApiResult<BatchReport> {
+/// Pulls a source now for the caller; the outcome is recorded on the source as a
+/// scheduled run's is.
+pub async fn run_now(
+    state: &AppState,
+    source: &Source,
+    ctx: &store::AuditContext,
+) -> ApiResult<BatchReport> {
     let key = secret_key(state)?.clone();
     let scheduler = collect::scheduler::Scheduler {
         store: state.store.clone(),
@@ -96,7 +104,7 @@ pub async fn run_now(state: &AppState, source: &Source) -> ApiResult<BatchReport
         tick: std::time::Duration::from_secs(60),
         feed_retention_days: state.config.feed_retention_days,
     };
-    scheduler.run_source(source).await?;
+    scheduler.run_source_as(source, ctx).await?;
     let after = state.store.source(source.id).await?;
     match (after.failures > source.failures, after.last_error) {
         (true, Some(error)) => Err(ApiError::bad_request("source_failed", error)),
@@ -116,10 +124,12 @@ pub async fn run_now(state: &AppState, source: &Source) -> ApiResult<BatchReport
 pub async fn run(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    Meta(meta): Meta,
     Path(id): Path<i64>,
 ) -> ApiResult<axum::Json<BatchReport>> {
     let source = own_source(&state, &principal, id).await?;
-    Ok(axum::Json(run_now(&state, &source).await?))
+    let ctx = audit_context(Some(&principal), &meta);
+    Ok(axum::Json(run_now(&state, &source, &ctx).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -136,7 +146,7 @@ pub async fn set_enabled(
     Auth(principal): Auth,
     Meta(meta): Meta,
     Path(id): Path<i64>,
-    super::Json(body): super::Json<Enabled>,
+    crate::json::Json(body): crate::json::Json<Enabled>,
 ) -> ApiResult<axum::Json<Source>> {
     own_source(&state, &principal, id).await?;
     let ctx = audit_context(Some(&principal), &meta);

@@ -1,7 +1,7 @@
 //! The granted slice of an entry for consumers that keep a copy: the change feed
 //! (`GET /api/v1/data/{code}/changes?since=`) and the bulk export (`GET …/export`, CSV or
 //! Parquet, streamed). Both go through the same grant, projection, row filter, masking and
-//! access log as the record reads in [`super::data`].
+//! access log as the record reads in [`super::records`].
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -18,16 +18,14 @@ use serde_json::{Map, Value};
 use store::changes::{Change, ExportEvent, FeedAfter, FeedQuery, FeedResume};
 use tokio::sync::mpsc;
 
-use super::data::{
+use super::records::{
     filters, key_columns, limit_param, logged, open_cursor, param, parse_key, projected,
     record_json, record_query, resolve, seal_cursor, shown, Access, Trace,
 };
-use super::Query;
 use crate::auth::{Auth, Principal};
 use crate::error::{ApiError, ApiResult};
+use crate::json::Query;
 use crate::AppState;
-
-mod parquet_file;
 
 const FEED_RESERVED: [&str; 3] = ["since", "fields", "limit"];
 const EXPORT_RESERVED: [&str; 2] = ["format", "fields"];
@@ -232,7 +230,7 @@ impl Format {
 /// Turns pages of records into the bytes of a file.
 enum Encoder {
     Csv { header: Vec<String>, started: bool },
-    Parquet(Box<parquet_file::Writer>),
+    Parquet(Box<super::parquet_file::Writer>),
 }
 
 impl Encoder {
@@ -243,7 +241,7 @@ impl Encoder {
                 started: false,
             },
             Format::Parquet => Encoder::Parquet(Box::new(
-                parquet_file::Writer::new(columns)
+                super::parquet_file::Writer::new(columns)
                     .map_err(|e| ApiError::Internal(format!("parquet schema: {e}")))?,
             )),
         })

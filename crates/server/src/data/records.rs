@@ -21,10 +21,11 @@ use store::data_access::{AccessRecord, Column, RecordQuery};
 use store::sessions::ApiToken;
 use store::sharing::Grant;
 
-use super::{Json, Query};
 use crate::auth::{Auth, Principal};
 use crate::error::{ApiError, ApiResult};
+use crate::json::{Json, Query};
 use crate::AppState;
+use domain::access::{self, Act};
 
 /// Parameters of `records` that are not filters.
 const RESERVED: [&str; 3] = ["fields", "after", "limit"];
@@ -171,10 +172,12 @@ pub(super) fn record_json(
     record
 }
 
+/// The application's token, once the caller may read data at all (domain::access).
 fn app_token(principal: &Principal) -> ApiResult<&ApiToken> {
+    access::check(&principal.caller(), Act::ReadData)?;
     match principal {
         Principal::Application(token) => Ok(token),
-        Principal::User { .. } => Err(ApiError::Forbidden("数据接口仅供应用系统凭令牌调用".into())),
+        Principal::User { .. } => Err(ApiError::Internal("ReadData allowed a person".into())),
     }
 }
 
@@ -191,7 +194,7 @@ pub(super) async fn resolve(
     let entry = state.store.published_entry(&code).await?;
     let resource_id = entry.0.id;
     trace.resource_id = Some(resource_id);
-    let grant = state
+    let mut grant = state
         .store
         .current_grant(
             resource_id,
@@ -209,6 +212,17 @@ pub(super) async fn resolve(
         });
     }
     per_day(state, token, &grant).await?;
+    if entry.0.status == domain::workflow::Status::Retired {
+        return Err(ApiError::Forbidden("该目录已停用，授权不再有效".into()));
+    }
+    // A grant shows what the entry's current published version shares: an item marked
+    // personal or 不予共享 since the grant was given is masked or no longer read.
+    grant.items = domain::sharing::effective_items(&grant.items, &entry.1);
+    if grant.items.is_empty() {
+        return Err(ApiError::Forbidden(
+            "该目录（或所授权的信息项）已调整为不予共享，授权不再有效".into(),
+        ));
+    }
     let parsed =
         domain::code::ResourceCode::parse(&code).map_err(|e| ApiError::NotFound(e.to_string()))?;
     Ok(Access {
@@ -697,7 +711,7 @@ async fn check(
 
 #[utoipa::path(get, path = "/api/v1/resources/{prefix}/{seq}/usage", tag = "data", security(("bearer" = [])),
     params(("prefix" = String, Path), ("seq" = String, Path)),
-    responses((status = 200, body = super::List<store::data_access::Usage>), (status = 403, body = crate::error::ErrorBody),
+    responses((status = 200, body = crate::json::List<store::data_access::Usage>), (status = 403, body = crate::error::ErrorBody),
                (status = 404, body = crate::error::ErrorBody)))]
 /// Who uses an entry's data ("谁在使用我的数据"): calls and rows per consuming application,
 /// for the provider department, the bureau and the auditor.
@@ -705,19 +719,16 @@ pub async fn usage(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path((prefix, seq)): Path<(String, String)>,
-) -> ApiResult<axum::Json<super::List<store::data_access::Usage>>> {
-    principal.require_person()?;
-    let resource = state.store.resource(&format!("{prefix}/{seq}")).await?;
-    let allowed = match principal.role() {
-        Some(domain::account::Role::Admin | domain::account::Role::Auditor) => true,
-        _ => principal.department_id() == Some(resource.provider.id),
-    };
-    if !allowed {
-        return Err(ApiError::Forbidden(
-            "只有提供方、管理方和审计员可以查看数据使用情况".into(),
-        ));
-    }
-    Ok(axum::Json(super::List::all(
+) -> ApiResult<axum::Json<crate::json::List<store::data_access::Usage>>> {
+    let (_, resource) =
+        crate::catalogue::api::visible_at(&state, &principal, &prefix, &seq).await?;
+    access::check(
+        &principal.caller(),
+        Act::ViewUsage {
+            provider: resource.provider.id,
+        },
+    )?;
+    Ok(axum::Json(crate::json::List::all(
         state.store.usage(resource.id).await?,
     )))
 }

@@ -1,43 +1,54 @@
-//! 我的待办: each person's queue, by role.
+//! 我的待办: each person's queue: the steps and duties that wait on them.
 
 use axum::extract::State;
-use domain::account::Role;
+use domain::access::{duty_scope, Act, DutyScope};
 use domain::freshness::Freshness;
 use domain::workflow::Status;
 use maud::{html, Markup};
-use store::resources::{ResourceQuery, ResourceSummary, Visibility};
+use store::resources::{ResourceQuery, ResourceSummary};
 
-use super::{code_path, layout, status_tag, thousands, PageResult, WebUser};
-use crate::api::resources::visibility;
+use crate::catalogue::api::visibility;
+use crate::error::ApiError;
+use crate::page::{code_path, layout, status_tag, thousands, PageResult, WebUser};
 use crate::AppState;
 
-/// The statuses that wait on this role.
-fn waiting_on(role: Role) -> &'static [(Status, &'static str)] {
-    match role {
-        Role::Staff => &[
-            (Status::Returned, "被退回待修改"),
-            (Status::Draft, "草稿待提交"),
-        ],
-        Role::Chief => &[
-            (Status::Submitted, "待签发"),
-            (Status::Returned, "被退回待修改"),
-            (Status::Draft, "草稿待提交"),
-        ],
-        Role::Admin => &[(Status::Signed, "待审核发布")],
-        Role::Auditor => &[],
-    }
+/// The catalogue steps that wait on a person: each with the act that takes it.
+fn waiting_on(own: i64) -> [(Status, &'static str, Act); 4] {
+    [
+        (
+            Status::Submitted,
+            "待签发",
+            Act::SignEntry { provider: own },
+        ),
+        (Status::Signed, "待审核发布", Act::PublishEntry),
+        (
+            Status::Returned,
+            "被退回待修改",
+            Act::AuthorEntry { provider: own },
+        ),
+        (
+            Status::Draft,
+            "草稿待提交",
+            Act::AuthorEntry { provider: own },
+        ),
+    ]
 }
 
 pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
+    let caller = user.caller();
     let visible = visibility(&user.0);
-    let own_department = match visible {
-        Visibility::All => None,
-        Visibility::PublishedAndDepartment(dept) => dept,
+    let scope = duty_scope(&caller).map_err(ApiError::from)?;
+    let own_department = match scope {
+        DutyScope::Department(d) => Some(d),
+        DutyScope::Bureau | DutyScope::All => None,
     };
     let mut queues: Vec<(&str, i64, Vec<ResourceSummary>)> = Vec::new();
-    for (status, label) in waiting_on(user.role()) {
+    for (status, label, act) in waiting_on(own_department.unwrap_or(-1)) {
+        if !user.may(act) {
+            continue;
+        }
         let query = ResourceQuery {
-            status: Some(*status),
+            status: Some(status),
             provider_id: own_department,
             limit: 10,
             ..Default::default()
@@ -52,13 +63,15 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
             .find(|(status, _)| *status == s)
             .map_or(0, |(_, n)| *n)
     };
-    let conflicts = if user.role() == Role::Admin {
+    let sees_conflicts = user.may(Act::ViewConflicts);
+    let conflicts = if sees_conflicts {
         state.store.source_conflicts().await?.len()
     } else {
         0
     };
-    // Collection duties: failing pulls and entries whose data is late or missing.
-    let collects = matches!(user.role(), Role::Staff | Role::Chief | Role::Admin);
+    // Collection duties: failing pulls and entries whose data is late or missing, for the
+    // department that collects and the bureau that oversees collection.
+    let collects = matches!(scope, DutyScope::Department(_) | DutyScope::Bureau);
     let failing: Vec<store::sources::Source> = if collects {
         state
             .store
@@ -87,36 +100,28 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
     } else {
         Vec::new()
     };
-    // Duties with deadlines: the department's, or the bureau's for the bureau.
-    let duty_owner = match user.role() {
-        Role::Admin => Some(None),
-        Role::Chief | Role::Staff => own_department.map(Some),
-        Role::Auditor => None,
-    };
+    // Duties with deadlines: the department's, the bureau's, or (read-only) all of them.
     let calendar = state.store.calendar().await?;
-    let duties: Vec<crate::api::sharing::DutyView> = match duty_owner {
-        Some(owner) => state
-            .store
-            .open_duties(owner)
-            .await?
-            .into_iter()
-            .map(|duty| crate::api::sharing::DutyView {
-                countdown: crate::api::sharing::countdown(&state, &calendar, &duty),
-                duty,
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    let duties: Vec<crate::sharing::api::DutyView> = state
+        .store
+        .open_duties(scope)
+        .await?
+        .into_iter()
+        .map(|duty| crate::sharing::api::DutyView {
+            countdown: crate::sharing::api::countdown(&state, &calendar, &duty),
+            duty,
+        })
+        .collect();
     let content = html! {
         div.cards {
             @for status in [Status::Published, Status::Submitted, Status::Signed, Status::Returned, Status::Draft] {
                 div.card { div.muted { (status.label()) } div.big.num { (thousands(count(status))) } }
             }
-            @if user.role() == Role::Admin {
+            @if sees_conflicts {
                 div.card { div.muted { "一数一源提示" } div.big.num { a href="/admin/conflicts" { (conflicts) } } }
             }
         }
-        @if user.role() == Role::Auditor {
+        @if user.may(Act::ReadAudit) {
             div.card { p { "安全审计员可查阅审计日志并校验哈希链，不能修改任何数据。" } a.button href="/audit" { "查看审计日志" } }
         }
         @if !duties.is_empty() {
@@ -127,8 +132,8 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
                     tr {
                         td { (duty_label(&d.duty.kind)) }
                         td { (duty_subject(&d.duty.subject)) }
-                        td { (super::beijing(&d.duty.received_at)) }
-                        td { (super::sharing::countdown_tag(&d.countdown)) }
+                        td { (crate::page::beijing(&d.duty.received_at)) }
+                        td { (crate::page::countdown_tag(&d.countdown)) }
                     }
                 }
             }
@@ -143,7 +148,7 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
                         td { (s.name) }
                         td.num { (s.failures) }
                         td { (s.last_error.as_deref().unwrap_or("")) }
-                        td { (super::beijing(&s.next_run_at)) }
+                        td { (crate::page::beijing(&s.next_run_at)) }
                     }
                 }
             }
@@ -158,7 +163,7 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
                         td { (e.name) }
                         td { (e.update_cycle.label()) }
                         td { span.tag.overdue { (freshness.label()) } }
-                        td { @if let Some(at) = &e.last_success { (super::beijing(at)) } }
+                        td { @if let Some(at) = &e.last_success { (crate::page::beijing(at)) } }
                     }
                 }
             }
@@ -176,7 +181,7 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
                             td { (r.name) }
                             td { (r.provider_name) }
                             td { (status_tag(&r.status)) }
-                            td { (super::beijing(&r.updated_at)) }
+                            td { (crate::page::beijing(&r.updated_at)) }
                         }
                     }
                 }

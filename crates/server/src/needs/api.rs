@@ -7,10 +7,11 @@ use domain::deadline::Countdown;
 use serde::{Deserialize, Serialize};
 use store::needs::{DataNeed, NeedAnswer};
 
-use super::{Json, List};
 use crate::auth::{audit_context, Auth, Meta};
 use crate::error::ApiResult;
+use crate::json::{Json, List};
 use crate::AppState;
+use domain::access::{check, Act};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct NeedView {
@@ -24,7 +25,7 @@ async fn view(state: &AppState, need: DataNeed) -> ApiResult<NeedView> {
     let countdown = need
         .duty
         .as_ref()
-        .map(|d| super::sharing::countdown(state, &calendar, d));
+        .map(|d| crate::sharing::api::countdown(state, &calendar, d));
     Ok(NeedView { need, countdown })
 }
 
@@ -44,11 +45,10 @@ pub async fn post(
     Meta(meta): Meta,
     Json(new): Json<NewNeed>,
 ) -> ApiResult<(StatusCode, axum::Json<NeedView>)> {
-    principal.require_person()?;
     let ctx = audit_context(Some(&principal), &meta);
     let need = state
         .store
-        .post_need(&new.title, &new.description, &principal.actor(), &ctx)
+        .post_need(&new.title, &new.description, &ctx)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(view(&state, need).await?)))
 }
@@ -59,7 +59,7 @@ pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> ApiResult<axum::Json<List<NeedView>>> {
-    principal.require_person()?;
+    check(&principal.caller(), Act::ViewNeeds)?;
     let mut items = Vec::new();
     for need in state.store.needs().await? {
         items.push(view(&state, need).await?);
@@ -83,7 +83,6 @@ pub async fn assign(
     Path(id): Path<i64>,
     Json(assignment): Json<Assignment>,
 ) -> ApiResult<axum::Json<NeedView>> {
-    principal.require_person()?;
     let ctx = audit_context(Some(&principal), &meta);
     let calendar = state.store.calendar().await?;
     let need = state
@@ -91,7 +90,6 @@ pub async fn assign(
         .assign_need(
             id,
             assignment.department_id,
-            &principal.actor(),
             &state.config.deadline_rules,
             &calendar,
             &ctx,
@@ -111,11 +109,7 @@ pub async fn answer(
     Path(id): Path<i64>,
     Json(answer): Json<NeedAnswer>,
 ) -> ApiResult<axum::Json<NeedView>> {
-    principal.require_person()?;
     let ctx = audit_context(Some(&principal), &meta);
-    let need = state
-        .store
-        .answer_need(id, &answer, &principal.actor(), &ctx)
-        .await?;
+    let need = state.store.answer_need(id, &answer, &ctx).await?;
     Ok(axum::Json(view(&state, need).await?))
 }

@@ -4,16 +4,16 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{NaiveDate, Utc};
-use domain::account::Role;
-use domain::calendar::{Calendar, Day, Deadline, ScheduleInput, YearSchedule};
+use domain::access::{check, duty_scope, matter_scope, Act};
+use domain::calendar::Calendar;
 use domain::deadline::Countdown;
 use domain::sharing::{Decision, RequestInput};
 use serde::{Deserialize, Serialize};
 use store::sharing::{Accountability, Duty, RequestScope, ShareRequest};
 
-use super::{Json, List, Query};
 use crate::auth::{audit_context, Auth, Meta, Principal};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::json::{Json, List};
 use crate::AppState;
 
 /// A request with its deadline's countdown.
@@ -53,28 +53,6 @@ async fn view_one(state: &AppState, request: ShareRequest) -> ApiResult<ShareReq
     Ok(view(state, &state.store.calendar().await?, request))
 }
 
-/// Who may see a matter between a provider and a consumer (a request, an objection): the
-/// bureau, the auditor, and the people of the two departments.
-pub fn involved(principal: &Principal, provider_id: i64, consumer_id: i64) -> bool {
-    match principal.role() {
-        Some(Role::Admin | Role::Auditor) => true,
-        Some(_) => principal
-            .department_id()
-            .is_some_and(|d| d == provider_id || d == consumer_id),
-        None => false,
-    }
-}
-
-/// What a person's lists of such matters cover: everything (`None`) for the bureau and
-/// the auditor, their own department's otherwise; `refusal` for anyone else.
-pub fn oversight_scope(principal: &Principal, refusal: &str) -> ApiResult<Option<i64>> {
-    match (principal.role(), principal.department_id()) {
-        (Some(Role::Admin | Role::Auditor), _) => Ok(None),
-        (Some(_), Some(department)) => Ok(Some(department)),
-        _ => Err(ApiError::Forbidden(refusal.into())),
-    }
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewShareRequest {
@@ -103,7 +81,6 @@ pub async fn submit(
     Meta(meta): Meta,
     Json(new): Json<NewShareRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ShareRequestView>)> {
-    principal.require_person()?;
     let input = RequestInput {
         items: new.items,
         purpose: new.purpose,
@@ -115,13 +92,7 @@ pub async fn submit(
     let ctx = audit_context(Some(&principal), &meta);
     let request = state
         .store
-        .submit_share_request(
-            &new.resource,
-            &input,
-            &principal.actor(),
-            &state.config.deadline_rules,
-            &ctx,
-        )
+        .submit_share_request(&new.resource, &input, &state.config.deadline_rules, &ctx)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -135,9 +106,7 @@ pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> ApiResult<axum::Json<List<ShareRequestView>>> {
-    principal.require_person()?;
-    let scope = oversight_scope(&principal, "无权查看共享申请")?
-        .map_or(RequestScope::All, RequestScope::Department);
+    let scope: RequestScope = matter_scope(&principal.caller())?;
     let calendar = state.store.calendar().await?;
     let requests = state.store.share_requests(scope).await?;
     Ok(axum::Json(List::all(
@@ -148,19 +117,16 @@ pub async fn list(
     )))
 }
 
+/// A request the caller may see; "not found" for anyone else.
 async fn visible_request(
     state: &AppState,
     principal: &Principal,
     id: i64,
 ) -> ApiResult<ShareRequest> {
-    principal.require_person()?;
-    let request = state.store.share_request(id).await?;
-    if !involved(principal, request.provider_id, request.consumer_id) {
-        return Err(ApiError::Forbidden(
-            "只有申请部门、提供部门和管理方可以查看该申请".into(),
-        ));
-    }
-    Ok(request)
+    Ok(state
+        .store
+        .visible_share_request(id, &principal.caller())
+        .await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/share-requests/{id}", tag = "sharing", security(("bearer" = [])),
@@ -186,17 +152,10 @@ pub async fn decide(
     Path(id): Path<i64>,
     Json(decision): Json<Decision>,
 ) -> ApiResult<axum::Json<ShareRequestView>> {
-    visible_request(&state, &principal, id).await?;
     let ctx = audit_context(Some(&principal), &meta);
     let request = state
         .store
-        .decide_share_request(
-            id,
-            &decision,
-            &principal.actor(),
-            &state.config.deadline_rules,
-            &ctx,
-        )
+        .decide_share_request(id, &decision, &state.config.deadline_rules, &ctx)
         .await?;
     Ok(axum::Json(view_one(&state, request).await?))
 }
@@ -217,11 +176,10 @@ pub async fn revoke(
     Path(id): Path<i64>,
     Json(revocation): Json<Revocation>,
 ) -> ApiResult<axum::Json<ShareRequestView>> {
-    visible_request(&state, &principal, id).await?;
     let ctx = audit_context(Some(&principal), &meta);
     let request = state
         .store
-        .revoke_share_request(id, &revocation.reason, &principal.actor(), &ctx)
+        .revoke_share_request(id, &revocation.reason, &ctx)
         .await?;
     Ok(axum::Json(view_one(&state, request).await?))
 }
@@ -242,17 +200,10 @@ pub async fn renew(
     Path(id): Path<i64>,
     Json(renewal): Json<Renewal>,
 ) -> ApiResult<(StatusCode, axum::Json<ShareRequestView>)> {
-    visible_request(&state, &principal, id).await?;
     let ctx = audit_context(Some(&principal), &meta);
     let request = state
         .store
-        .renew_share_request(
-            id,
-            renewal.valid_until,
-            &principal.actor(),
-            &state.config.deadline_rules,
-            &ctx,
-        )
+        .renew_share_request(id, renewal.valid_until, &state.config.deadline_rules, &ctx)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -276,11 +227,10 @@ pub async fn set_delegate(
     Path(username): Path<String>,
     Json(delegation): Json<Delegation>,
 ) -> ApiResult<StatusCode> {
-    principal.require_person()?;
     let ctx = audit_context(Some(&principal), &meta);
     state
         .store
-        .set_delegate(&principal.actor(), &username, delegation.allowed, &ctx)
+        .set_delegate(&username, delegation.allowed, &ctx)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -291,14 +241,9 @@ pub async fn duties(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> ApiResult<axum::Json<List<DutyView>>> {
-    principal.require_person()?;
-    let owner = match (principal.role(), principal.department_id()) {
-        (Some(Role::Admin), _) => None,
-        (_, Some(department)) => Some(department),
-        _ => return Err(ApiError::Forbidden("无待办".into())),
-    };
+    let scope = duty_scope(&principal.caller())?;
     let calendar = state.store.calendar().await?;
-    let duties = state.store.open_duties(owner).await?;
+    let duties = state.store.open_duties(scope).await?;
     Ok(axum::Json(List::all(
         duties
             .into_iter()
@@ -316,103 +261,6 @@ pub async fn accountability(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> ApiResult<axum::Json<List<Accountability>>> {
-    if !matches!(principal.role(), Some(Role::Admin | Role::Auditor)) {
-        return Err(ApiError::Forbidden(
-            "只有管理方和审计员可以查看责任追究记录".into(),
-        ));
-    }
-    state.store.record_missed_duties(Utc::now()).await?;
+    check(&principal.caller(), Act::ViewAccountability)?;
     Ok(axum::Json(List::all(state.store.accountability().await?)))
-}
-
-#[utoipa::path(get, path = "/api/v1/calendar/years", tag = "calendar", security(("bearer" = [])),
-    responses((status = 200, body = List<YearSchedule>)))]
-pub async fn years(
-    State(state): State<AppState>,
-    Auth(_principal): Auth,
-) -> ApiResult<axum::Json<List<YearSchedule>>> {
-    let calendar = state.store.calendar().await?;
-    Ok(axum::Json(List::all(
-        calendar.schedules().cloned().collect(),
-    )))
-}
-
-#[utoipa::path(post, path = "/api/v1/calendar/years", tag = "calendar", security(("bearer" = [])), request_body = ScheduleInput,
-    responses((status = 201, body = YearSchedule), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn import_year(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Meta(meta): Meta,
-    Json(input): Json<ScheduleInput>,
-) -> ApiResult<(StatusCode, axum::Json<YearSchedule>)> {
-    if principal.role() != Some(Role::Admin) {
-        return Err(ApiError::Forbidden("只有管理方可以导入节假日安排".into()));
-    }
-    let schedule = YearSchedule::parse(&input).map_err(|e| ApiError::Unprocessable {
-        message: e.to_string(),
-        details: vec![domain::FieldError::new("schedule", e.to_string())],
-    })?;
-    let ctx = audit_context(Some(&principal), &meta);
-    state.store.import_calendar_year(&schedule, &ctx).await?;
-    Ok((StatusCode::CREATED, axum::Json(schedule)))
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct DaysQuery {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-}
-
-#[utoipa::path(get, path = "/api/v1/calendar/days", tag = "calendar", security(("bearer" = [])), params(DaysQuery),
-    responses((status = 200, body = List<Day>), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn days(
-    State(state): State<AppState>,
-    Auth(_principal): Auth,
-    Query(query): Query<DaysQuery>,
-) -> ApiResult<axum::Json<List<Day>>> {
-    if query.to < query.from || (query.to - query.from).num_days() > 3 * 366 {
-        return Err(ApiError::bad_request(
-            "bad_range",
-            "日期范围须从小到大且不超过三年",
-        ));
-    }
-    let calendar = state.store.calendar().await?;
-    let days = query
-        .from
-        .iter_days()
-        .take_while(|d| *d <= query.to)
-        .map(|d| calendar.day(d))
-        .collect();
-    Ok(axum::Json(List::all(days)))
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct DeadlineQuery {
-    /// RFC 3339 time, or a date (noon Beijing time).
-    pub received: String,
-    /// Working days.
-    pub n: u32,
-}
-
-#[utoipa::path(get, path = "/api/v1/calendar/deadline", tag = "calendar", security(("bearer" = [])), params(DeadlineQuery),
-    responses((status = 200, body = Deadline), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn deadline(
-    State(state): State<AppState>,
-    Auth(_principal): Auth,
-    Query(query): Query<DeadlineQuery>,
-) -> ApiResult<axum::Json<Deadline>> {
-    let received = domain::calendar::parse_receipt(&query.received).ok_or_else(|| {
-        ApiError::bad_request("bad_received", "received 应为 YYYY-MM-DD 或 RFC 3339 时间")
-    })?;
-    if query.n > 366 {
-        return Err(ApiError::bad_request("bad_n", "n 不能超过 366"));
-    }
-    let calendar = state.store.calendar().await?;
-    Ok(axum::Json(calendar.working_days_after(
-        received,
-        query.n,
-        state.config.deadline_rules.cutoff,
-    )))
 }

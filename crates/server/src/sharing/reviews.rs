@@ -8,10 +8,11 @@ use domain::deadline::Countdown;
 use serde::{Deserialize, Serialize};
 use store::basis_reviews::BasisReview;
 
-use super::{Json, List};
 use crate::auth::{audit_context, Auth, Meta};
 use crate::error::{ApiError, ApiResult};
+use crate::json::{Json, List};
 use crate::AppState;
+use domain::access::matter_scope;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct BasisReviewView {
@@ -25,7 +26,7 @@ pub(crate) async fn view(state: &AppState, review: BasisReview) -> ApiResult<Bas
     let countdown = review
         .duty
         .as_ref()
-        .map(|d| super::sharing::countdown(state, &calendar, d));
+        .map(|d| super::api::countdown(state, &calendar, d));
     Ok(BasisReviewView { review, countdown })
 }
 
@@ -50,7 +51,6 @@ pub async fn request(
     Meta(meta): Meta,
     Json(new): Json<NewBasisReview>,
 ) -> ApiResult<(StatusCode, axum::Json<BasisReviewView>)> {
-    principal.require_person()?;
     let ctx = audit_context(Some(&principal), &meta);
     let calendar = state.store.calendar().await?;
     let review = state
@@ -61,7 +61,6 @@ pub async fn request(
                 items: &new.items,
                 reason: &new.reason,
             },
-            &principal.actor(),
             &state.config.deadline_rules,
             &calendar,
             &ctx,
@@ -78,8 +77,7 @@ pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> ApiResult<axum::Json<List<BasisReviewView>>> {
-    principal.require_person()?;
-    let scope = super::sharing::oversight_scope(&principal, "无权查看不予共享复核")?;
+    let scope = matter_scope(&principal.caller())?;
     let mut items = Vec::new();
     for review in state.store.basis_reviews(scope).await? {
         items.push(view(&state, review).await?);
@@ -107,7 +105,6 @@ pub async fn decide(
     Path(id): Path<i64>,
     Json(decision): Json<ReviewDecision>,
 ) -> ApiResult<axum::Json<BasisReviewView>> {
-    principal.require_person()?;
     let upheld = match decision.decision.as_str() {
         "uphold" => true,
         "overturn" => false,
@@ -125,7 +122,6 @@ pub async fn decide(
                 rules: &state.config.deadline_rules,
                 calendar: &calendar,
             },
-            &principal.actor(),
             &ctx,
         )
         .await?;

@@ -26,7 +26,8 @@ pub async fn aggregation_stats(state: &AppState) -> ApiResult<AggregationStats> 
     responses((status = 200, body = AggregationStats), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn aggregation(
     State(state): State<AppState>,
-    Auth(_principal): Auth,
+    Auth(principal): Auth,
 ) -> ApiResult<axum::Json<AggregationStats>> {
+    domain::access::check(&principal.caller(), domain::access::Act::ViewStats)?;
     Ok(axum::Json(aggregation_stats(&state).await?))
 }

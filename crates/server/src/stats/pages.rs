@@ -3,8 +3,8 @@
 use axum::extract::State;
 use maud::{html, Markup};
 
-use super::{layout, thousands, PageResult, WebUser};
-use crate::api::stats::aggregation_stats;
+use super::api::aggregation_stats;
+use crate::page::{layout, thousands, PageResult, WebUser};
 use crate::AppState;
 
 fn percent(rate: f64) -> String {
@@ -16,6 +16,7 @@ fn verdict(meets: bool) -> Markup {
 }
 
 pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
+    user.require(domain::access::Act::ViewStats)?;
     let stats = aggregation_stats(&state).await?;
     let content = html! {
         div.cards {
@@ -46,7 +47,7 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
                     td.num { (percent(d.target)) }
                     td { (verdict(d.meets_target)) }
                     td.num { (percent(d.tally.quality_rate)) }
-                    td { @if let Some(at) = &d.tally.last_update { (super::beijing(at)) } }
+                    td { @if let Some(at) = &d.tally.last_update { (crate::page::beijing(at)) } }
                 }
             }
         }

@@ -40,7 +40,7 @@ impl TestApp {
         let store = test_store.store.clone();
         let gaj = fixtures::department(&store, "gaj", 1).await;
         let mzj = fixtures::department(&store, "mzj", 2).await;
-        let hash = datahall_server::auth::hash_password(PASSWORD).unwrap();
+        let hash = datahall_server::auth::hash_password_blocking(PASSWORD).unwrap();
         let people = [
             ("admin", Role::Admin, None),
             ("auditor", Role::Auditor, None),

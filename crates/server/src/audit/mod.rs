@@ -1,0 +1,17 @@
+//! The audit log (审计日志): read by the auditor, verified by anyone who runs the platform.
+
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+pub mod api;
+mod pages;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api::list))
+        .routes(routes!(api::verify))
+        .route("/audit", get(pages::page))
+}

@@ -1,0 +1,89 @@
+//! Architecture invariants of the HTTP layer, checked on its source (rust-analyzer's
+//! "tidy" tests): rules that a compiler cannot enforce but a reviewer would.
+
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("source directory") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every "who may" question is answered by `domain::access`: a handler or page that
+/// compares roles or departments itself is a second copy of a rule, and copies drift
+/// (ARCHITECTURE.md, "One rule, one place").
+#[test]
+fn handlers_and_pages_carry_no_role_checks_of_their_own() {
+    const FORBIDDEN: [&str; 14] = [
+        "Role::Admin",
+        "Role::Chief",
+        "Role::Staff",
+        "Role::Auditor",
+        ".role()",
+        ".role ==",
+        ".role !=",
+        "works_for(",
+        "needs_department(",
+        "department_id() ==",
+        "department_id() !=",
+        "require_role",
+        "require_person",
+        "Principal::actor",
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    assert!(files.len() > 20, "found the server's sources");
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("readable source");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for pattern in FORBIDDEN {
+                if code.contains(pattern) {
+                    found.push(format!(
+                        "{}:{}: {pattern}: {}",
+                        file.strip_prefix(&root).unwrap_or(file).display(),
+                        n + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "ask domain::access instead (check, allows, matter_scope, …):\n{}",
+        found.join("\n")
+    );
+}
+
+/// Each capability's routes are declared once, in its module's `routes()`: the router and
+/// the OpenAPI document are built from the same declarations, so no other file may add a
+/// route of its own.
+#[test]
+fn routes_are_declared_only_in_capability_modules() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    let mut stray = Vec::new();
+    for file in &files {
+        let relative = file.strip_prefix(&root).unwrap_or(file);
+        let is_module_root = relative.file_name().is_some_and(|f| f == "mod.rs");
+        let is_router = relative == Path::new("lib.rs");
+        let text = std::fs::read_to_string(file).expect("readable source");
+        if !is_module_root && !is_router && (text.contains(".route(") || text.contains(".routes("))
+        {
+            stray.push(relative.display().to_string());
+        }
+    }
+    assert!(
+        stray.is_empty(),
+        "routes declared outside a capability's mod.rs: {stray:?}"
+    );
+}
