@@ -158,6 +158,7 @@ pub async fn run(url: &str, args: DataApiArgs) -> anyhow::Result<()> {
         row_filter: None,
         rate_per_minute: Some(u32::MAX),
         daily_quota: Some(u32::MAX),
+        verify_quota: None,
     };
     store
         .decide_share_request(

@@ -54,6 +54,15 @@ pub struct Config {
     /// Receipts after this Beijing time (`HH:MM`) count from the next working day; empty
     /// for none.
     pub deadline_cutoff: String,
+    /// Networks department source databases may be in, comma-separated CIDR blocks or
+    /// addresses (`10.0.0.0/8, 172.16.5.10`). Empty: no source may connect.
+    pub source_networks: String,
+    /// Where each verification of the logs leaves the (sealed) head it saw, outside the
+    /// database, for the next verification to check; back it up apart from the database.
+    pub audit_anchor_file: String,
+    /// Reverse proxies (comma-separated CIDR blocks or addresses) whose `X-Forwarded-For`
+    /// names the client. Empty: the peer's address is the client's.
+    pub trusted_proxies: String,
 }
 
 impl Default for Config {
@@ -82,11 +91,14 @@ impl Default for Config {
             deadline_need_days: 10,
             deadline_revision_days: 10,
             deadline_cutoff: String::new(),
+            source_networks: String::new(),
+            trusted_proxies: String::new(),
+            audit_anchor_file: "datahall.audit-anchor".into(),
         }
     }
 }
 
-const KEYS: [&str; 23] = [
+const KEYS: [&str; 26] = [
     "database",
     "listen",
     "platform_name",
@@ -110,6 +122,9 @@ const KEYS: [&str; 23] = [
     "deadline_need_days",
     "deadline_revision_days",
     "deadline_cutoff",
+    "source_networks",
+    "trusted_proxies",
+    "audit_anchor_file",
 ];
 
 impl Config {
@@ -173,6 +188,45 @@ impl Config {
         Ok(rules)
     }
 
+    /// Where department sources may connect: the configured networks, and never the
+    /// platform's own database server or listening address.
+    pub fn source_policy(
+        &self,
+        listen: SocketAddr,
+    ) -> anyhow::Result<collect::network::SourcePolicy> {
+        let networks: Vec<String> = self
+            .source_networks
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect();
+        let mut forbidden = vec![listen];
+        if let Some((host, port)) = database_server(&self.database) {
+            use std::net::ToSocketAddrs;
+            if let Ok(addresses) = (host.as_str(), port).to_socket_addrs() {
+                forbidden.extend(addresses);
+            }
+        }
+        collect::network::SourcePolicy::parse(&networks, forbidden).map_err(anyhow::Error::msg)
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!("trusted_proxies: {p:?} is not a CIDR block or address")
+                    })
+            })
+            .collect()
+    }
+
     pub fn spool_dir(&self) -> std::path::PathBuf {
         match self.spool_dir.as_str() {
             "" => std::env::temp_dir(),
@@ -214,6 +268,16 @@ impl Config {
     }
 }
 
+/// The host and port of a PostgreSQL database URL (an embedded SQLite file has none).
+fn database_server(url: &str) -> Option<(String, u16)> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return None;
+    }
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str().filter(|h| !h.is_empty())?.to_string();
+    Some((host, parsed.port().unwrap_or(5432)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +303,32 @@ mod tests {
             );
             Ok(())
         });
+    }
+
+    #[test]
+    fn sources_never_reach_the_platforms_own_database() {
+        let config = Config {
+            database: "postgres://datahall:pw@127.0.0.1:5432/datahall".into(),
+            source_networks: "127.0.0.0/8, 10.0.0.0/8".into(),
+            ..Config::default()
+        };
+        let policy = config
+            .source_policy("127.0.0.1:8080".parse().unwrap())
+            .unwrap();
+        assert_eq!(policy.allowed.len(), 2);
+        assert!(policy
+            .forbidden
+            .contains(&"127.0.0.1:5432".parse().unwrap()));
+        assert!(policy
+            .forbidden
+            .contains(&"127.0.0.1:8080".parse().unwrap()));
+        let wrong = Config {
+            source_networks: "everywhere".into(),
+            ..Config::default()
+        };
+        assert!(wrong
+            .source_policy("127.0.0.1:8080".parse().unwrap())
+            .is_err());
     }
 
     #[test]

@@ -160,6 +160,7 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
                 row_filter: None,
                 rate_per_minute: None,
                 daily_quota: None,
+                verify_quota: None,
             };
             let refuse = |reason: &str| Decision::Refuse {
                 reason: reason.into(),
@@ -260,6 +261,7 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
             row_filter: None,
             rate_per_minute: None,
             daily_quota: None,
+            verify_quota: None,
         };
         store
             .decide_share_request(late.id, &approve, &rules, &crate::demo::as_person(&admin))
@@ -311,6 +313,8 @@ async fn usage_history(store: &Store) -> anyhow::Result<()> {
                     outcome: "ok".into(),
                     status: 200,
                     latency_us: 800 + call * 13,
+                    request_id: format!("demo-{}-{day}-{call}", grant.id),
+                    subjects: Vec::new(),
                 });
             }
         }

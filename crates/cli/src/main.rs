@@ -239,7 +239,8 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .migrate()
         .await
         .context("cannot migrate the database")?;
-    Ok(store)
+    // The logs are sealed, and data subjects hashed, with keys derived from the secret.
+    Ok(store.with_keys(config.secret_key()?.store_keys()))
 }
 
 /// Reads a password from DATAHALL_PASSWORD or the first line of standard input.
@@ -363,6 +364,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let secret_key = config.secret_key()?;
+    let source_policy = config.source_policy(listen)?;
     let server_config = server::ServerConfig {
         demo_mode: args.demo,
         platform_name: config.platform_name.clone(),
@@ -371,6 +373,9 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         max_upload_bytes: config.max_upload_mib << 20,
         spool_dir: config.spool_dir(),
         secret_key: Some(secret_key.clone()),
+        source_policy: source_policy.clone(),
+        trusted_proxies: config.trusted_proxies()?,
+        audit_anchor_file: Some(config.audit_anchor_file.clone().into()),
         target_government: config.target_government / 100.0,
         target_social: config.target_social / 100.0,
         deadline_rules: config.deadline_rules()?,
@@ -384,6 +389,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         let scheduler = collect::scheduler::Scheduler {
             store: store.clone(),
             key: secret_key,
+            policy: source_policy,
             realtime_poll: chrono::Duration::seconds(config.realtime_poll_seconds.max(5)),
             tick: std::time::Duration::from_secs(config.realtime_poll_seconds.clamp(5, 60) as u64),
             feed_retention_days: config.feed_retention_days.max(1),
@@ -647,9 +653,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Catalogue(command) => catalogue_command(config, command).await,
         Command::Audit(AuditCommand::Verify) => {
             let store = open_store(&config).await?;
-            let report = store.audit_verify().await?;
+            let report = server::audit::verification::verify(
+                &store,
+                Some(std::path::Path::new(&config.audit_anchor_file)),
+                &cli_context(),
+            )
+            .await?;
             if report.intact {
-                println!("audit chain intact: {} records", report.checked);
+                println!(
+                    "audit chain intact: {} records ({} sealed); access log: {} records ({} checkpointed); anchor written to {}",
+                    report.checked,
+                    report.sealed,
+                    report.access_checked,
+                    report.access_checkpointed,
+                    config.audit_anchor_file
+                );
                 Ok(())
             } else {
                 println!(

@@ -9,6 +9,11 @@ fn datahall(database: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
         .arg("--database")
         .arg(database)
         .env("DATAHALL_LOG", "warn")
+        // Each database's own anchor, beside it (never one shared by every test run).
+        .env(
+            "DATAHALL_AUDIT_ANCHOR_FILE",
+            format!("{}.anchor", database.trim_start_matches("sqlite://")),
+        )
         .env_remove("DATAHALL_PASSWORD");
     for (k, v) in env {
         command.env(k, v);

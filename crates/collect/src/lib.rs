@@ -8,6 +8,7 @@
 //! thread while the batch is written, so both cores work on a large import.
 
 pub mod file;
+pub mod network;
 pub mod pull;
 pub mod scheduler;
 pub mod secret;
@@ -26,6 +27,10 @@ pub enum CollectError {
     /// The source database refused, went away, or changed its schema.
     #[error("{0}")]
     Source(String),
+    /// The source's address is outside the networks the bureau allows (or is the
+    /// platform's own database, or a local socket).
+    #[error("{0}")]
+    NotAllowed(String),
     #[error(transparent)]
     Store(#[from] store::StoreError),
 }

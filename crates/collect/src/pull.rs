@@ -22,6 +22,7 @@ use store::sources::Source;
 use store::{AuditContext, Store};
 
 use crate::file::{abandon, Chunk};
+use crate::network::SourcePolicy;
 use crate::secret::SecretKey;
 use crate::{CollectError, CHUNK_ROWS};
 
@@ -47,20 +48,38 @@ fn is_table_name(query: &str) -> bool {
 }
 
 impl SourceConnection {
-    async fn connect(kind: &str, url: &str) -> Result<Self, CollectError> {
+    /// Connects to a source the policy admits, at the address the policy checked. A
+    /// failure says only that: its cause (refused, timed out, wrong password) goes to the
+    /// server's log, since texts that tell them apart map the network they point into.
+    async fn connect(
+        kind: &'static str,
+        url: &str,
+        policy: &SourcePolicy,
+    ) -> Result<Self, CollectError> {
+        let target = policy.check(kind, url).await?;
         let connecting = async {
             Ok::<_, sqlx::Error>(match kind {
-                "postgres" => SourceConnection::Postgres(sqlx::PgConnection::connect(url).await?),
-                _ => SourceConnection::MySql(sqlx::MySqlConnection::connect(url).await?),
+                "postgres" => {
+                    SourceConnection::Postgres(sqlx::PgConnection::connect(&target.url).await?)
+                }
+                _ => SourceConnection::MySql(sqlx::MySqlConnection::connect(&target.url).await?),
             })
+        };
+        let failed = || {
+            CollectError::Source(
+                "无法连接源库：连接失败或认证未通过，请核对地址、端口、库名、用户名和密码".into(),
+            )
         };
         match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
             Ok(Ok(connection)) => Ok(connection),
-            Ok(Err(error)) => Err(source_error("无法连接源库", error)),
-            Err(_) => Err(CollectError::Source(format!(
-                "无法连接源库：{} 秒内没有响应",
-                CONNECT_TIMEOUT.as_secs()
-            ))),
+            Ok(Err(error)) => {
+                tracing::warn!(source = %store::redact_url(url), %error, "source connection failed");
+                Err(failed())
+            }
+            Err(_) => {
+                tracing::warn!(source = %store::redact_url(url), "source connection timed out");
+                Err(failed())
+            }
         }
     }
 
@@ -250,6 +269,7 @@ pub struct SourceDefinition {
 /// is explicit, so a later change of the source's columns is reported, not guessed around.
 pub async fn define_source(
     key: &SecretKey,
+    policy: &SourcePolicy,
     items: &[Item],
     definition: &SourceDefinition,
 ) -> Result<store::sources::NewSource, CollectError> {
@@ -285,7 +305,7 @@ pub async fn define_source(
     if query.is_empty() || query.contains(';') {
         return Err(invalid("query 应为表名或一条 SELECT 语句（不含分号）"));
     }
-    let mut conn = SourceConnection::connect(kind, &url).await?;
+    let mut conn = SourceConnection::connect(kind, &url, policy).await?;
     let from = conn.derived_table(query);
     let source_columns = conn.columns(&from).await?;
     let columns = map_source_columns(&source_columns, items, &definition.mapping)?;
@@ -333,6 +353,7 @@ pub async fn define_source(
 pub async fn run_pull(
     store: &Store,
     key: &SecretKey,
+    policy: &SourcePolicy,
     source: &Source,
     ctx: &AuditContext,
 ) -> Result<BatchReport, CollectError> {
@@ -343,7 +364,12 @@ pub async fn run_pull(
     let url = key
         .open(&source.url_sealed)
         .map_err(|e| CollectError::Source(e.to_string()))?;
-    let mut conn = SourceConnection::connect(&source.kind, &url).await?;
+    let kind = if source.kind == "postgres" {
+        "postgres"
+    } else {
+        "mysql"
+    };
+    let mut conn = SourceConnection::connect(kind, &url, policy).await?;
     let from = conn.derived_table(&source.query);
     let source_columns = conn.columns(&from).await?;
     let item_columns = map_source_columns(&source_columns, &items, &mapping)?;

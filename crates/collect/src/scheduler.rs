@@ -20,6 +20,8 @@ const LEASE: chrono::Duration = chrono::Duration::hours(1);
 pub struct Scheduler {
     pub store: Store,
     pub key: SecretKey,
+    /// Where sources may connect.
+    pub policy: crate::network::SourcePolicy,
     /// The polling interval of 实时 entries.
     pub realtime_poll: chrono::Duration,
     /// How often the scheduler looks for due sources.
@@ -62,6 +64,12 @@ impl Scheduler {
             Ok(missed) => tracing::info!(missed, "accountability recorded for missed deadlines"),
             Err(error) => tracing::warn!(%error, "recording missed deadlines"),
         }
+        // The access log's digest so far, into the audit chain (see store::verify).
+        match self.store.checkpoint_access_log(&ctx).await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "access log checkpointed"),
+            Err(error) => tracing::warn!(%error, "checkpointing the access log"),
+        }
         match self.store.prune_deletions(self.feed_retention_days).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "old deletions dropped from the change feed"),
@@ -99,7 +107,8 @@ impl Scheduler {
         let interval = UpdateCycle::parse(&source.update_cycle)
             .unwrap_or(UpdateCycle::Daily)
             .pull_interval(self.realtime_poll);
-        let outcome = crate::pull::run_pull(&self.store, &self.key, source, ctx).await;
+        let outcome =
+            crate::pull::run_pull(&self.store, &self.key, &self.policy, source, ctx).await;
         let now = Utc::now();
         match outcome {
             Ok(report) => {

@@ -45,6 +45,12 @@ impl SecretKey {
     /// keystream under a nonce naming the purpose (distinct purposes, independent keys).
     /// Lets one configured secret serve several uses without reusing a key across them.
     pub fn derive(&self, purpose: &str) -> SecretKey {
+        Self(XChaCha20Poly1305::new(&self.derive_bytes(purpose).into()))
+    }
+
+    /// 32 key bytes for another purpose (an HMAC key), derived as [`SecretKey::derive`]
+    /// derives a key.
+    pub fn derive_bytes(&self, purpose: &str) -> [u8; 32] {
         let mut nonce = [0u8; 24];
         for (slot, byte) in nonce.iter_mut().zip(purpose.bytes()) {
             *slot = byte;
@@ -53,10 +59,17 @@ impl SecretKey {
             .0
             .encrypt(XNonce::from_slice(&nonce), [0u8; 32].as_slice())
             .expect("XChaCha20-Poly1305 encrypts 32 bytes");
-        let key: [u8; 32] = stream[..32]
+        stream[..32]
             .try_into()
-            .expect("the ciphertext of 32 bytes holds 32 bytes");
-        Self(XChaCha20Poly1305::new(&key.into()))
+            .expect("the ciphertext of 32 bytes holds 32 bytes")
+    }
+
+    /// The keys that seal the platform's logs and hash data subjects.
+    pub fn store_keys(&self) -> store::Keys {
+        store::Keys {
+            seal: Some(self.derive_bytes("datahall log seal")),
+            subjects: Some(self.derive_bytes("datahall subjects")),
+        }
     }
 
     pub fn seal(&self, plain: &str) -> String {

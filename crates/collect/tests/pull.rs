@@ -133,6 +133,16 @@ fn definition(name: &str, url: &str, mode: &str) -> SourceDefinition {
     }
 }
 
+/// The test's source systems run on this machine: the pull tests allow loopback (the
+/// policy itself is tested in `collect::network` and the server's trust tests).
+fn local() -> datahall_collect::network::SourcePolicy {
+    datahall_collect::network::SourcePolicy::parse(
+        &["127.0.0.0/8".into(), "::1/128".into()],
+        vec![],
+    )
+    .unwrap()
+}
+
 #[tokio::test]
 async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
     let key = SecretKey::from_base64(&SecretKey::generate()).unwrap();
@@ -159,9 +169,14 @@ async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
             let (scheme, rest) = db.url.split_once("://").unwrap();
             let host = rest.split_once('@').map_or(rest, |(_, host)| host);
             let wrong = format!("{scheme}://nobody:wrong@{host}");
-            let refused = define_source(&key, &body.items, &definition("错误凭据", &wrong, "full"))
-                .await
-                .unwrap_err();
+            let refused = define_source(
+                &key,
+                &local(),
+                &body.items,
+                &definition("错误凭据", &wrong, "full"),
+            )
+            .await
+            .unwrap_err();
             assert!(
                 refused.to_string().contains("无法连接源库"),
                 "{label}: {refused}"
@@ -173,6 +188,7 @@ async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
 
             let new = define_source(
                 &key,
+                &local(),
                 &body.items,
                 &definition("户籍库", &db.url, "incremental"),
             )
@@ -190,7 +206,9 @@ async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
                 )
                 .await
                 .unwrap();
-            let first = run_pull(store, &key, &source, &ctx).await.unwrap();
+            let first = run_pull(store, &key, &local(), &source, &ctx)
+                .await
+                .unwrap();
             assert_eq!((first.rows_accepted, first.rows_deleted), (3, 0), "{label}");
             assert_eq!(
                 platform_rows(store, table).await,
@@ -212,7 +230,9 @@ async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
                 insert(5, "钱七", 5),
                 format!("UPDATE people SET deleted = TRUE, updated_at = '{}' WHERE id_number = '{}'", at(30), id(2)),
             ]).await;
-            let second = run_pull(store, &key, &source, &ctx).await.unwrap();
+            let second = run_pull(store, &key, &local(), &source, &ctx)
+                .await
+                .unwrap();
             assert_eq!(second.rows_deleted, 1, "{label}: the soft delete");
             assert_eq!(
                 platform_rows(store, table).await,
@@ -232,6 +252,7 @@ async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
             .await;
             let snapshot = define_source(
                 &key,
+                &local(),
                 &body.items,
                 &definition("户籍库全量", &db.url, "full"),
             )
@@ -245,7 +266,9 @@ async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
                 )
                 .await
                 .unwrap();
-            let third = run_pull(store, &key, &snapshot, &ctx).await.unwrap();
+            let third = run_pull(store, &key, &local(), &snapshot, &ctx)
+                .await
+                .unwrap();
             assert_eq!(third.rows_deleted, 1, "{label}: the hard delete");
             assert_eq!(
                 platform_rows(store, table).await,
@@ -264,12 +287,15 @@ async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
             let scheduler = Scheduler {
                 store: store.clone(),
                 key: key.clone(),
+                policy: local(),
                 realtime_poll: chrono::Duration::seconds(60),
                 tick: std::time::Duration::from_secs(60),
                 feed_retention_days: 90,
             };
             let source = store.source(source.id).await.unwrap();
-            let changed = run_pull(store, &key, &source, &ctx).await.unwrap_err();
+            let changed = run_pull(store, &key, &local(), &source, &ctx)
+                .await
+                .unwrap_err();
             assert!(
                 changed.to_string().contains("源表结构已变化"),
                 "{label}: {changed}"
@@ -309,9 +335,14 @@ async fn a_source_that_goes_away_mid_pull_leaves_the_previous_data_and_a_failed_
                 .collect();
             statements.push(format!("INSERT INTO people VALUES {}", values.join(", ")));
             exec(&db, &statements).await;
-            let fast = define_source(&key, &body.items, &definition("户籍库", &db.url, "full"))
-                .await
-                .unwrap();
+            let fast = define_source(
+                &key,
+                &local(),
+                &body.items,
+                &definition("户籍库", &db.url, "full"),
+            )
+            .await
+            .unwrap();
             let fast = store
                 .create_source(
                     &code,
@@ -320,7 +351,7 @@ async fn a_source_that_goes_away_mid_pull_leaves_the_previous_data_and_a_failed_
                 )
                 .await
                 .unwrap();
-            run_pull(store, &key, &fast, &ctx).await.unwrap();
+            run_pull(store, &key, &local(), &fast, &ctx).await.unwrap();
             let before = platform_rows(store, "data_101001_000001").await;
             assert_eq!(before.len(), 400, "{label}");
 
@@ -332,7 +363,9 @@ async fn a_source_that_goes_away_mid_pull_leaves_the_previous_data_and_a_failed_
             };
             let mut slow = definition("慢查询", &db.url, "full");
             slow.query = format!("SELECT p.* FROM people p WHERE {pause}");
-            let slow = define_source(&key, &body.items, &slow).await.unwrap();
+            let slow = define_source(&key, &local(), &body.items, &slow)
+                .await
+                .unwrap();
             let slow = store
                 .create_source(
                     &code,
@@ -366,7 +399,9 @@ async fn a_source_that_goes_away_mid_pull_leaves_the_previous_data_and_a_failed_
                     }
                 })
             };
-            let error = run_pull(store, &key, &slow, &ctx).await.unwrap_err();
+            let error = run_pull(store, &key, &local(), &slow, &ctx)
+                .await
+                .unwrap_err();
             assert_eq!(
                 killer.await.unwrap(),
                 1,
@@ -408,7 +443,9 @@ async fn incremental_by_key_reconciles_hard_deletes_every_run() {
             definition.overlap = Some(1);
             definition.delete_column = None;
             definition.reconcile_every = Some(1);
-            let source = define_source(&key, &body.items, &definition).await.unwrap();
+            let source = define_source(&key, &local(), &body.items, &definition)
+                .await
+                .unwrap();
             let source = store
                 .create_source(
                     &code,
@@ -417,7 +454,9 @@ async fn incremental_by_key_reconciles_hard_deletes_every_run() {
                 )
                 .await
                 .unwrap();
-            run_pull(store, &key, &source, &ctx).await.unwrap();
+            run_pull(store, &key, &local(), &source, &ctx)
+                .await
+                .unwrap();
             assert_eq!(
                 store.source(source.id).await.unwrap().watermark.as_deref(),
                 Some("2"),
@@ -433,7 +472,9 @@ async fn incremental_by_key_reconciles_hard_deletes_every_run() {
             )
             .await;
             let source = store.source(source.id).await.unwrap();
-            let second = run_pull(store, &key, &source, &ctx).await.unwrap();
+            let second = run_pull(store, &key, &local(), &source, &ctx)
+                .await
+                .unwrap();
             assert_eq!(
                 (second.rows_received, second.rows_deleted),
                 (2, 1),

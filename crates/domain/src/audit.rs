@@ -35,6 +35,9 @@ pub struct AuditEvent {
     pub source_ip: Option<String>,
     pub outcome: Option<Outcome>,
     pub detail: Option<String>,
+    /// How many identical events the record stands for: refusals of one caller, route and
+    /// reason within a second are recorded once with their count. 0 and 1 both mean one.
+    pub occurrences: i64,
 }
 
 /// The database keeps microseconds (PostgreSQL's resolution), so chained times are
@@ -74,6 +77,11 @@ pub fn chain_hash(prev_hash: &str, seq: i64, at: DateTime<Utc>, event: &AuditEve
                 hasher.update(b"\n");
             }
         }
+    }
+    // A count is hashed only when it says more than one, so that the records written
+    // before counts existed verify unchanged.
+    if event.occurrences > 1 {
+        hasher.update(format!("occurrences:{}\n", event.occurrences).as_bytes());
     }
     hex::encode(hasher.finalize())
 }
@@ -125,6 +133,15 @@ mod tests {
         let mut changed = event();
         changed.target.push('x');
         assert_ne!(base, chain_hash(GENESIS_HASH, 1, at, &changed));
+        let mut counted = event();
+        counted.occurrences = 1;
+        assert_eq!(
+            base,
+            chain_hash(GENESIS_HASH, 1, at, &counted),
+            "one is one"
+        );
+        counted.occurrences = 7;
+        assert_ne!(base, chain_hash(GENESIS_HASH, 1, at, &counted));
         let mut moved = event();
         moved.detail = Some(String::new());
         assert_ne!(

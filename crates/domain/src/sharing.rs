@@ -164,6 +164,9 @@ pub enum Decision {
         rate_per_minute: Option<u32>,
         #[serde(default)]
         daily_quota: Option<u32>,
+        /// Verification calls a day (核验): kept small, since each answers a guess.
+        #[serde(default)]
+        verify_quota: Option<u32>,
     },
     Refuse {
         reason: String,
@@ -186,6 +189,15 @@ pub struct GrantTerms {
     pub row_filter: Option<BTreeMap<String, Vec<String>>>,
     pub rate_per_minute: u32,
     pub daily_quota: u32,
+    pub verify_quota: u32,
+}
+
+/// The limits an approval sets; those left unset take the defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub rate_per_minute: Option<u32>,
+    pub daily_quota: Option<u32>,
+    pub verify_quota: Option<u32>,
 }
 
 /// Whether any of `clear_items` is a personal item of the entry.
@@ -217,10 +229,12 @@ pub fn effective_items(granted: &[GrantedItem], body: &ResourceBody) -> Vec<Gran
 
 pub const DEFAULT_RATE_PER_MINUTE: u32 = 600;
 pub const DEFAULT_DAILY_QUOTA: u32 = 100_000;
+/// Verification answers yes or no to a guess about a record (an ID holder's name, say):
+/// a day's allowance far below the read quota keeps guessing impractical.
+pub const DEFAULT_VERIFY_QUOTA: u32 = 1_000;
 
 /// Turns an approval into grant terms: granted items must be among those requested;
 /// personal items are masked unless both asked for and approved in clear.
-#[allow(clippy::too_many_arguments)]
 pub fn grant_terms(
     body: &ResourceBody,
     requested: &[String],
@@ -228,8 +242,7 @@ pub fn grant_terms(
     items: &[String],
     clear_items: &[String],
     row_filter: Option<&BTreeMap<String, Vec<String>>>,
-    rate_per_minute: Option<u32>,
-    daily_quota: Option<u32>,
+    limits: Limits,
 ) -> Result<GrantTerms, ValidationErrors> {
     let mut errors = ValidationErrors::default();
     let chosen: Vec<String> = if items.is_empty() {
@@ -259,11 +272,14 @@ pub fn grant_terms(
             }
         }
     }
-    if rate_per_minute == Some(0) {
-        errors.push("rate_per_minute", "须大于 0");
-    }
-    if daily_quota == Some(0) {
-        errors.push("daily_quota", "须大于 0");
+    for (field, limit) in [
+        ("rate_per_minute", limits.rate_per_minute),
+        ("daily_quota", limits.daily_quota),
+        ("verify_quota", limits.verify_quota),
+    ] {
+        if limit == Some(0) {
+            errors.push(field, "须大于 0");
+        }
     }
     let personal = |identifier: &str| {
         body.items
@@ -280,8 +296,9 @@ pub fn grant_terms(
     errors.into_result(GrantTerms {
         items: granted,
         row_filter: row_filter.cloned(),
-        rate_per_minute: rate_per_minute.unwrap_or(DEFAULT_RATE_PER_MINUTE),
-        daily_quota: daily_quota.unwrap_or(DEFAULT_DAILY_QUOTA),
+        rate_per_minute: limits.rate_per_minute.unwrap_or(DEFAULT_RATE_PER_MINUTE),
+        daily_quota: limits.daily_quota.unwrap_or(DEFAULT_DAILY_QUOTA),
+        verify_quota: limits.verify_quota.unwrap_or(DEFAULT_VERIFY_QUOTA),
     })
 }
 
@@ -594,8 +611,7 @@ mod tests {
             &[],
             &["full_name".into()],
             None,
-            None,
-            None,
+            Limits::default(),
         )
         .unwrap();
         // A later version marks the address personal and the name not shared.
@@ -661,8 +677,7 @@ mod tests {
             &[],
             &["full_name".into()],
             None,
-            None,
-            None,
+            Limits::default(),
         )
         .unwrap();
         let shown: Vec<(String, bool)> = effective_items(&terms.items, &open)
@@ -690,8 +705,7 @@ mod tests {
             &[],
             &["id_number".into()],
             None,
-            None,
-            None,
+            Limits::default(),
         )
         .unwrap();
         assert!(!terms.items[0].clear);
@@ -702,8 +716,10 @@ mod tests {
             &["full_name".into()],
             &[],
             None,
-            Some(0),
-            None,
+            Limits {
+                rate_per_minute: Some(0),
+                ..Limits::default()
+            },
         );
         let fields: Vec<String> = wider.unwrap_err().0.into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["items[0]", "rate_per_minute"]);

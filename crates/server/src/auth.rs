@@ -154,6 +154,31 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The client's address: the peer's, or behind a trusted reverse proxy the last address in
+/// `X-Forwarded-For` that is not itself a trusted proxy (addresses a client writes there
+/// itself come before those its proxies add, and are not believed).
+pub fn client_address(parts: &Parts, trusted: &[ipnet::IpNet]) -> Option<std::net::IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    if !trusted.iter().any(|net| net.contains(&peer)) {
+        return Some(peer);
+    }
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        .collect::<Vec<_>>();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted.iter().any(|net| net.contains(ip)))
+            .unwrap_or(peer),
+    )
+}
+
 /// Resolves the caller: API paths accept only bearer tokens (no cookies, so no CSRF
 /// exposure); pages accept only the session cookie, and their forms carry a CSRF token.
 async fn resolve(state: &AppState, parts: &Parts) -> Result<Option<Principal>, ApiError> {
@@ -184,18 +209,38 @@ async fn resolve(state: &AppState, parts: &Parts) -> Result<Option<Principal>, A
         }))
 }
 
-/// Middleware: request id, caller, and an audit record for every refused request.
+/// The route a request matched, by its template (`/api/v1/data/{prefix}/{seq}/records/{key}`):
+/// what logs and the audit trail name a request by, never its concrete path, which can
+/// hold a citizen's ID number.
+#[derive(Clone, Debug)]
+pub struct RouteTemplate(pub String);
+
+/// Route middleware (inside the router, where the route is known): a span naming the
+/// route, and the route's template handed out on the response for [`authenticate`].
+pub async fn remember_route(
+    matched: Option<axum::extract::MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use tracing::Instrument;
+    let template = matched.map_or_else(|| "-".to_string(), |m| m.as_str().to_string());
+    let span = tracing::info_span!("route", route = %template);
+    let mut response = next.run(request).instrument(span).await;
+    response.extensions_mut().insert(RouteTemplate(template));
+    response
+}
+
+/// Middleware: request id, caller, and an audit record (in summary) for every refused
+/// request.
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let (mut parts, body) = request.into_parts();
     let meta = RequestMeta {
         // From the thread's generator: `new_v4` asks the kernel for every id.
         request_id: uuid::Builder::from_random_bytes(rand::random())
             .into_uuid()
             .to_string(),
-        source_ip: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string()),
+        source_ip: client_address(&parts, &state.config.trusted_proxies).map(|ip| ip.to_string()),
     };
     let principal = match resolve(&state, &parts).await {
         Ok(principal) => principal,
@@ -207,12 +252,11 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         parts.extensions.insert(principal);
     }
     let method = parts.method.clone();
-    let path = parts.uri.path().to_string();
-    let span = tracing::info_span!("request", id = %meta.request_id, %method, %path);
-    let mut response = {
-        let _enter = span.enter();
-        next.run(Request::from_parts(parts, body)).await
-    };
+    let span = tracing::info_span!("request", id = %meta.request_id, %method);
+    let mut response = next
+        .run(Request::from_parts(parts, body))
+        .instrument(span)
+        .await;
     let status = response.status();
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         let reason = response
@@ -225,13 +269,17 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         } else {
             reason
         };
+        let route = response
+            .extensions()
+            .get::<RouteTemplate>()
+            .map_or_else(|| "-".to_string(), |r| r.0.clone());
         let event = audit_context(principal.as_ref(), &meta).failure(
             &format!("http.{}", method.as_str().to_lowercase()),
-            path,
+            route,
             Outcome::Denied,
             detail,
         );
-        if let Err(error) = state.store.audit(event).await {
+        if let Err(error) = state.store.record_denial(event).await {
             tracing::error!(%error, "could not audit a refused request");
         }
     }
@@ -277,51 +325,106 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
     }
 }
 
-/// Counts failed logins per username and refuses further attempts for a while, so that
-/// passwords cannot be guessed online.
+/// Counts failed logins and refuses further attempts for a while, so that passwords
+/// cannot be guessed online, without letting anyone lock an account for everyone:
+/// failures count per account *and source address* (five wrong passwords lock that
+/// account from that address only; the bureau still signs in from its office), and per
+/// source address across accounts (one address cannot spray names).
 #[derive(Default)]
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    by_account: Mutex<HashMap<(String, String), Failures>>,
+    by_source: Mutex<HashMap<String, Failures>>,
 }
 
-const MAX_FAILURES: u32 = 5;
+#[derive(Clone, Copy)]
+struct Failures {
+    count: u32,
+    since: Instant,
+}
+
+/// Wrong passwords for one account from one address before it waits.
+const MAX_ACCOUNT_FAILURES: u32 = 5;
+/// Failed logins from one address, whatever the account, before it waits.
+const MAX_SOURCE_FAILURES: u32 = 20;
 const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+/// Entries kept before old ones are forgotten, so that the maps stay bounded.
+const MAX_TRACKED: usize = 10_000;
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic elsewhere must not lock everyone out: recover the map from a poisoned lock.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn wait<K: std::hash::Hash + Eq>(map: &HashMap<K, Failures>, key: &K, max: u32) -> Option<u64> {
+    let failures = map.get(key)?;
+    let elapsed = failures.since.elapsed();
+    (failures.count >= max && elapsed < LOCKOUT)
+        .then(|| LOCKOUT.saturating_sub(elapsed).as_secs().max(1))
+}
+
+fn count<K: std::hash::Hash + Eq + Clone>(map: &mut HashMap<K, Failures>, key: &K) {
+    if map.len() > MAX_TRACKED {
+        map.retain(|_, f| f.since.elapsed() < LOCKOUT);
+    }
+    let entry = map.entry(key.clone()).or_insert(Failures {
+        count: 0,
+        since: Instant::now(),
+    });
+    if entry.since.elapsed() >= LOCKOUT {
+        entry.count = 0;
+    }
+    entry.count += 1;
+    entry.since = Instant::now();
+}
 
 impl LoginThrottle {
-    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
-        // A panic elsewhere must not lock everyone out: recover the map from a poisoned lock.
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn account(username: &str, source: Option<&str>) -> (String, String) {
+        (username.to_string(), source.unwrap_or("-").to_string())
     }
 
-    /// Seconds to wait before another attempt, if locked out.
-    pub fn check(&self, username: &str) -> Option<u64> {
-        let failures = self.failures();
-        let (count, since) = failures.get(username)?;
-        let elapsed = since.elapsed();
-        (*count >= MAX_FAILURES && elapsed < LOCKOUT)
-            .then(|| LOCKOUT.saturating_sub(elapsed).as_secs().max(1))
+    /// Seconds to wait before another attempt for `username` from `source`, if any. An
+    /// unknown source (a local socket) is not one address and has no limit of its own.
+    pub fn check(&self, username: &str, source: Option<&str>) -> Option<u64> {
+        let by_source =
+            source.and_then(|s| wait(&lock(&self.by_source), &s.to_string(), MAX_SOURCE_FAILURES));
+        let by_account = wait(
+            &lock(&self.by_account),
+            &Self::account(username, source),
+            MAX_ACCOUNT_FAILURES,
+        );
+        by_source.max(by_account)
     }
 
-    pub fn failed(&self, username: &str) {
-        let mut failures = self.failures();
-        // Forget old entries so that the map cannot grow without bound.
-        if failures.len() > 10_000 {
-            failures.retain(|_, (_, since)| since.elapsed() < LOCKOUT);
+    /// Counts an attempt as failed (before the password is checked, so that parallel
+    /// guesses are counted too; a success takes it back).
+    pub fn failed(&self, username: &str, source: Option<&str>) {
+        count(
+            &mut lock(&self.by_account),
+            &Self::account(username, source),
+        );
+        if let Some(source) = source {
+            count(&mut lock(&self.by_source), &source.to_string());
         }
-        let entry = failures
-            .entry(username.to_string())
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= LOCKOUT {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-        entry.1 = Instant::now();
     }
 
-    pub fn succeeded(&self, username: &str) {
-        self.failures().remove(username);
+    /// Counts a failed attempt against the source only (a name no account can have).
+    pub fn failed_source(&self, source: Option<&str>) {
+        if let Some(source) = source {
+            count(&mut lock(&self.by_source), &source.to_string());
+        }
+    }
+
+    pub fn succeeded(&self, username: &str, source: Option<&str>) {
+        lock(&self.by_account).remove(&Self::account(username, source));
+        if let Some(failures) = source.and_then(|s| lock(&self.by_source).get_mut(s).copied()) {
+            let remaining = Failures {
+                count: failures.count.saturating_sub(1),
+                ..failures
+            };
+            lock(&self.by_source).insert(source.unwrap_or_default().to_string(), remaining);
+        }
     }
 }
 
@@ -348,15 +451,58 @@ mod tests {
     }
 
     #[test]
-    fn throttles_after_repeated_failures() {
+    fn believes_forwarded_addresses_only_from_trusted_proxies() {
+        let parts = |peer: &str, forwarded: &str| {
+            let mut request = axum::http::Request::builder()
+                .header("x-forwarded-for", forwarded)
+                .body(())
+                .unwrap();
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+            request.into_parts().0
+        };
+        let proxy: Vec<ipnet::IpNet> = vec!["10.0.0.0/24".parse().unwrap()];
+        let ip = |p: &Parts| client_address(p, &proxy).unwrap().to_string();
+        // A client behind the proxy, which appends the address it saw.
+        assert_eq!(
+            ip(&parts("10.0.0.5:443", "1.2.3.4, 198.51.100.7")),
+            "198.51.100.7"
+        );
+        // Straight from the client: its own header is not believed.
+        assert_eq!(ip(&parts("203.0.113.9:5000", "10.0.0.1")), "203.0.113.9");
+        assert_eq!(
+            client_address(&parts("10.0.0.5:1", "x"), &[])
+                .unwrap()
+                .to_string(),
+            "10.0.0.5"
+        );
+    }
+
+    #[test]
+    fn throttles_an_account_per_source_and_a_source_across_accounts() {
         let throttle = LoginThrottle::default();
-        for _ in 0..MAX_FAILURES {
-            assert_eq!(throttle.check("admin"), None);
-            throttle.failed("admin");
+        let (attacker, office) = (Some("203.0.113.7"), Some("10.1.2.3"));
+        for _ in 0..MAX_ACCOUNT_FAILURES {
+            assert_eq!(throttle.check("admin", attacker), None);
+            throttle.failed("admin", attacker);
         }
-        assert!(throttle.check("admin").is_some());
-        assert_eq!(throttle.check("other"), None);
-        throttle.succeeded("admin");
-        assert_eq!(throttle.check("admin"), None);
+        assert!(throttle.check("admin", attacker).is_some());
+        assert_eq!(
+            throttle.check("admin", office),
+            None,
+            "not locked for everyone"
+        );
+        assert_eq!(throttle.check("other", attacker), None);
+        throttle.succeeded("admin", attacker);
+        assert_eq!(throttle.check("admin", attacker), None);
+        for n in 0..MAX_SOURCE_FAILURES {
+            throttle.failed(&format!("user{n}"), attacker);
+        }
+        assert!(
+            throttle.check("anyone", attacker).is_some(),
+            "a sprayer waits"
+        );
+        assert_eq!(throttle.check("anyone", office), None);
     }
 }

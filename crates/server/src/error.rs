@@ -89,6 +89,16 @@ impl ApiError {
         Self::validation(vec![FieldError::new(field, message)])
     }
 
+    /// A problem with one field, under its own error code.
+    pub fn field_with_code(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ApiError::BadRequest {
+            code,
+            message: message.clone(),
+            details: vec![FieldError::new(field, message)],
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,

@@ -55,6 +55,14 @@ pub struct ServerConfig {
     pub spool_dir: std::path::PathBuf,
     /// Seals source database credentials; without it sources cannot be saved or pulled.
     pub secret_key: Option<collect::secret::SecretKey>,
+    /// The networks department sources may connect to (none by default).
+    pub source_policy: collect::network::SourcePolicy,
+    /// Where each verification of the logs leaves the head it saw, outside the database
+    /// (none: verifications do not check an earlier head).
+    pub audit_anchor_file: Option<std::path::PathBuf>,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (none by default):
+    /// login throttling and the audit trail go by the client's address, not the proxy's.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Aggregation-rate targets, 0–1: government data, social/economic data.
     pub target_government: f64,
     pub target_social: f64,
@@ -77,6 +85,9 @@ impl Default for ServerConfig {
             max_upload_bytes: 4 << 30,
             spool_dir: std::env::temp_dir(),
             secret_key: None,
+            source_policy: collect::network::SourcePolicy::default(),
+            trusted_proxies: Vec::new(),
+            audit_anchor_file: None,
             target_government: 1.0,
             target_social: 0.6,
             deadline_rules: domain::deadline::DeadlineRules::default(),
@@ -105,6 +116,16 @@ pub struct AppState {
     /// Exports running at once: each holds a database connection for its duration.
     pub export_slots: Arc<tokio::sync::Semaphore>,
     pub health: Arc<HealthCache>,
+    /// The last verification of the logs, and the lock that runs one at a time.
+    pub verification: Arc<Verification>,
+}
+
+/// The audit page shows the last verification instead of recomputing both logs on every
+/// view (a verification reads every record).
+#[derive(Default)]
+pub struct Verification {
+    pub running: tokio::sync::Mutex<()>,
+    pub last: std::sync::Mutex<Option<(chrono::DateTime<chrono::Utc>, store::audit::ChainReport)>>,
 }
 
 impl AppState {
@@ -127,6 +148,7 @@ impl AppState {
             cursor_key: Arc::new(cursor_key),
             export_slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_EXPORTS)),
             health: Arc::default(),
+            verification: Arc::default(),
         }
     }
 }
@@ -202,12 +224,12 @@ pub fn router(state: AppState) -> Router {
                 async move { axum::Json(document.as_ref().clone()) }
             }),
         )
+        .route_layer(axum::middleware::from_fn(auth::remember_route))
         .fallback(page::not_found)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -199,6 +199,7 @@ async fn forged_and_missing_tokens_are_refused_and_audited() {
             .call(Method::GET, "/api/v1/departments", None, None)
             .await;
         error_of(&none, StatusCode::UNAUTHORIZED);
+        app.store.flush_denials().await.unwrap();
         let auditor = app.login("auditor").await;
         let denied = app.get("/api/v1/audit?outcome=denied", &auditor).await;
         assert_eq!(denied.status, StatusCode::OK);

@@ -408,7 +408,7 @@ async fn a_department_saves_a_source_without_showing_its_credentials_and_runs_it
     }
     // A password the source ignores for root on loopback is still never shown.
     let url = source_db.url.replacen("root@", "root:@", 1);
-    for app in TestApp::all(false).await {
+    for app in TestApp::all_with(false, common::allow_loopback_sources).await {
         let code = app.published_entry("常住人口户籍信息").await;
         let staff = app.login("gaj-staff").await;
         let uri = format!("/api/v1/resources/{code}/sources");

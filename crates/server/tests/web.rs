@@ -278,12 +278,13 @@ async fn pages_follow_roles() {
             .status,
         StatusCode::FORBIDDEN
     );
+    app.store.flush_denials().await.unwrap();
     let mut auditor = Browser::new(&app);
     auditor.sign_in("auditor").await;
     let audit = auditor.request(Method::GET, "/audit", None).await;
     let html = Browser::text(&audit);
     assert!(
-        html.contains("哈希链校验通过") && html.contains("/audit") && html.contains("拒绝访问"),
+        html.contains("立即校验") && html.contains("/audit") && html.contains("拒绝访问"),
         "the staff's refusals are listed"
     );
     let mut admin = Browser::new(&app);
@@ -532,7 +533,7 @@ async fn a_department_registers_and_runs_a_source_from_its_collection_page() {
     ] {
         sqlx::query(&statement).execute(&mut conn).await.unwrap();
     }
-    for app in TestApp::all(false).await {
+    for app in TestApp::all_with(false, common::allow_loopback_sources).await {
         let code = app.published_entry("常住人口户籍信息").await;
         let mut browser = Browser::new(&app);
         browser.sign_in("gaj-staff").await;

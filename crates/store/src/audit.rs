@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::access::Caller;
-use domain::audit::{chain_hash, AuditEvent, Outcome, GENESIS_HASH};
+use domain::audit::{AuditEvent, Outcome};
 use serde::Serialize;
 
 use crate::{decode, on_pool, Store, StoreResult};
@@ -53,6 +53,7 @@ impl AuditContext {
             request_id: self.request_id.clone(),
             source_ip: self.source_ip.clone(),
             outcome: Some(Outcome::Success),
+            occurrences: 1,
             ..Default::default()
         }
     }
@@ -84,7 +85,7 @@ pub(crate) fn snapshot<T: Serialize>(value: &T) -> Option<String> {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! append_audit {
-    ($tx:expr, $event:expr) => {{
+    ($store:expr, $tx:expr, $event:expr) => {{
         let event: domain::audit::AuditEvent = $event;
         let (seq, prev): (i64, String) =
             sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
@@ -92,10 +93,11 @@ macro_rules! append_audit {
                 .await?;
         let at = $crate::now_for_audit();
         let hash = domain::audit::chain_hash(&prev, seq, at, &event);
+        let seal = $store.seal(&$crate::audit::seal_message(seq, &hash));
         sqlx::query(
             "INSERT INTO audit_log (seq, at, actor, role, department, action, target, before_state, after_state, \
-             request_id, source_ip, outcome, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             request_id, source_ip, outcome, detail, prev_hash, hash, occurrences, seal) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(seq)
         .bind(at)
@@ -112,11 +114,20 @@ macro_rules! append_audit {
         .bind(&event.detail)
         .bind(&prev)
         .bind(&hash)
+        .bind(event.occurrences.max(1))
+        .bind(&seal)
         .execute(&mut *$tx)
         .await?;
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut *$tx).await?;
         seq
     }};
+}
+
+/// What an audit record's seal covers: its place in the chain and its hash (which covers
+/// everything else).
+#[doc(hidden)]
+pub fn seal_message(seq: i64, hash: &str) -> String {
+    format!("audit:{seq}:{hash}")
 }
 
 #[doc(hidden)]
@@ -142,10 +153,12 @@ pub struct AuditRecord {
     pub detail: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// Identical refusals this record stands for (1 for every other record).
+    pub occurrences: i64,
 }
 
 impl AuditRecord {
-    fn event(&self) -> StoreResult<AuditEvent> {
+    pub(crate) fn event(&self) -> StoreResult<AuditEvent> {
         let outcome = match &self.outcome {
             Some(code) => Some(decode(code, Outcome::parse)?),
             None => None,
@@ -162,6 +175,7 @@ impl AuditRecord {
             source_ip: self.source_ip.clone(),
             outcome,
             detail: self.detail.clone(),
+            occurrences: self.occurrences,
         })
     }
 }
@@ -177,28 +191,59 @@ pub struct AuditFilter {
     pub before_seq: Option<i64>,
 }
 
-/// The result of recomputing the chain.
+/// The result of verifying both logs from one consistent snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ChainReport {
-    /// Records checked.
+    /// Audit records checked.
     pub checked: i64,
-    /// True when every record's hash and link are intact.
+    /// True when every audit record's hash, link and seal, the anchor, and every
+    /// checkpointed range of the access log are intact.
     pub intact: bool,
-    /// The first record that does not verify, if any.
+    /// The first audit record that does not verify, if any.
     pub first_broken_seq: Option<i64>,
     pub reason: Option<String>,
+    /// Audit records whose seal verified (records from before sealing began have none).
+    pub sealed: i64,
+    /// Access-log records checked, and how many lie in checkpointed ranges.
+    pub access_checked: i64,
+    pub access_checkpointed: i64,
+    /// The head as this verification saw it, sealed: keep it outside the database (the
+    /// server writes it to `audit_anchor_file`); the next verification checks that the
+    /// chain still holds it, so deleting or recomputing the tail is detected.
+    pub anchor: Option<Anchor>,
+}
+
+/// A verified head of the audit chain, sealed with the platform's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
+    pub at: DateTime<Utc>,
+    /// HMAC over the other fields; absent when the platform has no key.
+    pub seal: Option<String>,
+}
+
+impl Anchor {
+    pub(crate) fn message(&self) -> String {
+        format!(
+            "anchor:{}:{}:{}",
+            self.seq,
+            self.hash,
+            self.at.timestamp_micros()
+        )
+    }
 }
 
 const AUDIT_COLUMNS: &str =
     "seq, at, actor, role, department, action, target, before_state, after_state, \
-                             request_id, source_ip, outcome, detail, prev_hash, hash";
+                             request_id, source_ip, outcome, detail, prev_hash, hash, occurrences";
 
 impl Store {
     /// Records an event on its own, e.g. a refused attempt whose change was rolled back.
     pub async fn audit(&self, event: AuditEvent) -> StoreResult<i64> {
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
-            let seq = crate::append_audit!(tx, event);
+            let seq = crate::append_audit!(self, tx, event);
             tx.commit().await?;
             Ok(seq)
         })
@@ -249,69 +294,6 @@ impl Store {
             let total = count.fetch_one(pool).await?;
             let rows = list.bind(before).bind(limit).fetch_all(pool).await?;
             Ok((rows, total))
-        })
-    }
-
-    /// Recomputes every hash in order and names the first record that does not verify.
-    pub async fn audit_verify(&self) -> StoreResult<ChainReport> {
-        const PAGE: i64 = 2000;
-        let sql =
-            format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
-        let mut expected_seq = 1;
-        let mut prev_hash = GENESIS_HASH.to_string();
-        let broken = |seq: i64, reason: String, checked: i64| ChainReport {
-            checked,
-            intact: false,
-            first_broken_seq: Some(seq),
-            reason: Some(reason),
-        };
-        loop {
-            let rows: Vec<AuditRecord> = on_pool!(self, pool => {
-                sqlx::query_as(&sql).bind(expected_seq - 1).bind(PAGE).fetch_all(pool).await?
-            });
-            if rows.is_empty() {
-                break;
-            }
-            for row in &rows {
-                let checked = expected_seq - 1;
-                if row.seq != expected_seq {
-                    return Ok(broken(
-                        expected_seq,
-                        format!("第{expected_seq}条记录缺失"),
-                        checked,
-                    ));
-                }
-                if row.prev_hash != prev_hash {
-                    return Ok(broken(row.seq, "与前一条记录的链接不一致".into(), checked));
-                }
-                let recomputed = chain_hash(&prev_hash, row.seq, row.at, &row.event()?);
-                if recomputed != row.hash {
-                    return Ok(broken(
-                        row.seq,
-                        "记录内容与其哈希不一致（已被篡改）".into(),
-                        checked,
-                    ));
-                }
-                prev_hash = row.hash.clone();
-                expected_seq += 1;
-            }
-        }
-        let checked = expected_seq - 1;
-        let (head_seq, head_hash): (i64, String) = on_pool!(self, pool => {
-            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?
-        });
-        if head_seq != checked || head_hash != prev_hash {
-            return Ok(broken(
-                checked + 1,
-                format!("链头指向第{head_seq}条记录，但只找到{checked}条"),
-                checked,
-            ));
-        }
-        Ok(ChainReport {
-            checked,
-            intact: true,
-            first_broken_seq: None,
-            reason: None,
         })
     }
 }

@@ -131,7 +131,7 @@ impl Store {
                 .execute(&mut *tx).await?;
             let mut event = ctx.event("basis_review.request", format!("basis_review:{id}"));
             event.after = snapshot(&serde_json::json!({"resource": resource.code, "items": items, "due": deadline.due}));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             id
         });
@@ -185,7 +185,7 @@ impl Store {
             }
             let mut event = ctx.event("basis_review.decide", format!("basis_review:{id}"));
             event.after = snapshot(&serde_json::json!({"status": status.code(), "answer": answer}));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
         self.basis_review(id).await

@@ -851,7 +851,7 @@ impl BatchWriter {
             let report: BatchReport = sqlx::query_as(&format!("SELECT {REPORT_COLUMNS} FROM batches WHERE id = $1"))
                 .bind(batch_id).fetch_one(&mut *tx).await?;
             event.after = snapshot(&report);
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self.store, tx, event);
             tx.commit().await?;
             Ok(report)
         })

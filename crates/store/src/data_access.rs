@@ -231,6 +231,42 @@ pub struct AccessRecord {
     pub outcome: String,
     pub status: i32,
     pub latency_us: i64,
+    /// The request's id (also in the server's log lines).
+    pub request_id: String,
+    /// Keyed hashes of the ID numbers of the people whose records the call returned
+    /// ([`Store::subject_hash`]): never the numbers.
+    pub subjects: Vec<String>,
+}
+
+impl AccessRecord {
+    /// What the record's seal covers: every field, each length-prefixed, and its time at
+    /// the database's resolution.
+    pub fn seal_message(&self) -> String {
+        let at = domain::audit::chain_time(self.at)
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string();
+        let fields = [
+            at,
+            self.token_id.map_or_else(|| "-".into(), |t| t.to_string()),
+            self.department_id
+                .map_or_else(|| "-".into(), |d| d.to_string()),
+            self.application.clone().unwrap_or_else(|| "-".into()),
+            self.resource_id
+                .map_or_else(|| "-".into(), |r| r.to_string()),
+            self.endpoint.clone(),
+            self.items.clone(),
+            self.filter_shape.clone(),
+            self.row_count.to_string(),
+            self.outcome.clone(),
+            self.status.to_string(),
+            self.request_id.clone(),
+        ];
+        let mut message = String::from("access");
+        for field in fields {
+            message.push_str(&format!(":{}:{field}", field.len()));
+        }
+        message
+    }
 }
 
 /// Usage of an entry's data: calls and rows per consuming department and application.
@@ -304,17 +340,36 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
+        let at: Vec<DateTime<Utc>> = records
+            .iter()
+            .map(|r| domain::audit::chain_time(r.at))
+            .collect();
+        let seals: Vec<Option<String>> = records
+            .iter()
+            .map(|r| self.seal(&r.seal_message()))
+            .collect();
+        let (subject_requests, subjects): (Vec<&str>, Vec<&str>) = records
+            .iter()
+            .flat_map(|r| {
+                r.subjects
+                    .iter()
+                    .map(move |s| (r.request_id.as_str(), s.as_str()))
+            })
+            .unzip();
         if let crate::Backend::Postgres(pool) = self.backend() {
             // One statement of one shape whatever the group's size: prepared once per
             // connection (a multi-row VALUES list would be a new statement for every size),
-            // and a single statement commits on its own.
+            // and a single statement commits on its own, with the records' subjects.
             sqlx::query(
-                "INSERT INTO access_log (at, token_id, department_id, application, resource_id, endpoint, items, \
-                 filter_shape, row_count, outcome, status, latency_us) \
+                "WITH subjects AS (INSERT INTO access_subjects (request_id, subject) \
+                 SELECT * FROM UNNEST($15::text[], $16::text[])) \
+                 INSERT INTO access_log (at, token_id, department_id, application, resource_id, endpoint, items, \
+                 filter_shape, row_count, outcome, status, latency_us, request_id, seal) \
                  SELECT * FROM UNNEST($1::timestamptz[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], \
-                 $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::int[], $12::bigint[])",
+                 $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::int[], $12::bigint[], \
+                 $13::text[], $14::text[])",
             )
-            .bind(records.iter().map(|r| r.at).collect::<Vec<_>>())
+            .bind(&at)
             .bind(records.iter().map(|r| r.token_id).collect::<Vec<_>>())
             .bind(records.iter().map(|r| r.department_id).collect::<Vec<_>>())
             .bind(records.iter().map(|r| r.application.clone()).collect::<Vec<_>>())
@@ -326,6 +381,10 @@ impl Store {
             .bind(records.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>())
             .bind(records.iter().map(|r| r.status).collect::<Vec<_>>())
             .bind(records.iter().map(|r| r.latency_us).collect::<Vec<_>>())
+            .bind(records.iter().map(|r| r.request_id.as_str()).collect::<Vec<_>>())
+            .bind(&seals)
+            .bind(&subject_requests)
+            .bind(&subjects)
             .execute(pool)
             .await?;
             return Ok(());
@@ -333,13 +392,14 @@ impl Store {
         // SQLite: multi-row inserts in one transaction.
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for chunk in records.chunks(500) {
+            let rows: Vec<(usize, &AccessRecord)> = records.iter().enumerate().collect();
+            for chunk in rows.chunks(500) {
                 let mut builder = sqlx::QueryBuilder::new(
                     "INSERT INTO access_log (at, token_id, department_id, application, resource_id, endpoint, items, \
-                     filter_shape, row_count, outcome, status, latency_us) ",
+                     filter_shape, row_count, outcome, status, latency_us, request_id, seal) ",
                 );
-                builder.push_values(chunk, |mut b, r| {
-                    b.push_bind(r.at)
+                builder.push_values(chunk, |mut b, (n, r)| {
+                    b.push_bind(at[*n])
                         .push_bind(r.token_id)
                         .push_bind(r.department_id)
                         .push_bind(r.application.clone())
@@ -350,7 +410,41 @@ impl Store {
                         .push_bind(r.row_count)
                         .push_bind(r.outcome.clone())
                         .push_bind(r.status)
-                        .push_bind(r.latency_us);
+                        .push_bind(r.latency_us)
+                        .push_bind(r.request_id.clone())
+                        .push_bind(seals[*n].clone());
+                });
+                builder.build().execute(&mut *tx).await?;
+            }
+            let pairs: Vec<(&str, &str)> = subject_requests.iter().copied().zip(subjects.iter().copied()).collect();
+            for chunk in pairs.chunks(500) {
+                let mut builder = sqlx::QueryBuilder::new("INSERT INTO access_subjects (request_id, subject) ");
+                builder.push_values(chunk, |mut b, (request, subject)| {
+                    b.push_bind(*request).push_bind(*subject);
+                });
+                builder.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Adds subjects to a logged call whose records are streamed after it was logged
+    /// (an export, a page of the change feed).
+    pub async fn append_access_subjects(
+        &self,
+        request_id: &str,
+        subjects: &[String],
+    ) -> StoreResult<()> {
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for chunk in subjects.chunks(1000) {
+                let mut builder = sqlx::QueryBuilder::new("INSERT INTO access_subjects (request_id, subject) ");
+                builder.push_values(chunk, |mut b, subject| {
+                    b.push_bind(request_id).push_bind(subject.as_str());
                 });
                 builder.build().execute(&mut *tx).await?;
             }
@@ -366,11 +460,12 @@ impl Store {
         department_id: i64,
         resource_id: i64,
         since: DateTime<Utc>,
+        endpoint: Option<&str>,
     ) -> StoreResult<i64> {
         Ok(on_pool!(self, pool => {
             sqlx::query_scalar("SELECT COUNT(*) FROM access_log WHERE application = $1 AND department_id = $2 \
-                                AND resource_id = $3 AND at >= $4 AND outcome = 'ok'")
-                .bind(token_application).bind(department_id).bind(resource_id).bind(since)
+                                AND resource_id = $3 AND at >= $4 AND outcome = 'ok' AND ($5 IS NULL OR endpoint = $5)")
+                .bind(token_application).bind(department_id).bind(resource_id).bind(since).bind(endpoint)
                 .fetch_one(pool).await?
         }))
     }

@@ -93,7 +93,7 @@ impl Store {
             let department = Department::try_from(row)?;
             let mut event = ctx.event("department.create", format!("department:{}", department.code));
             event.after = snapshot(&department);
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             department
         });

@@ -20,6 +20,7 @@ mod cache;
 pub mod changes;
 pub mod data_access;
 pub mod data_tables;
+mod denials;
 pub mod departments;
 mod error;
 mod lookup;
@@ -31,9 +32,11 @@ pub mod sharing;
 pub mod sources;
 pub mod stats;
 pub mod users;
+mod verify;
 
 pub use audit::{now_for_audit, AuditContext};
 pub use cache::TTL as CACHE_TTL;
+pub use denials::WINDOW as DENIAL_WINDOW;
 pub use error::{StoreError, StoreResult};
 
 /// The connection pool of one backend.
@@ -173,6 +176,33 @@ pub struct Store {
     cache: std::sync::Arc<cache::ReadCache>,
     /// Key lookups waiting to share a query; see [`lookup`].
     lookups: std::sync::Arc<lookup::Lookups>,
+    /// Refusals waiting to be audited in summary; see [`denials`].
+    denials: std::sync::Arc<denials::Denials>,
+    /// The keys that seal the logs and hash data subjects.
+    keys: std::sync::Arc<Keys>,
+}
+
+/// Keys derived from the platform's secret: one seals every record of both logs
+/// (HMAC-SHA256), so that someone with only database access cannot forge or rewrite one
+/// unseen; the other turns a person's ID number into the keyed hash the access log keeps
+/// of whose records a call returned.
+#[derive(Clone, Default)]
+pub struct Keys {
+    pub seal: Option<[u8; 32]>,
+    pub subjects: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(***)")
+    }
+}
+
+fn hmac_hex(key: &[u8; 32], message: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(message);
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// A database URL with its password hidden, for logs.
@@ -250,11 +280,44 @@ impl Store {
             live_batches: Default::default(),
             cache: Default::default(),
             lookups: std::sync::Arc::new(lookup::Lookups::new(lookup_pool)),
+            denials: Default::default(),
+            keys: Default::default(),
         })
     }
 
     pub fn backend(&self) -> &Backend {
         &self.backend
+    }
+
+    /// The same store, sealing its logs and hashing data subjects with `keys`.
+    pub fn with_keys(mut self, keys: Keys) -> Self {
+        self.keys = std::sync::Arc::new(keys);
+        self
+    }
+
+    /// A record's seal, when the store has the key.
+    #[doc(hidden)]
+    pub fn seal(&self, message: &str) -> Option<String> {
+        self.keys
+            .seal
+            .as_ref()
+            .map(|key| hmac_hex(key, message.as_bytes()))
+    }
+
+    /// Whether this store seals its logs.
+    pub fn seals(&self) -> bool {
+        self.keys.seal.is_some()
+    }
+
+    /// The keyed hash of a data subject's ID number (upper-cased, trimmed), as the access
+    /// log keeps it: the same person always hashes alike, and the hash does not give the
+    /// number back.
+    pub fn subject_hash(&self, id_number: &str) -> Option<String> {
+        let normalized = id_number.trim().to_ascii_uppercase();
+        self.keys
+            .subjects
+            .as_ref()
+            .map(|key| hmac_hex(key, normalized.as_bytes()))
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -264,12 +327,46 @@ impl Store {
         }
     }
 
-    /// Applies pending migrations of the backend's dialect.
+    /// Applies pending migrations of the backend's dialect, then the data fixes that
+    /// follow them (each once).
     pub async fn migrate(&self) -> StoreResult<()> {
         match &self.backend {
             Backend::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
             Backend::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
+        self.grants_store_only_clear_grants().await
+    }
+
+    /// Grants given before 2026-12 stored `clear: true` for every item that was not
+    /// personal at the time, which read as "granted in clear" would keep an item shown in
+    /// clear after a later version marks it personal. Keeps `clear` only where the
+    /// request asked for the item in clear (and the approval granted it).
+    async fn grants_store_only_clear_grants(&self) -> StoreResult<()> {
+        const NAME: &str = "0009_grants_store_only_clear_grants";
+        on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            let done: Option<String> = sqlx::query_scalar("SELECT name FROM data_migrations WHERE name = $1")
+                .bind(NAME).fetch_optional(&mut *tx).await?;
+            if done.is_some() {
+                return Ok(());
+            }
+            let grants: Vec<(i64, String, String)> = sqlx::query_as(
+                "SELECT g.id, g.items, q.items FROM grants g JOIN share_requests q ON q.id = g.request_id")
+                .fetch_all(&mut *tx).await?;
+            for (id, granted, requested) in grants {
+                let mut items: Vec<domain::sharing::GrantedItem> = serde_json::from_str(&granted)?;
+                let asked: serde_json::Value = serde_json::from_str(&requested)?;
+                let clear: Vec<&str> = asked["clear"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+                for item in &mut items {
+                    item.clear = item.clear && clear.contains(&item.item.as_str());
+                }
+                sqlx::query("UPDATE grants SET items = $1 WHERE id = $2")
+                    .bind(serde_json::to_string(&items)?).bind(id).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO data_migrations (name, applied_at) VALUES ($1, $2)")
+                .bind(NAME).bind(now()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 

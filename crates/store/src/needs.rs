@@ -101,7 +101,7 @@ impl Store {
                 .fetch_one(&mut *tx).await?;
             let mut event = ctx.event("need.post", format!("need:{id}"));
             event.after = snapshot(&serde_json::json!({"title": title.trim()}));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             id
         });
@@ -138,7 +138,7 @@ impl Store {
                 .execute(&mut *tx).await?;
             let mut event = ctx.event("need.assign", format!("need:{id}"));
             event.after = snapshot(&serde_json::json!({"provider_id": provider_id, "due": deadline.due}));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
         self.need(id).await
@@ -196,7 +196,7 @@ impl Store {
                 .bind(format!("need:{id}")).bind(at).execute(&mut *tx).await?;
             let mut event = ctx.event("need.answer", format!("need:{id}"));
             event.after = snapshot(&serde_json::json!({"status": status.code(), "answer": text, "resource": code}));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
         self.need(id).await

@@ -123,7 +123,7 @@ impl Store {
             let mut event = ctx.event("objection.raise", format!("objection:{id}"));
             // The key identifies a person: the audit keeps which items, not whose record.
             event.after = snapshot(&serde_json::json!({"resource": new.code, "items": new.items, "due": deadline.due}));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             id
         });
@@ -233,7 +233,7 @@ impl Store {
             let mut event = ctx.event("objection.answer", format!("objection:{id}"));
             event.before = snapshot(&serde_json::json!({"status": objection.status.code()}));
             event.after = snapshot(&serde_json::json!({"status": next.code(), "answer": answer.trim()}));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
         self.cache.flagged.invalidate_all();

@@ -309,7 +309,7 @@ impl Store {
             let (_, code) = insert_resource!(tx, &provider, body, &ctx.actor_name());
             let mut event = ctx.event("resource.create", workflow_target(&code));
             event.after = snapshot(body);
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             code
         });
@@ -343,7 +343,7 @@ impl Store {
             }
             let mut event = ctx.event("resource.import", format!("resources:{}", entries.len()));
             event.after = snapshot(&codes);
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             Ok(codes)
         })
@@ -416,7 +416,7 @@ impl Store {
             let mut event = ctx.event("resource.edit", workflow_target(code));
             event.before = snapshot(&current.body);
             event.after = snapshot(body);
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
         self.resource(code).await
@@ -506,7 +506,7 @@ impl Store {
             event.before = Some(current.status.code().to_string());
             event.after = Some(next.code().to_string());
             event.detail = reason.map(str::to_string);
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
         self.cache.entries.invalidate_all();

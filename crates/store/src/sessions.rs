@@ -121,7 +121,7 @@ impl Store {
                 .await?;
             let mut event = ctx.event("token.create", format!("token:{}", token.id));
             event.after = snapshot(&token);
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             Ok(token)
         })
@@ -143,7 +143,7 @@ impl Store {
             let token = token.ok_or_else(missing)?;
             let mut event = ctx.event("token.revoke", format!("token:{id}"));
             event.after = snapshot(&token);
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             self.cache.tokens.invalidate_all();
             Ok(token)

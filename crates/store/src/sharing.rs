@@ -9,8 +9,8 @@ use domain::calendar::{beijing_date, Calendar, YearSchedule};
 use domain::catalogue::ShareType;
 use domain::deadline::{DeadlineRules, DutyKind};
 use domain::sharing::{
-    check_request, clear_personal, grant_terms, Decision, GrantTerms, GrantedItem, RequestInput,
-    RequestStatus,
+    check_request, clear_personal, grant_terms, Decision, GrantTerms, GrantedItem, Limits,
+    RequestInput, RequestStatus,
 };
 use domain::workflow::WorkflowError;
 use serde::Serialize;
@@ -37,7 +37,7 @@ macro_rules! insert_grant {
         .await?;
         sqlx::query(
             "INSERT INTO grants (request_id, resource_id, consumer_id, application, items, row_filter, expires_at, \
-             rate_per_minute, daily_quota, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10)",
+             rate_per_minute, daily_quota, verify_quota, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11)",
         )
         .bind($request_id)
         .bind($resource_id)
@@ -48,6 +48,7 @@ macro_rules! insert_grant {
         .bind($expires_at)
         .bind(i64::from(terms.rate_per_minute))
         .bind(i64::from(terms.daily_quota))
+        .bind(i64::from(terms.verify_quota))
         .bind($at)
         .execute(&mut *$tx)
         .await?;
@@ -180,6 +181,7 @@ pub struct Grant {
     pub expires_at: DateTime<Utc>,
     pub rate_per_minute: i64,
     pub daily_quota: i64,
+    pub verify_quota: i64,
     pub status: String,
 }
 
@@ -195,12 +197,13 @@ struct GrantRow {
     expires_at: DateTime<Utc>,
     rate_per_minute: i64,
     daily_quota: i64,
+    verify_quota: i64,
     status: String,
 }
 
 const GRANT_COLUMNS: &str =
     "id, request_id, resource_id, consumer_id, application, items, row_filter, expires_at, \
-     rate_per_minute, daily_quota, status";
+     rate_per_minute, daily_quota, verify_quota, status";
 
 impl TryFrom<GrantRow> for Grant {
     type Error = StoreError;
@@ -220,6 +223,7 @@ impl TryFrom<GrantRow> for Grant {
             expires_at: row.expires_at,
             rate_per_minute: row.rate_per_minute,
             daily_quota: row.daily_quota,
+            verify_quota: row.verify_quota,
             status: row.status,
         })
     }
@@ -282,7 +286,7 @@ impl Store {
                 .bind(format!("calendar:{}", schedule.year)).bind(at).execute(&mut *tx).await?;
             let mut event = ctx.event("calendar.import", format!("calendar:{}", schedule.year));
             event.after = snapshot(schedule);
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
         Ok(())
@@ -382,8 +386,7 @@ impl Store {
                 &[],
                 &checked.clear_items,
                 None,
-                None,
-                None,
+                Limits::default(),
             )?)
         } else {
             None
@@ -425,7 +428,7 @@ impl Store {
             event.after = snapshot(&serde_json::json!({"resource": code, "items": checked.items, "clear_items": checked.clear_items,
                 "purpose": input.purpose, "legal_basis": input.legal_basis, "application": input.application,
                 "valid_until": input.valid_until, "status": status.code(), "due": deadline.due, "renewal_of": renewal_of}));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             id
         });
@@ -497,7 +500,7 @@ impl Store {
             event.before = snapshot(&serde_json::json!({"status": status.code()}));
             event.after = snapshot(&serde_json::json!({"status": next.code(), "decision": decision,
                 "by": if decider == Decider::Bureau { "bureau" } else { "provider" }}));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
         self.cache.grants.invalidate_all();
@@ -541,7 +544,7 @@ impl Store {
                 .bind(id).bind(at).bind(ctx.actor_name()).bind(reason.trim()).execute(&mut *tx).await?;
             let mut event = ctx.event("share_request.revoke", format!("share_request:{id}"));
             event.after = snapshot(&serde_json::json!({"status": "revoked", "reason": reason.trim()}));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
         self.cache.grants.invalidate_all();
@@ -768,7 +771,7 @@ impl Store {
                     .execute(&mut *tx).await?;
                 let mut event = ctx.event("duty.missed", duty.subject.clone());
                 event.after = snapshot(&duty);
-                crate::append_audit!(tx, event);
+                crate::append_audit!(self, tx, event);
                 written += 1;
             }
             tx.commit().await?;
@@ -848,7 +851,7 @@ impl Store {
             }
             let mut event = ctx.event(if allowed { "delegate.grant" } else { "delegate.revoke" }, format!("user:{username}"));
             event.after = snapshot(&serde_json::json!({"department_id": department, "username": username, "allowed": allowed}));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
         Ok(())
@@ -933,6 +936,7 @@ fn decision_outcome(
             row_filter,
             rate_per_minute,
             daily_quota,
+            verify_quota,
         } => {
             if decider == Decider::Bureau && clear_personal(body, clear_items) {
                 return Err(StoreError::Denied(domain::access::Denied {
@@ -947,8 +951,11 @@ fn decision_outcome(
                 items,
                 clear_items,
                 row_filter.as_ref(),
-                *rate_per_minute,
-                *daily_quota,
+                Limits {
+                    rate_per_minute: *rate_per_minute,
+                    daily_quota: *daily_quota,
+                    verify_quota: *verify_quota,
+                },
             )?;
             Ok((RequestStatus::Approved, Some(terms), None))
         }

@@ -113,7 +113,7 @@ impl Store {
             // The sealed credentials stay out of the audit log.
             event.after = snapshot(&serde_json::json!({"id": id, "name": new.name, "kind": new.kind, "url": new.url_display,
                 "query": new.query, "mode": new.mode}));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             id
         });
@@ -210,7 +210,7 @@ impl Store {
                 .bind(id).bind(enabled).bind(now()).execute(&mut *tx).await?;
             let mut event = ctx.event(if enabled { "source.enable" } else { "source.disable" }, format!("resource:{}", source.code));
             event.detail = Some(format!("source {id}"));
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
         self.source(id).await

@@ -146,7 +146,7 @@ impl Store {
             let user = User::try_from(row)?;
             let mut event = ctx.event("user.create", format!("user:{}", user.username));
             event.after = audited(&user);
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             Ok(user)
         })
@@ -211,7 +211,7 @@ impl Store {
             let mut event = ctx.event("user.set_role", format!("user:{username}"));
             event.before = audited(&before);
             event.after = audited(&user);
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             Ok(user)
         })
@@ -230,7 +230,7 @@ impl Store {
             let user = account_in(&mut tx, username, &ctx.caller).await?;
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(password_hash).bind(user.id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
-            crate::append_audit!(tx, ctx.event("user.reset_password", format!("user:{username}")));
+            crate::append_audit!(self, tx, ctx.event("user.reset_password", format!("user:{username}")));
             tx.commit().await?;
             Ok(())
         })
@@ -259,7 +259,7 @@ impl Store {
             let mut event = ctx.event(action, format!("user:{username}"));
             event.before = audited(&before);
             event.after = audited(&user);
-            crate::append_audit!(tx, event);
+            crate::append_audit!(self, tx, event);
             tx.commit().await?;
             Ok(user)
         })

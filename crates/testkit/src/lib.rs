@@ -87,11 +87,22 @@ pub fn announce(message: &str) {
 
 static SKIP_NOTICE: Once = Once::new();
 
+/// The keys of every test store: fixed, so that a test can compute a subject's hash.
+pub fn test_keys() -> store::Keys {
+    store::Keys {
+        seal: Some([7; 32]),
+        subjects: Some([11; 32]),
+    }
+}
+
 /// A fresh SQLite store in a temporary directory.
 pub async fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let store = Store::connect(&url).await.expect("sqlite connects");
+    let store = Store::connect(&url)
+        .await
+        .expect("sqlite connects")
+        .with_keys(test_keys());
     store.migrate().await.expect("sqlite migrates");
     TestStore {
         store,
@@ -198,7 +209,8 @@ pub async fn postgres() -> Option<TestStore> {
     let database = postgres_database().await?;
     let store = Store::connect(&database.url)
         .await
-        .expect("postgres connects");
+        .expect("postgres connects")
+        .with_keys(test_keys());
     store.migrate().await.expect("postgres migrates");
     Some(TestStore {
         store,

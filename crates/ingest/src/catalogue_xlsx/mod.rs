@@ -6,6 +6,7 @@
 //! read-only). Reading never stops at the first mistake: every problem is reported with its
 //! sheet, row and column header so the department can fix the file in one pass.
 
+mod bounded;
 mod cells;
 mod columns;
 mod packed;
@@ -73,6 +74,9 @@ pub enum TemplateError {
     NotXlsx,
     #[error("文件解压后过大或压缩比异常，拒绝读取：{0}")]
     TooLarge(String),
+    /// A sheet's used cells span more rows × columns than may be read.
+    #[error("{0}")]
+    SheetTooLarge(String),
     #[error("缺少工作表“{0}”")]
     MissingSheet(String),
     #[error("工作表“{sheet}”无法读取：{detail}")]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use calamine::{Data, Range, Reader, Xlsx, XlsxError};
+use calamine::{Data, Range, Reader, Xlsx};
 use domain::catalogue::{
     Item, OpenAttributes, ResourceBody, ResourceFormat, SecurityGrade, ShareAttributes,
 };
@@ -75,19 +75,14 @@ fn load_sheet<C: Column>(workbook: &mut Xlsx<Cursor<&[u8]>>) -> Result<Range<Dat
     if !workbook.sheet_names().iter().any(|name| name == C::SHEET) {
         return Err(TemplateError::MissingSheet(C::SHEET.to_string()));
     }
-    let range = workbook
-        .worksheet_range(C::SHEET)
-        .map_err(|error| unreadable(C::SHEET, error))?;
+    let range = super::bounded::range(workbook, C::SHEET, MAX_TEMPLATE_CELLS)?;
     check_headers::<C>(&range)?;
     Ok(range)
 }
 
-fn unreadable(sheet: &str, error: XlsxError) -> TemplateError {
-    TemplateError::UnreadableSheet {
-        sheet: sheet.to_string(),
-        detail: error.to_string(),
-    }
-}
+/// The area a template sheet's cells may span: a catalogue of 10,000 entries with every
+/// column is 300,000 cells.
+const MAX_TEMPLATE_CELLS: u64 = 2_000_000;
 
 /// Columns are read by position, so a moved or renamed column must stop the import rather
 /// than put values in the wrong fields. Extra columns after the last are ignored.

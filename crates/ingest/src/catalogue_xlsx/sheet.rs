@@ -22,6 +22,9 @@ pub fn read_sheet(bytes: &[u8], sheet: Option<&str>) -> Result<SheetRows, Templa
     check_unzipped_size(bytes)?;
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|_| TemplateError::NotXlsx)?;
     let name = match sheet {
+        Some(name) if !workbook.sheet_names().iter().any(|n| n == name) => {
+            return Err(TemplateError::MissingSheet(name.to_string()))
+        }
         Some(name) => name.to_string(),
         None => workbook
             .sheet_names()
@@ -29,22 +32,18 @@ pub fn read_sheet(bytes: &[u8], sheet: Option<&str>) -> Result<SheetRows, Templa
             .cloned()
             .ok_or(TemplateError::NotXlsx)?,
     };
-    let range = workbook
-        .worksheet_range(&name)
-        .map_err(|_| TemplateError::MissingSheet(name.clone()))?;
-    let mut lines = range.rows();
+    let mut lines = super::bounded::rows(&mut workbook, &name)?.into_iter();
     let header: Vec<String> = match lines.next() {
-        Some(cells) => cells.iter().map(|c| cell_text(Some(c))).collect(),
+        Some((_, cells)) => cells.iter().map(|c| cell_text(Some(c))).collect(),
         None => return Err(TemplateError::NoEntries),
     };
-    let first_row = range.start().map_or(0, |(row, _)| row);
+    let width = header.len();
     let rows = lines
-        .enumerate()
-        .map(|(i, cells)| {
-            (
-                first_row + i as u32 + 2,
-                cells.iter().map(|c| cell_text(Some(c))).collect::<Vec<_>>(),
-            )
+        .map(|(row, cells)| {
+            let mut texts: Vec<String> = cells.iter().map(|c| cell_text(Some(c))).collect();
+            texts.resize(width.max(texts.len()), String::new());
+            // Excel's row numbers are 1-based.
+            (row + 1, texts)
         })
         .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
         .collect();

@@ -45,14 +45,17 @@ pub async fn sign_in(
 ) -> ApiResult<SignedIn> {
     let username = username.trim();
     let refused = || ApiError::Unauthorized("用户名或密码错误".into());
-    if domain::account::check_username(username).is_err() {
-        return Err(refused());
-    }
-    if let Some(retry_after_secs) = state.throttle.check(username) {
+    let source = meta.source_ip.as_deref();
+    if let Some(retry_after_secs) = state.throttle.check(username, source) {
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
+    if domain::account::check_username(username).is_err() {
+        // No account has this name: it counts against the source, not an account.
+        state.throttle.failed_source(source);
+        return Err(refused());
+    }
     // Count the attempt before the slow hash check, so parallel guesses are counted too.
-    state.throttle.failed(username);
+    state.throttle.failed(username, source);
     let credentials = state.store.credentials(username).await?;
     let user = match credentials {
         Some((user, hash)) if verify_password(password, &hash).await => user,
@@ -67,7 +70,7 @@ pub async fn sign_in(
             "演示密码只能在演示模式下使用，请由管理员重置密码".into(),
         ));
     }
-    state.throttle.succeeded(username);
+    state.throttle.succeeded(username, source);
     let token = random_token();
     let csrf_token = random_token();
     let expires_at = Utc::now() + Duration::hours(state.config.session_hours);

@@ -6,7 +6,7 @@ use domain::audit::Outcome;
 use serde::Deserialize;
 use store::audit::{AuditFilter, AuditRecord, ChainReport};
 
-use crate::auth::Auth;
+use crate::auth::{audit_context, Auth, Meta};
 use crate::error::{ApiError, ApiResult};
 use crate::json::{List, Query};
 use crate::AppState;
@@ -77,7 +77,25 @@ pub async fn list(
 pub async fn verify(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    Meta(meta): Meta,
 ) -> ApiResult<axum::Json<ChainReport>> {
     check(&principal.caller(), Act::VerifyAudit)?;
-    Ok(axum::Json(state.store.audit_verify().await?))
+    Ok(axum::Json(
+        verify_now(&state, &audit_context(Some(&principal), &meta)).await?,
+    ))
+}
+
+/// Verifies now, one verification at a time (a second caller waits for the first), and
+/// remembers the result for the audit page.
+pub async fn verify_now(state: &AppState, ctx: &store::AuditContext) -> ApiResult<ChainReport> {
+    let _one_at_a_time = state.verification.running.lock().await;
+    let report =
+        super::verification::verify(&state.store, state.config.audit_anchor_file.as_deref(), ctx)
+            .await?;
+    *state
+        .verification
+        .last
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some((chrono::Utc::now(), report.clone()));
+    Ok(report)
 }

@@ -8,10 +8,12 @@ use crate::AppState;
 
 pub mod api;
 mod pages;
+pub mod verification;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(api::list))
         .routes(routes!(api::verify))
         .route("/audit", get(pages::page))
+        .route("/audit/verify", axum::routing::post(pages::verify))
 }

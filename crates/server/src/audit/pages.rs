@@ -16,13 +16,29 @@ pub async fn page(
 ) -> PageResult {
     user.require(Act::ReadAudit)?;
     let records = audit_page(&state, &params).await?;
-    let chain = state.store.audit_verify().await?;
+    let last = state
+        .verification
+        .last
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
     let content = html! {
-        @if chain.intact {
-            div.notice.ok { "哈希链校验通过：共 " (thousands(chain.checked)) " 条记录，未发现篡改。" }
-        } @else {
-            div.notice.error { "哈希链校验失败：第 " (chain.first_broken_seq.unwrap_or_default()) " 条记录 — " (chain.reason.clone().unwrap_or_default()) }
+        div.actions {
+            @match &last {
+                Some((at, chain)) if chain.intact => div.notice.ok {
+                    (beijing(at)) " 校验通过：审计日志 " (thousands(chain.checked)) " 条（已加封 " (thousands(chain.sealed)) " 条），数据访问日志 "
+                    (thousands(chain.access_checked)) " 条，未发现篡改。"
+                },
+                Some((at, chain)) => div.notice.error {
+                    (beijing(at)) " 校验失败：第 " (chain.first_broken_seq.unwrap_or_default()) " 条记录 — " (chain.reason.clone().unwrap_or_default())
+                },
+                None => p.muted { "本次启动以来尚未校验。校验会读取全部审计记录和数据访问记录。" },
+            }
+            form method="post" action="/audit/verify" {
+                (crate::page::csrf_field(&user))
+                button type="submit" { "立即校验" }
+            }
         }
         form.filters method="get" action="/audit" {
             label { "操作人" input type="text" name="actor" value=(value(&params.actor)); }
@@ -67,5 +83,22 @@ pub async fn page(
         &[("", "审计日志")],
         "审计日志",
         content,
+    ))
+}
+
+/// Runs a verification of both logs, then shows the page with its result.
+pub async fn verify(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    axum_extra::extract::Form(form): axum_extra::extract::Form<
+        std::collections::HashMap<String, Vec<String>>,
+    >,
+) -> PageResult {
+    user.check_csrf(crate::page::form_value(&form, "_csrf"))?;
+    user.require(Act::VerifyAudit)?;
+    super::api::verify_now(&state, &crate::auth::audit_context(Some(&user.0), &meta)).await?;
+    Ok(axum::response::IntoResponse::into_response(
+        axum::response::Redirect::to("/audit"),
     ))
 }

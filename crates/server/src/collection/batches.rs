@@ -120,6 +120,9 @@ pub fn collect_error(error: CollectError) -> ApiError {
         CollectError::File(message) => ApiError::bad_request("bad_file", message),
         CollectError::Columns(e) => ApiError::bad_request("bad_columns", e.to_string()),
         CollectError::Source(message) => ApiError::bad_request("source_failed", message),
+        CollectError::NotAllowed(message) => {
+            ApiError::field_with_code("source_not_allowed", "url", message)
+        }
         CollectError::Store(e) => e.into(),
     }
 }

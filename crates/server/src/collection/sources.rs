@@ -64,7 +64,7 @@ pub async fn define(
 ) -> ApiResult<Source> {
     let key = secret_key(state)?;
     let items = state.store.published_body(resource).await?.items;
-    let new = collect::pull::define_source(key, &items, definition)
+    let new = collect::pull::define_source(key, &state.config.source_policy, &items, definition)
         .await
         .map_err(collect_error)?;
     let ctx = audit_context(Some(principal), meta);
@@ -100,6 +100,7 @@ pub async fn run_now(
     let scheduler = collect::scheduler::Scheduler {
         store: state.store.clone(),
         key,
+        policy: state.config.source_policy.clone(),
         realtime_poll: chrono::Duration::seconds(60),
         tick: std::time::Duration::from_secs(60),
         feed_retention_days: state.config.feed_retention_days,

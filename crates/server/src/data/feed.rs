@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use super::records::{
     filters, key_columns, limit_param, logged, open_cursor, param, parse_key, projected,
-    record_json, record_query, resolve, seal_cursor, shown, Access, Trace,
+    record_json, record_query, resolve, seal_cursor, shown, Access, SubjectPlan, Trace,
 };
 use crate::auth::{Auth, Principal};
 use crate::error::{ApiError, ApiResult};
@@ -72,12 +72,13 @@ pub struct ChangePage {
 pub async fn changes(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    crate::auth::Meta(meta): crate::auth::Meta,
     Path((prefix, seq)): Path<(String, String)>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> ApiResult<axum::Json<ChangePage>> {
     let started = Instant::now();
     logged(&state, "changes", started, async {
-        let mut trace = Trace::default();
+        let mut trace = Trace::of(&meta);
         let result = read_feed(&state, &principal, &prefix, &seq, &params, &mut trace).await;
         (result, trace)
     })
@@ -121,7 +122,7 @@ async fn read_feed(
         (None, None) => FeedAfter::BatchDone,
     };
     let filters = filters(&access, params, &FEED_RESERVED, trace)?;
-    let rows = record_query(&access, &keys, &columns, filters, None, limit);
+    let (rows, subjects) = record_query(&access, &keys, &columns, filters, None, limit);
     let query = FeedQuery {
         resource_id: access.grant.resource_id,
         table: rows.table,
@@ -138,7 +139,12 @@ async fn read_feed(
     let changes = page
         .changes
         .into_iter()
-        .map(|change| change_json(&access, &columns, &key_items, change))
+        .map(|change| {
+            let (json, people) =
+                change_json(state, &access, &columns, &key_items, &subjects, change);
+            trace.subjects.extend(people);
+            json
+        })
         .collect();
     let next = Position {
         s: page.seq,
@@ -158,15 +164,20 @@ async fn read_feed(
     })
 }
 
+/// A change as the consumer reads it, and whose record it is (keyed hashes).
 fn change_json(
+    state: &AppState,
     access: &Access,
     columns: &[(&Item, GrantedItem)],
     key_items: &[Option<&Item>],
+    subjects: &SubjectPlan,
     change: Change,
-) -> Map<String, Value> {
+) -> (Map<String, Value>, Vec<String>) {
     let mut out = Map::new();
+    let mut people = Vec::new();
     match change {
-        Change::Upsert((key, values)) => {
+        Change::Upsert((key, mut values)) => {
+            people = subjects.take(state, &key, &mut values);
             out.insert("op".into(), Value::from("upsert"));
             let record = record_json(access, columns, &key, values);
             out.insert("record".into(), Value::Object(record));
@@ -190,7 +201,7 @@ fn change_json(
             out.insert("key".into(), Value::Object(shown_key));
         }
     }
-    out
+    (out, people)
 }
 
 /// The formats of an export.
@@ -316,12 +327,13 @@ impl http_body::Body for Chunks {
 pub async fn export(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    crate::auth::Meta(meta): crate::auth::Meta,
     Path((prefix, seq)): Path<(String, String)>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
     let started = Instant::now();
     let logged_start = logged(&state, "export", started, async {
-        let mut trace = Trace::default();
+        let mut trace = Trace::of(&meta);
         let result = start_export(&state, &principal, &prefix, &seq, &params, &mut trace).await;
         if let Ok(running) = &result {
             trace.rows = running.rows;
@@ -382,7 +394,7 @@ async fn start_export(
     let columns = projected(&access, param(params, "fields"), trace)?;
     let keys = key_columns(access.body());
     let filters = filters(&access, params, &EXPORT_RESERVED, trace)?;
-    let query = record_query(&access, &keys, &columns, filters, None, EXPORT_PAGE);
+    let (query, subjects) = record_query(&access, &keys, &columns, filters, None, EXPORT_PAGE);
     let slot = state
         .export_slots
         .clone()
@@ -400,6 +412,7 @@ async fn start_export(
     let (events_tx, mut events_rx) = mpsc::channel::<ExportEvent>(2);
     let (chunks_tx, chunks_rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let store = state.store.clone();
+    let (subject_state, request_id) = (state.clone(), trace.request_id.clone());
     let resource_id = access.grant.resource_id;
     // Reader: the snapshot, page by page, into `events`.
     let reader = tokio::spawn(async move {
@@ -427,10 +440,26 @@ async fn start_export(
             let ExportEvent::Page(records) = event else {
                 continue;
             };
+            let mut people = Vec::new();
             let rows = records
                 .into_iter()
-                .map(|(key, values)| record_json(&access, &shape, &key, values))
+                .map(|(key, mut values)| {
+                    people.extend(subjects.take(&subject_state, &key, &mut values));
+                    record_json(&access, &shape, &key, values)
+                })
                 .collect();
+            // Whose records leave is on record before they leave (fail closed).
+            if let Err(e) = subject_state
+                .store
+                .append_access_subjects(&request_id, &people)
+                .await
+            {
+                tracing::error!(error = %e, "could not record whose records an export returns");
+                let _ = chunks_tx
+                    .send(Err(std::io::Error::other("访问记录无法写入，导出中止")))
+                    .await;
+                return;
+            }
             match encoder.page(rows) {
                 Ok(bytes) if bytes.is_empty() => {}
                 Ok(bytes) => {

@@ -32,14 +32,41 @@ const RESERVED: [&str; 3] = ["fields", "after", "limit"];
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1_000;
 
-/// Per-grant call counters: a one-minute window and the Beijing day.
+/// Per-grant call counters: a one-minute window, and per Beijing day the calls and the
+/// verifications.
 #[derive(Default)]
 pub struct RateLimiter {
     minutes: Mutex<HashMap<i64, (Instant, i64)>>,
-    days: Mutex<HashMap<(i64, NaiveDate), i64>>,
+    days: Mutex<HashMap<(i64, NaiveDate, Quota), i64>>,
     /// Held while a grant's day count is read from the log, so that the many concurrent
     /// first calls of a day (after midnight, after a restart) read it once, not each.
     seeding: tokio::sync::Mutex<()>,
+}
+
+/// What a day's allowance counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Quota {
+    /// Every call (the grant's daily quota).
+    Calls,
+    /// Verifications (the grant's verify quota, far smaller).
+    Verifications,
+}
+
+impl Quota {
+    fn limit(self, grant: &Grant) -> i64 {
+        match self {
+            Quota::Calls => grant.daily_quota,
+            Quota::Verifications => grant.verify_quota,
+        }
+    }
+
+    /// The access log's endpoint it counts, when not every call.
+    fn endpoint(self) -> Option<&'static str> {
+        match self {
+            Quota::Calls => None,
+            Quota::Verifications => Some("verify"),
+        }
+    }
 }
 
 impl RateLimiter {
@@ -73,31 +100,25 @@ fn seconds_to_beijing_midnight(now: DateTime<Utc>) -> u64 {
         })
 }
 
-/// Counts a call against the daily quota (seeded from the log after a restart).
-async fn per_day(state: &AppState, token: &ApiToken, grant: &Grant) -> ApiResult<()> {
+/// Counts a call against one of the grant's daily allowances (seeded from the log after
+/// a restart).
+pub(super) async fn per_day(
+    state: &AppState,
+    token: &ApiToken,
+    grant: &Grant,
+    quota: Quota,
+) -> ApiResult<()> {
     let now = Utc::now();
     let today = beijing_date(now);
-    let key = (grant.id, today);
-    let known = state
-        .limiter
-        .days
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&key)
-        .copied();
+    let key = (grant.id, today, quota);
+    let counted = |days: &HashMap<(i64, NaiveDate, Quota), i64>| days.get(&key).copied();
+    let known = counted(&state.limiter.days.lock().unwrap_or_else(|p| p.into_inner()));
     let _seeding = match known {
         Some(_) => None,
         None => Some(state.limiter.seeding.lock().await),
     };
-    let known = known.or_else(|| {
-        state
-            .limiter
-            .days
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .copied()
-    });
+    let known =
+        known.or_else(|| counted(&state.limiter.days.lock().unwrap_or_else(|p| p.into_inner())));
     if known.is_none() {
         let midnight = today
             .and_hms_opt(0, 0, 0)
@@ -110,16 +131,17 @@ async fn per_day(state: &AppState, token: &ApiToken, grant: &Grant) -> ApiResult
                 token.department_id,
                 grant.resource_id,
                 midnight,
+                quota.endpoint(),
             )
             .await?;
         let mut days = state.limiter.days.lock().unwrap_or_else(|p| p.into_inner());
         // A grant's first call of the day: forget the counts of earlier days.
-        days.retain(|(_, day), _| *day == today);
+        days.retain(|(_, day, _), _| *day == today);
         days.entry(key).or_insert(used);
     }
     let mut days = state.limiter.days.lock().unwrap_or_else(|p| p.into_inner());
     let used = days.entry(key).or_insert(0);
-    if *used >= grant.daily_quota {
+    if *used >= quota.limit(grant) {
         return Err(ApiError::TooManyRequests {
             retry_after_secs: seconds_to_beijing_midnight(now),
         });
@@ -131,6 +153,9 @@ async fn per_day(state: &AppState, token: &ApiToken, grant: &Grant) -> ApiResult
 /// What a call resolved to, for its access record.
 #[derive(Default)]
 pub(super) struct Trace {
+    pub(super) request_id: String,
+    /// Keyed hashes of the ID numbers of the people whose records the call returned.
+    pub(super) subjects: Vec<String>,
     pub(super) token: Option<(i64, i64, String)>,
     pub(super) resource_id: Option<i64>,
     pub(super) items: Vec<String>,
@@ -140,12 +165,23 @@ pub(super) struct Trace {
 
 /// The granted entry a call reads.
 pub(super) struct Access {
+    /// The calling application's token.
+    pub(super) token: ApiToken,
     /// The entry and its published body, shared with the cache (not copied per call).
     entry: std::sync::Arc<(store::resources::Resource, ResourceBody)>,
     pub(super) table: String,
     pub(super) grant: Grant,
     /// Keys of records under an accepted objection: shown with `_objection: 异议中`.
     pub(super) flagged: std::sync::Arc<Vec<Vec<String>>>,
+}
+
+impl Trace {
+    pub(super) fn of(meta: &crate::auth::RequestMeta) -> Self {
+        Trace {
+            request_id: meta.request_id.clone(),
+            ..Trace::default()
+        }
+    }
 }
 
 impl Access {
@@ -211,7 +247,7 @@ pub(super) async fn resolve(
             retry_after_secs: wait,
         });
     }
-    per_day(state, token, &grant).await?;
+    per_day(state, token, &grant, Quota::Calls).await?;
     if entry.0.status == domain::workflow::Status::Retired {
         return Err(ApiError::Forbidden("该目录已停用，授权不再有效".into()));
     }
@@ -226,6 +262,7 @@ pub(super) async fn resolve(
     let parsed =
         domain::code::ResourceCode::parse(&code).map_err(|e| ApiError::NotFound(e.to_string()))?;
     Ok(Access {
+        token: token.clone(),
         table: store::data_tables::table_name(&parsed),
         grant,
         flagged: state.store.current_flagged_keys(resource_id).await?,
@@ -314,6 +351,17 @@ pub(super) fn filters(
         match by_item.iter_mut().find(|(n, _)| n == name) {
             Some((_, values)) => values.push(value.clone()),
             None => by_item.push((name.clone(), vec![value.clone()])),
+        }
+    }
+    // An item granted masked is looked up by one exact value per call, which the call's
+    // quota counts: a list of candidate values would guess the hidden digits at once.
+    for (name, values) in &by_item {
+        let masked = granted(&access.grant, name).is_some_and(|g| !g.clear);
+        if masked && values.len() > 1 {
+            return Err(ApiError::field(
+                name,
+                "该信息项按授权脱敏提供，只能按一个值精确查询（每次查询计入调用配额）",
+            ));
         }
     }
     trace.filter_shape = by_item
@@ -432,6 +480,8 @@ pub(super) async fn logged<T>(
             outcome: outcome.to_string(),
             status,
             latency_us: started.elapsed().as_micros() as i64,
+            request_id: trace.request_id,
+            subjects: trace.subjects,
         })
         .await?;
     result
@@ -448,12 +498,13 @@ pub(super) async fn logged<T>(
 pub async fn records(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    crate::auth::Meta(meta): crate::auth::Meta,
     Path((prefix, seq)): Path<(String, String)>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> ApiResult<axum::Json<RecordPage>> {
     let started = Instant::now();
     logged(&state, "records", started, async {
-        let mut trace = Trace::default();
+        let mut trace = Trace::of(&meta);
         let result = read_page(&state, &principal, &prefix, &seq, &params, &mut trace).await;
         (result, trace)
     })
@@ -487,6 +538,55 @@ pub(super) fn limit_param(params: &[(String, String)], default: i64, max: i64) -
     }
 }
 
+/// Where each record's subjects are (the ID numbers of the people it is about, for the
+/// access log's 个人信息查询记录): in its key, or in columns the query reads beyond the
+/// projection, which the answer never shows.
+pub(super) struct SubjectPlan {
+    at: Vec<SubjectAt>,
+    /// Columns the caller asked for; any after them were read for the subjects only.
+    projected: usize,
+}
+
+enum SubjectAt {
+    Key(usize),
+    Column(usize),
+}
+
+impl SubjectPlan {
+    /// Takes a read record's subjects (as keyed hashes) and drops the columns read for
+    /// them.
+    pub(super) fn take(
+        &self,
+        state: &AppState,
+        key: &[Value],
+        values: &mut Vec<Value>,
+    ) -> Vec<String> {
+        let text = |value: Option<&Value>| match value {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        };
+        let subjects = self
+            .at
+            .iter()
+            .filter_map(|at| match at {
+                SubjectAt::Key(i) => text(key.get(*i)),
+                SubjectAt::Column(i) => text(values.get(*i)),
+            })
+            .filter_map(|id| state.store.subject_hash(&id))
+            .collect();
+        values.truncate(self.projected);
+        subjects
+    }
+}
+
+/// The items of an entry that name a person: ID numbers (GB 11643).
+fn subject_items(body: &ResourceBody) -> impl Iterator<Item = &Item> {
+    body.items
+        .iter()
+        .filter(|i| i.rule == Some(domain::catalogue::ValidationRule::IdCard))
+}
+
 pub(super) fn record_query(
     access: &Access,
     keys: &[(Option<&Item>, Column)],
@@ -494,15 +594,40 @@ pub(super) fn record_query(
     filters: Vec<(Column, Vec<TypedValue>)>,
     after: Option<Vec<TypedValue>>,
     limit: i64,
-) -> RecordQuery {
-    RecordQuery {
+) -> (RecordQuery, SubjectPlan) {
+    let mut read: Vec<Column> = columns.iter().map(|(i, _)| Column::of(i)).collect();
+    let mut at = Vec::new();
+    for item in subject_items(access.body()) {
+        if let Some(k) = keys
+            .iter()
+            .position(|(key, _)| key.is_some_and(|k| k.identifier == item.identifier))
+        {
+            at.push(SubjectAt::Key(k));
+        } else if let Some(c) = columns
+            .iter()
+            .position(|(i, _)| i.identifier == item.identifier)
+        {
+            at.push(SubjectAt::Column(c));
+        } else {
+            at.push(SubjectAt::Column(read.len()));
+            read.push(Column::of(item));
+        }
+    }
+    let query = RecordQuery {
         table: access.table.clone(),
         keys: keys.iter().map(|(_, c)| c.clone()).collect(),
-        columns: columns.iter().map(|(i, _)| Column::of(i)).collect(),
+        columns: read,
         filters,
         after,
         limit,
-    }
+    };
+    (
+        query,
+        SubjectPlan {
+            at,
+            projected: columns.len(),
+        },
+    )
 }
 
 pub(super) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -533,7 +658,7 @@ async fn read_page(
     };
     let filters = filters(&access, params, &RESERVED, trace)?;
     // One more than asked: whether there is a next page.
-    let query = record_query(&access, &keys, &columns, filters, after, limit + 1);
+    let (query, subjects) = record_query(&access, &keys, &columns, filters, after, limit + 1);
     let mut records = state.store.read_records(&query).await?;
     let more = records.len() as i64 > limit;
     records.truncate(limit as usize);
@@ -545,7 +670,12 @@ async fn read_page(
     };
     let items = records
         .into_iter()
-        .map(|(key, values)| record_json(&access, &columns, &key, values))
+        .map(|(key, mut values)| {
+            trace
+                .subjects
+                .extend(subjects.take(state, &key, &mut values));
+            record_json(&access, &columns, &key, values)
+        })
         .collect();
     Ok(RecordPage {
         items,
@@ -562,12 +692,13 @@ async fn read_page(
 pub async fn record(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    crate::auth::Meta(meta): crate::auth::Meta,
     Path((prefix, seq, key)): Path<(String, String, String)>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> ApiResult<axum::Json<Map<String, Value>>> {
     let started = Instant::now();
     logged(&state, "record", started, async {
-        let mut trace = Trace::default();
+        let mut trace = Trace::of(&meta);
         let result = read_one(&state, &principal, &prefix, &seq, &key, &params, &mut trace).await;
         (result, trace)
     })
@@ -590,6 +721,15 @@ async fn read_one(
     let access = resolve(state, principal, prefix, seq, trace).await?;
     let columns = projected(&access, param(params, "fields"), trace)?;
     let keys = key_columns(access.body());
+    if let Some((Some(item), _)) = keys
+        .iter()
+        .find(|(item, _)| item.is_some_and(|i| granted(&access.grant, &i.identifier).is_none()))
+    {
+        return Err(ApiError::Forbidden(format!(
+            "主键信息项“{}”未获授权，不能按主键读取",
+            item.name
+        )));
+    }
     let texts: Vec<String> = if keys.len() == 1 {
         vec![key.to_string()]
     } else {
@@ -597,12 +737,13 @@ async fn read_one(
     };
     let values = parse_key(&keys, &texts)?;
     let filters = filters(&access, &[], &[], trace)?;
-    let query = record_query(&access, &keys, &columns, filters, None, 1);
+    let (query, subjects) = record_query(&access, &keys, &columns, filters, None, 1);
     let record = state.store.read_record(&query, &values).await?;
-    let Some((key, values)) = record else {
+    let Some((key, mut values)) = record else {
         return Err(ApiError::NotFound("记录不存在或不在授权范围内".into()));
     };
     trace.rows = 1;
+    trace.subjects = subjects.take(state, &key, &mut values);
     Ok(record_json(&access, &columns, &key, values))
 }
 
@@ -630,12 +771,13 @@ pub struct VerifyAnswer {
 pub async fn verify(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    crate::auth::Meta(meta): crate::auth::Meta,
     Path((prefix, seq)): Path<(String, String)>,
     Json(request): Json<VerifyRequest>,
 ) -> ApiResult<axum::Json<VerifyAnswer>> {
     let started = Instant::now();
     logged(&state, "verify", started, async {
-        let mut trace = Trace::default();
+        let mut trace = Trace::of(&meta);
         let result = check(&state, &principal, &prefix, &seq, &request, &mut trace).await;
         (result, trace)
     })
@@ -652,6 +794,7 @@ async fn check(
     trace: &mut Trace,
 ) -> ApiResult<VerifyAnswer> {
     let access = resolve(state, principal, prefix, seq, trace).await?;
+    per_day(state, &access.token, &access.grant, Quota::Verifications).await?;
     if request.values.is_empty() {
         return Err(ApiError::field("values", "至少给出一个要核验的信息项"));
     }
@@ -700,6 +843,13 @@ async fn check(
         .verify_record(&access.table, &conditions, &given)
         .await?;
     trace.rows = i64::from(matches.is_some());
+    if matches.is_some() {
+        // Whose record was checked: its ID number, when the key names the person.
+        trace.subjects = subject_items(access.body())
+            .filter_map(|item| request.key.get(&item.identifier))
+            .filter_map(|id| state.store.subject_hash(id))
+            .collect();
+    }
     Ok(VerifyAnswer {
         found: matches.is_some(),
         matches: match matches {

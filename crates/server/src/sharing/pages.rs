@@ -236,6 +236,7 @@ pub async fn decide(
             row_filter: None,
             rate_per_minute: None,
             daily_quota: None,
+            verify_quota: None,
         },
     };
     let ctx = crate::auth::audit_context(Some(&user.0), &meta);

@@ -83,9 +83,11 @@ pub async fn check(app: &TestApp, tokens: &HashMap<String, String>, table: &[Row
     );
 }
 
+/// Refusals in the audit log, counting each summary record's occurrences.
 async fn denied(app: &TestApp) -> i64 {
+    app.store.flush_denials().await.unwrap();
     store::on_pool!(app.store, pool => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied'")
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(occurrences), 0) AS BIGINT) FROM audit_log WHERE outcome = 'denied'")
             .fetch_one(pool).await.unwrap()
     })
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod matrix;
+pub mod people;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
@@ -37,6 +38,15 @@ impl TestApp {
     /// A platform with two departments (gaj, mzj) and the people of SPEC §5, all with
     /// the password `PASSWORD`.
     pub async fn new(test_store: testkit::TestStore, demo_mode: bool) -> Self {
+        Self::new_with(test_store, demo_mode, |_| {}).await
+    }
+
+    /// As [`TestApp::new`], with the server's settings changed by `configure`.
+    pub async fn new_with(
+        test_store: testkit::TestStore,
+        demo_mode: bool,
+        configure: impl Fn(&mut ServerConfig),
+    ) -> Self {
         let store = test_store.store.clone();
         let gaj = fixtures::department(&store, "gaj", 1).await;
         let mzj = fixtures::department(&store, "mzj", 2).await;
@@ -62,7 +72,7 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        let config = ServerConfig {
+        let mut config = ServerConfig {
             demo_mode,
             secure_cookies: false,
             // Small, so that tests can cross it.
@@ -73,6 +83,7 @@ impl TestApp {
             ),
             ..ServerConfig::default()
         };
+        configure(&mut config);
         let router = router(AppState::new(store.clone(), config));
         TestApp {
             router,
@@ -85,9 +96,14 @@ impl TestApp {
     }
 
     pub async fn all(demo_mode: bool) -> Vec<TestApp> {
+        Self::all_with(demo_mode, |_| {}).await
+    }
+
+    /// One app on every available backend, each configured by `configure`.
+    pub async fn all_with(demo_mode: bool, configure: impl Fn(&mut ServerConfig)) -> Vec<TestApp> {
         let mut apps = Vec::new();
         for backend in testkit::backends().await {
-            apps.push(TestApp::new(backend, demo_mode).await);
+            apps.push(TestApp::new_with(backend, demo_mode, &configure).await);
         }
         apps
     }
@@ -188,6 +204,14 @@ impl TestApp {
         }
         code
     }
+}
+
+/// Sources on this machine's test databases may be registered (the production default
+/// allows no network until the bureau configures one).
+pub fn allow_loopback_sources(config: &mut ServerConfig) {
+    config.source_policy =
+        collect::network::SourcePolicy::parse(&["127.0.0.0/8".into(), "::1/128".into()], vec![])
+            .unwrap();
 }
 
 /// Asserts the error shape of SPEC §5 and returns the error object.

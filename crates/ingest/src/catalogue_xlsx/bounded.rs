@@ -1,0 +1,140 @@
+//! Reading a sheet without trusting the size it claims. calamine's `worksheet_range`
+//! allocates every cell between the first and the last used one, so a 5 KB workbook with
+//! one cell in A1 and one in XFD1048576 asks for 17 billion cells and ends the process.
+//! Here cells are streamed, only used ones are kept, and the area they span is held to a
+//! limit before anything dense is built.
+
+use std::io::Cursor;
+
+use calamine::{Cell, Data, Range, Xlsx};
+
+use super::TemplateError;
+
+/// The columns a sheet may use: far more than any catalogue or data export has.
+pub const MAX_COLUMNS: u32 = 1_000;
+
+fn too_wide(sheet: &str, rows: u64, columns: u64) -> TemplateError {
+    TemplateError::SheetTooLarge(format!(
+        "工作表“{sheet}”的单元格范围过大（{rows} 行 × {columns} 列）：请删除表格之外的内容后重新保存"
+    ))
+}
+
+fn unreadable(sheet: &str, error: calamine::XlsxError) -> TemplateError {
+    match error {
+        calamine::XlsxError::WorksheetNotFound(_) => TemplateError::MissingSheet(sheet.into()),
+        other => TemplateError::UnreadableSheet {
+            sheet: sheet.to_string(),
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// Streams the used cells of `sheet` to `each`, refusing a column past [`MAX_COLUMNS`].
+fn for_each_cell(
+    workbook: &mut Xlsx<Cursor<&[u8]>>,
+    sheet: &str,
+    mut each: impl FnMut(Cell<Data>) -> Result<(), TemplateError>,
+) -> Result<(), TemplateError> {
+    let mut cells = workbook
+        .worksheet_cells_reader(sheet)
+        .map_err(|e| unreadable(sheet, e))?;
+    while let Some(cell) = cells.next_cell().map_err(|e| unreadable(sheet, e))? {
+        let (row, column) = cell.get_position();
+        let value: Data = cell.get_value().clone().into();
+        if value == Data::Empty {
+            continue;
+        }
+        if column >= MAX_COLUMNS {
+            return Err(too_wide(sheet, u64::from(row) + 1, u64::from(column) + 1));
+        }
+        each(Cell::new((row, column), value))?;
+    }
+    Ok(())
+}
+
+/// The used cells of `sheet` as a range, if the area they span holds at most `max_cells`.
+pub(super) fn range(
+    workbook: &mut Xlsx<Cursor<&[u8]>>,
+    sheet: &str,
+    max_cells: u64,
+) -> Result<Range<Data>, TemplateError> {
+    let mut used = Vec::new();
+    let (mut last_row, mut last_column) = (0u64, 0u64);
+    for_each_cell(workbook, sheet, |cell| {
+        let (row, column) = cell.get_position();
+        last_row = last_row.max(u64::from(row) + 1);
+        last_column = last_column.max(u64::from(column) + 1);
+        if last_row.saturating_mul(last_column) > max_cells {
+            return Err(too_wide(sheet, last_row, last_column));
+        }
+        used.push(cell);
+        Ok(())
+    })?;
+    Ok(Range::from_sparse(used))
+}
+
+/// The used rows of `sheet`, in order: each with its 0-based row number and its cells up
+/// to the last used column (blank cells as `Data::Empty`). Nothing wider than
+/// [`MAX_COLUMNS`] is ever allocated.
+pub(super) fn rows(
+    workbook: &mut Xlsx<Cursor<&[u8]>>,
+    sheet: &str,
+) -> Result<Vec<(u32, Vec<Data>)>, TemplateError> {
+    let mut rows: Vec<(u32, Vec<Data>)> = Vec::new();
+    for_each_cell(workbook, sheet, |cell| {
+        let (row, column) = cell.get_position();
+        if rows.last().is_none_or(|(r, _)| *r != row) {
+            rows.push((row, Vec::new()));
+        }
+        let cells = &mut rows.last_mut().expect("just pushed").1;
+        let column = column as usize;
+        if cells.len() <= column {
+            cells.resize(column + 1, Data::Empty);
+        }
+        cells[column] = cell.get_value().clone();
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::Reader;
+
+    fn workbook(cells: &[(u32, u16, &str)]) -> Vec<u8> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.set_name("表").unwrap();
+        for (row, column, text) in cells {
+            sheet.write_string(*row, *column, *text).unwrap();
+        }
+        book.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn a_sheet_claiming_every_cell_is_refused_without_allocating_them() {
+        let bytes = workbook(&[(0, 0, "a"), (1_048_575, 16_383, "z")]);
+        let mut book = Xlsx::new(Cursor::new(bytes.as_slice())).unwrap();
+        let error = range(&mut book, "表", 1_000_000).unwrap_err();
+        assert!(matches!(error, TemplateError::SheetTooLarge(_)), "{error}");
+        let mut book = Xlsx::new(Cursor::new(bytes.as_slice())).unwrap();
+        assert!(matches!(
+            rows(&mut book, "表"),
+            Err(TemplateError::SheetTooLarge(_))
+        ));
+        // Far down but narrow: within the area limit, and only used cells are kept.
+        let tall = workbook(&[(0, 0, "a"), (500_000, 1, "b")]);
+        let mut book = Xlsx::new(Cursor::new(tall.as_slice())).unwrap();
+        assert!(matches!(
+            range(&mut book, "表", 100_000),
+            Err(TemplateError::SheetTooLarge(_))
+        ));
+        let mut book = Xlsx::new(Cursor::new(tall.as_slice())).unwrap();
+        let read = rows(&mut book, "表").unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[1].0, 500_000);
+        assert_eq!(read[1].1, vec![Data::Empty, Data::String("b".into())]);
+        assert!(book.sheet_names().contains(&"表".to_string()));
+    }
+}
