@@ -66,6 +66,23 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
+/// Path-parameter extractor with the API's error shape: `/share-requests/abc` is a 400
+/// naming the parameter, not a plain-text rejection.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e| {
+                ApiError::bad_request("bad_path", format!("路径参数错误：{}", e.body_text()))
+            })
+    }
+}
+
 /// An uploaded file's bytes, or the API error for a body that is too large or unreadable.
 pub fn upload_bytes(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,

@@ -19,9 +19,11 @@ pub mod auth;
 pub mod calendar;
 pub mod catalogue;
 pub mod collection;
+pub mod csv_cell;
 pub mod data;
 pub mod error;
 mod hall;
+pub mod headers;
 pub mod json;
 pub mod needs;
 pub mod objections;
@@ -230,6 +232,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::secure,
         ))
         .with_state(state)
 }

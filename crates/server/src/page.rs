@@ -54,7 +54,7 @@ impl IntoResponse for PageError {
                 div.login.card {
                     h1 { "无法完成操作" }
                     div.notice.error { (message) }
-                    p { a href="/" { "返回首页" } " · " a href="javascript:history.back()" { "返回上一页" } }
+                    p { a href="/" { "返回首页" } }
                 }
             },
         );

@@ -483,3 +483,65 @@ async fn the_bureau_cannot_act_as_an_application_or_as_the_auditor() {
         error_of(&again, StatusCode::UNAUTHORIZED);
     }
 }
+
+/// Security headers: no inline script or style, no framing, no sniffing, nothing cached
+/// but static assets.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = TestApp::new(testkit::sqlite().await, false).await;
+    let page = app.call(Method::GET, "/login", None, None).await;
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(page.headers[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(page.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
+    let html = String::from_utf8_lossy(&page.bytes).to_string();
+    assert!(
+        !html.contains("<script") && !html.contains("style=\""),
+        "{html}"
+    );
+    let admin = app.login("admin").await;
+    let api = app.get("/api/v1/me", &admin).await;
+    assert_eq!(api.headers[header::CACHE_CONTROL], "no-store");
+    let css = app.call(Method::GET, "/static/app.css", None, None).await;
+    assert_ne!(css.headers[header::CACHE_CONTROL], "no-store");
+    // Served behind HTTPS (secure cookies), the browser is told to stay on HTTPS.
+    let https =
+        TestApp::new_with(testkit::sqlite().await, false, |c| c.secure_cookies = true).await;
+    let page = https.call(Method::GET, "/login", None, None).await;
+    assert!(page.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+}
+
+/// A value that a spreadsheet would run as a formula is written to CSV as text.
+#[tokio::test]
+async fn quarantine_and_export_files_do_not_carry_formulas() {
+    for app in TestApp::all(false).await {
+        let code = loaded_entry(&app, ShareType::Conditional).await;
+        let staff = app.login("gaj-staff").await;
+        let pushed = app
+            .post(
+                &format!("/api/v1/resources/{code}/records"),
+                &staff,
+                json!({"batch_key": "formula", "records": [
+                    {"id_number": A, "full_name": "张三", "region": "=HYPERLINK(\"http://evil\",\"x\")", "religion": "无"},
+                ]}),
+            )
+            .await;
+        assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.json);
+        let batch = pushed.json["batch"]["id"].clone();
+        let csv = app
+            .get(&format!("/api/v1/batches/{batch}/quarantine.csv"), &staff)
+            .await;
+        let text = String::from_utf8_lossy(&csv.bytes).to_string();
+        assert!(text.contains("'=HYPERLINK"), "{}: {text}", app.backend);
+        assert!(
+            !text.contains(",=HYPERLINK") && !text.contains("\"=HYPERLINK"),
+            "{text}"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! `/api/v1/departments`: the bureau registers departments and social/economic providers.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use domain::access::{check, Act};
 use domain::account::DepartmentKind;

@@ -1,7 +1,8 @@
 //! `/api/v1/tokens`: API tokens of departments' application systems. The secret is shown
 //! once, at creation; only its hash is kept.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use domain::access::{self, check, Act};

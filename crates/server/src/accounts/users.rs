@@ -1,6 +1,7 @@
 //! `/api/v1/users`: the bureau appoints chiefs and staff; the auditor only reads.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use domain::access::{self, check, may_manage_accounts, Act};
 use domain::account::{check_password, Role};

@@ -2,7 +2,8 @@
 //! entry lives at `/api/v1/resources/101001/000123`; `/api/v1/resources/101001-000123`
 //! and the percent-encoded form answer too.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use domain::access::{check, entry_scope, Act};
 use domain::catalogue::{ResourceBody, SecurityGrade, ShareType};

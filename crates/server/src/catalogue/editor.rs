@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use axum_extra::extract::Form;
 use domain::catalogue::*;
@@ -421,20 +422,20 @@ fn render_form(user: &WebUser, form: &EditorForm, errors: &[FieldError], action:
             }
             h2 { "信息项" }
             (messages(errors, "items"))
-            div style="overflow-x:auto" {
+            div.scroll-x {
                 table id="item-editor" {
                     tr { th { "#" } th { "信息项名称" } th { "标识符" } th { "类型" } th { "长度" } th { "必填" } th { "主键" } th { "代码表" } th { "校验规则" } th { "安全级别" } th { "个人信息" } th { "共享类型" } th { "权威来源" } th { "脱敏方式" } }
                     @for i in 0..rows {
                         tr {
                             td.num { (i + 1) }
-                            td { input type="text" name="item_name" value=(cell(&form.item_name, i)) style="width:130px"; }
-                            td { input type="text" name="item_identifier" value=(cell(&form.item_identifier, i)) style="width:110px"; }
+                            td { input type="text" name="item_name" value=(cell(&form.item_name, i)) class="w-name"; }
+                            td { input type="text" name="item_identifier" value=(cell(&form.item_identifier, i)) class="w-ident"; }
                             td { select name="item_type" { (options(DataType::ALL, DataType::code, DataType::label, cell(&form.item_type, i), Some(""))) } }
-                            td { input type="text" name="item_length" value=(cell(&form.item_length, i)) style="width:50px"; }
+                            td { input type="text" name="item_length" value=(cell(&form.item_length, i)) class="w-num"; }
                             td { (yes_no_select("item_required", cell(&form.item_required, i))) }
                             td { (yes_no_select("item_key", cell(&form.item_key, i))) }
-                            td { input type="text" name="item_code_table" value=(cell(&form.item_code_table, i)) style="width:90px"; }
-                            td { input type="text" name="item_rule" value=(cell(&form.item_rule, i)) style="width:90px" placeholder="id_card"; }
+                            td { input type="text" name="item_code_table" value=(cell(&form.item_code_table, i)) class="w-code"; }
+                            td { input type="text" name="item_rule" value=(cell(&form.item_rule, i)) class="w-code" placeholder="id_card"; }
                             td { select name="item_grade" { (options(SecurityGrade::ALL, SecurityGrade::code, SecurityGrade::label, cell(&form.item_grade, i), None)) } }
                             td { (yes_no_select("item_personal", cell(&form.item_personal, i))) }
                             td { select name="item_share" { (options(ShareType::ALL, ShareType::code, ShareType::label, cell(&form.item_share, i), Some("同资源"))) } }

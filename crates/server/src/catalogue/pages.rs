@@ -1,6 +1,7 @@
 //! Catalogue pages: search and filters, entry detail, workflow, versions, import.
 
-use axum::extract::{Multipart, Path, Query, State};
+use crate::json::Path;
+use axum::extract::{Multipart, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum_extra::extract::Form;
 use domain::access::{Act, Channel};
@@ -63,7 +64,7 @@ pub async fn list(
     let provider = params.provider.clone().unwrap_or_default();
     let content = html! {
         form.filters method="get" action="/catalogue" {
-            label { "关键词" input type="text" name="q" value=(params.q.as_deref().unwrap_or("")) placeholder="名称、摘要、信息项、提供方" style="width:240px"; }
+            label { "关键词" input type="text" name="q" value=(params.q.as_deref().unwrap_or("")) placeholder="名称、摘要、信息项、提供方" class="w-search"; }
             (select("class", "资源分类", ClassKind::ALL, ClassKind::code, ClassKind::label, params.class.as_deref()))
             label { "提供方"
                 select name="provider" {
@@ -207,7 +208,7 @@ fn workflow_forms(user: &WebUser, resource: &Resource) -> Markup {
                 form method="post" action=(action_path) {
                     (csrf_field(user))
                     input type="hidden" name="action" value="reject";
-                    input type="text" name="reason" placeholder="退回理由（必填）" required style="width:220px";
+                    input type="text" name="reason" placeholder="退回理由（必填）" required class="w-reason";
                     button.danger type="submit" { "退回" }
                 }
             }

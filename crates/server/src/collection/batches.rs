@@ -3,7 +3,8 @@
 //! atomic batch; `POST …/records` lets an application push rows as JSON; `GET
 //! /api/v1/batches/{id}` reports a batch's quality.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use collect::file::FileImport;
 use collect::CollectError;
@@ -429,8 +430,12 @@ pub async fn quarantine_csv(
     may_see_collection(principal, &resource)?;
     let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let write = |out: &mut csv::Writer<Vec<u8>>, row: [&str; 4]| {
-        out.write_record(row)
-            .map_err(|e| ApiError::Internal(e.to_string()))
+        out.write_record(
+            row.map(crate::csv_cell::safe_cell)
+                .iter()
+                .map(|c| c.as_ref()),
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))
     };
     write(&mut out, ["行号", "信息项", "值", "原因"])?;
     for row in state.store.quarantine(id).await? {

@@ -1,7 +1,8 @@
 //! 数据归集: a department uploads an export of a published entry's data and sees the
 //! entry's batches and quality.
 
-use axum::extract::{Multipart, Path, State};
+use crate::json::Path;
+use axum::extract::{Multipart, State};
 use ingest::pipeline::FileFormat;
 use maud::{html, Markup};
 

@@ -1,7 +1,8 @@
 //! Saved source databases of an entry: define (checked against the source, credentials
 //! sealed), list, run now, switch on or off.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use collect::pull::SourceDefinition;
 use serde::Deserialize;

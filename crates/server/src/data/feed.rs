@@ -7,8 +7,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use crate::json::Path;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use domain::catalogue::Item;
@@ -270,7 +271,7 @@ impl Encoder {
                 for row in rows {
                     let cells = header.iter().map(|name| match row.get(name) {
                         None | Some(Value::Null) => String::new(),
-                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::String(s)) => crate::csv_cell::safe_cell(s).into_owned(),
                         Some(other) => other.to_string(),
                     });
                     out.write_record(cells).map_err(|e| e.to_string())?;

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::calendar::beijing_date;
 use domain::catalogue::{Item, ResourceBody};

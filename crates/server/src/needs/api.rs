@@ -1,7 +1,8 @@
 //! `/api/v1/needs`: the 需求清单. A consumer posts a need, the bureau assigns a provider,
 //! the provider answers within its deadline.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use domain::deadline::Countdown;
 use serde::{Deserialize, Serialize};

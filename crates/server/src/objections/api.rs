@@ -1,7 +1,8 @@
 //! `/api/v1/objections`: a consuming department flags a wrong record; the provider accepts
 //! (the record shows 异议中 to every consumer) or rejects it, then corrects or confirms it.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use domain::deadline::Countdown;
 use domain::sharing::ObjectionStep;

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use crate::json::Path;
+use axum::extract::{Query, State};
 use axum_extra::extract::Form;
 use domain::access::{matter_scope, Act};
 use domain::sharing::RequestStatus;

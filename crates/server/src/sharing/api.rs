@@ -1,7 +1,8 @@
 //! Share requests (`/api/v1/share-requests`), the working-day calendar, duties and
 //! accountability records.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{NaiveDate, Utc};
 use domain::access::{check, duty_scope, matter_scope, Act};

@@ -2,7 +2,8 @@
 //! (or some of its items) is listed 不予共享 under; the bureau upholds it or finds the data
 //! should be shared, within the coordination deadline.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use domain::deadline::Countdown;
 use serde::{Deserialize, Serialize};
