@@ -3,7 +3,8 @@
 # server with every check on, once with an application's token and once with the
 # bureau's, and any finding fails the run. Configuration: schemathesis.toml.
 set -euo pipefail
-binary="$1"
+binary="$(realpath "$1")"
+config="$(cd "$(dirname "$0")/.." && pwd)/schemathesis.toml"
 work="$(mktemp -d)"
 port="${SCHEMATHESIS_PORT:-18080}"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -21,7 +22,7 @@ app_token="$(grep -o 'dhapp_demo_mzj_[A-Za-z0-9_-]*' "$work/serve.err" "$work/se
 admin_token="$(curl -fsS -X POST "$base/api/v1/auth/login" -H 'content-type: application/json' \
     -d '{"username":"admin","password":"demo-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
 test -n "$app_token" && test -n "$admin_token"
-config="$(cd "$(dirname "$0")/.." && pwd)/schemathesis.toml"
+export PYTHONPATH="$(dirname "$config")/.ci${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=schemathesis_hooks
 for who in application bureau; do
     token="$app_token"
     [ "$who" = bureau ] && token="$admin_token"
