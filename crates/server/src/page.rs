@@ -30,6 +30,7 @@ pub async fn stylesheet() -> impl IntoResponse {
 }
 
 /// A page error: rendered as HTML with the same status an API call would get.
+#[derive(Debug)]
 pub struct PageError(pub ApiError);
 
 impl<E: Into<ApiError>> From<E> for PageError {
@@ -48,6 +49,8 @@ impl IntoResponse for PageError {
         }
         let status = self.0.status();
         let message = self.0.message();
+        // A bare card for now; `dress_failures` puts it in the layout when a person is
+        // signed in (the error itself knows neither the state nor the person).
         let body = bare_page(
             "出错了",
             html! {
@@ -59,11 +62,56 @@ impl IntoResponse for PageError {
             },
         );
         let mut response = (status, body).into_response();
+        response
+            .extensions_mut()
+            .insert(PageFailure(message.clone()));
         if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
             response.extensions_mut().insert(DeniedReason(message));
         }
         response
     }
+}
+
+/// Marks an answer as a failed page, with its message.
+#[derive(Clone)]
+struct PageFailure(String);
+
+/// Middleware: a failed page is shown inside the platform's layout (navigation, who is
+/// signed in) when a person is signed in, with the failure's status kept.
+pub async fn dress_failures(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let principal = request.extensions().get::<Principal>().cloned();
+    let response = next.run(request).await;
+    let (Some(PageFailure(message)), Some(principal @ Principal::User { .. })) = (
+        response.extensions().get::<PageFailure>().cloned(),
+        principal,
+    ) else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    let title = match parts.status {
+        StatusCode::FORBIDDEN => "无权操作",
+        StatusCode::NOT_FOUND => "未找到",
+        _ => "无法完成操作",
+    };
+    let content = html! {
+        div.notice.error role="alert" { (message) }
+        p { a href="/" { "返回我的待办" } }
+    };
+    let dressed = layout(
+        &state,
+        &WebUser(principal),
+        "",
+        &[("", title)],
+        title,
+        content,
+    );
+    let (dressed_parts, body) = dressed.into_parts();
+    parts.headers = dressed_parts.headers;
+    Response::from_parts(parts, body)
 }
 
 pub type PageResult = Result<Response, PageError>;
@@ -122,17 +170,22 @@ impl WebUser {
 }
 
 /// A submitted upload form: its text fields and its one file (lower-cased name, spooled
-/// to disk as it arrives).
+/// to disk as it arrives), or why the file was not taken (too large).
 pub struct UploadForm {
-    pub fields: std::collections::HashMap<String, String>,
+    pub fields: HashMap<String, String>,
     pub file: Option<(String, crate::spool::Spooled)>,
+    file_error: Option<ApiError>,
 }
 
 impl UploadForm {
-    /// Reads every part; the part named `file` is the upload, at most `limit` bytes.
+    /// Reads every part; the part named `file` is the upload, at most `limit` bytes. The
+    /// form's CSRF token comes first (the page puts it first), so a forged upload is
+    /// refused before a byte of its file is written to disk. Pages put the file last, so
+    /// that a file too large still leaves every other field to show again.
     pub async fn read(
         mut multipart: axum::extract::Multipart,
         state: &AppState,
+        user: &WebUser,
         limit: u64,
     ) -> Result<Self, PageError> {
         let bad = |e: axum::extract::multipart::MultipartError| {
@@ -141,21 +194,34 @@ impl UploadForm {
         let mut form = UploadForm {
             fields: Default::default(),
             file: None,
+            file_error: None,
         };
         while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
             let name = field.name().unwrap_or_default().to_string();
             if name == "file" {
+                user.check_csrf(form.field("_csrf"))?;
                 let file_name = field.file_name().unwrap_or_default().to_lowercase();
                 let mut spooler = crate::spool::Spooler::new(&state.config.spool_dir, limit)?;
+                let mut spooled = Ok(());
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                    spooler.push(&chunk).await?;
+                    spooled = spooler.push(&chunk).await;
+                    if spooled.is_err() {
+                        break;
+                    }
                 }
-                form.file = Some((file_name, spooler.finish().await?));
+                match spooled {
+                    Ok(()) => form.file = Some((file_name, spooler.finish().await?)),
+                    Err(too_large) => {
+                        form.file_error = Some(too_large);
+                        break;
+                    }
+                }
             } else {
                 form.fields
                     .insert(name, field.text().await.unwrap_or_default());
             }
         }
+        user.check_csrf(form.field("_csrf"))?;
         Ok(form)
     }
 
@@ -163,16 +229,23 @@ impl UploadForm {
         self.fields.get(name).map(String::as_str).unwrap_or("")
     }
 
-    /// Checks the form's CSRF token and returns the file, or a message naming the field.
-    pub fn checked_file(
-        self,
-        user: &WebUser,
-        missing: &str,
-    ) -> Result<(String, crate::spool::Spooled), PageError> {
-        user.check_csrf(self.field("_csrf"))?;
+    /// The text fields as a form's values, to show them again.
+    pub fn values(&self) -> HashMap<String, Vec<String>> {
+        self.fields
+            .iter()
+            .map(|(name, value)| (name.clone(), vec![value.clone()]))
+            .collect()
+    }
+
+    /// The file, or a message naming the field.
+    pub fn file(&mut self, missing: &str) -> Result<(String, crate::spool::Spooled), ApiError> {
+        if let Some(error) = self.file_error.take() {
+            return Err(error);
+        }
         self.file
+            .take()
             .filter(|(_, file)| file.size > 0)
-            .ok_or_else(|| PageError(ApiError::field("file", missing)))
+            .ok_or_else(|| ApiError::field("file", missing))
     }
 }
 
@@ -198,7 +271,7 @@ pub(crate) fn bare_page(title: &str, body: Markup) -> Markup {
 /// The navigation: each link with the act it leads to, shown to whoever may perform it.
 fn navigation(caller: &Caller) -> Vec<(&'static str, &'static str)> {
     let department = caller.department_id().unwrap_or(-1);
-    let links: [(&str, &str, Act); 16] = [
+    let links: [(&str, &str, Act); 18] = [
         ("/", "我的待办", Act::ViewMatters),
         ("/catalogue", "数据资源目录", Act::ViewCatalogue),
         ("/stats", "归集统计", Act::ViewStats),
@@ -235,6 +308,20 @@ fn navigation(caller: &Caller) -> Vec<(&'static str, &'static str)> {
             "人员管理",
             Act::ViewPeople { department: None },
         ),
+        (
+            "/admin/users",
+            "本部门人员",
+            Act::ViewPeople {
+                department: Some(department),
+            },
+        ),
+        (
+            "/tokens",
+            "应用令牌",
+            Act::ViewTokens {
+                department: Some(department),
+            },
+        ),
         ("/audit", "审计日志", Act::ReadAudit),
         (
             "/audit/personal",
@@ -242,11 +329,15 @@ fn navigation(caller: &Caller) -> Vec<(&'static str, &'static str)> {
             Act::ReadPersonalAccess,
         ),
     ];
-    links
-        .into_iter()
-        .filter(|(_, _, act)| access::allows(caller, *act))
-        .map(|(href, label, _)| (href, label))
-        .collect()
+    let mut shown: Vec<(&str, &str)> = Vec::new();
+    for (href, label, act) in links {
+        // One link per page: the first label whose act is allowed (人员管理 for the bureau,
+        // 本部门人员 for a chief).
+        if access::allows(caller, act) && !shown.iter().any(|(h, _)| *h == href) {
+            shown.push((href, label));
+        }
+    }
+    shown
 }
 
 /// The layout every signed-in page shares: top bar, left navigation, breadcrumbs.
@@ -340,6 +431,182 @@ pub fn code_path(code: &str) -> String {
     format!("/catalogue/{code}")
 }
 
+/// The Chinese name of a form field, for messages that are no single field's.
+pub fn field_label(field: &str) -> &str {
+    let base = field.split(['[', '.']).next().unwrap_or(field);
+    match base {
+        "purpose" => "用途",
+        "legal_basis" => "依据",
+        "application" => "应用系统",
+        "valid_until" => "有效期",
+        "items" | "review_items" => "信息项",
+        "clear_items" => "明文提供的信息项",
+        "reason" => "理由",
+        "description" => "说明",
+        "key" => "记录主键",
+        "resource" => "目录",
+        "title" => "需要的数据",
+        "answer" => "处理说明",
+        "department_id" => "部门",
+        "credit_code" => "统一社会信用代码",
+        "region_code" => "行政区划代码",
+        "kind" => "类型",
+        "name" => "名称",
+        "code" => "简码",
+        "username" => "用户名",
+        "display_name" => "姓名",
+        "password" => "密码",
+        "role" => "角色",
+        "url" => "连接地址",
+        "query" => "表名或查询",
+        "mapping" => "列映射",
+        "encoding" => "编码",
+        "sheet" => "工作表",
+        "file" => "文件",
+        "mode" => "归集方式",
+        "change_column" => "变化列",
+        "decision" => "结论",
+        "step" => "处理方式",
+        "outcome" => "结果",
+        "action" => "操作",
+        "application_name" => "应用系统名称",
+        _ => "填写内容",
+    }
+}
+
+/// Fields never sent back to the browser: the CSRF token is the page's own, passwords and
+/// source URLs (which carry credentials) are typed again.
+const SECRET_FIELDS: [&str; 3] = ["_csrf", "password", "url"];
+
+/// A form that was refused: what was typed, and why, to show the same page again with
+/// the values kept and each message next to its field. `form` names the form on the page
+/// (`apply`, `decide-12`) so that a page of many forms shows it on the right one.
+#[derive(Debug, Default, Clone)]
+pub struct FormState {
+    pub form: String,
+    pub values: HashMap<String, Vec<String>>,
+    pub errors: Vec<domain::FieldError>,
+    /// A refusal or failure that is no single field's (already in Chinese).
+    pub message: Option<String>,
+    pub status: Option<StatusCode>,
+}
+
+impl FormState {
+    /// The state of `form` after `error`, with the values the person sent.
+    pub fn failed(form: &str, values: HashMap<String, Vec<String>>, error: ApiError) -> Self {
+        let status = Some(error.status());
+        if let ApiError::Internal(detail) = &error {
+            tracing::error!(%detail, "internal error behind a form");
+        }
+        let (errors, message) = match error {
+            ApiError::BadRequest { details, .. } | ApiError::Unprocessable { details, .. }
+                if !details.is_empty() =>
+            {
+                (details, None)
+            }
+            // The one thing of a form that can be too large is its file.
+            ApiError::PayloadTooLarge(message) => (
+                vec![domain::FieldError {
+                    field: "file".into(),
+                    message,
+                }],
+                None,
+            ),
+            other => (Vec::new(), Some(other.message())),
+        };
+        FormState {
+            form: form.to_string(),
+            values: values
+                .into_iter()
+                .filter(|(name, _)| !SECRET_FIELDS.contains(&name.as_str()))
+                .collect(),
+            errors,
+            message,
+            status,
+        }
+    }
+
+    /// A form's values as the typed ones when this form failed, else nothing.
+    pub fn of<'a>(&'a self, form: &str) -> Option<&'a FormState> {
+        (self.form == form).then_some(self)
+    }
+
+    /// The value typed into `name` (or `default` when the form did not fail).
+    pub fn value<'a>(&'a self, form: &str, name: &str, default: &'a str) -> &'a str {
+        match self.of(form) {
+            Some(state) => state
+                .values
+                .get(name)
+                .and_then(|v| v.first())
+                .map_or("", String::as_str),
+            None => default,
+        }
+    }
+
+    /// Whether a checkbox was ticked (or `default` when the form did not fail).
+    pub fn checked(&self, form: &str, name: &str, value: &str, default: bool) -> bool {
+        match self.of(form) {
+            Some(state) => state
+                .values
+                .get(name)
+                .is_some_and(|v| v.iter().any(|v| v == value)),
+            None => default,
+        }
+    }
+
+    /// The messages of the field `name` (and its parts: `items[2]`, `key.id_number`).
+    pub fn errors(&self, form: &str, name: &str) -> Markup {
+        let Some(state) = self.of(form) else {
+            return html! {};
+        };
+        html! {
+            @for e in state.errors.iter().filter(|e| {
+                e.field == name || e.field.starts_with(&format!("{name}[")) || e.field.starts_with(&format!("{name}."))
+            }) {
+                div.field-error { (e.message) }
+            }
+        }
+    }
+
+    /// The form's banner: the refusal, or how many fields need a change.
+    pub fn banner(&self, form: &str) -> Markup {
+        let Some(state) = self.of(form) else {
+            return html! {};
+        };
+        html! {
+            @if let Some(message) = &state.message {
+                div.notice.error role="alert" { (message) }
+            } @else if !state.errors.is_empty() {
+                div.notice.error role="alert" {
+                    "有 " (state.errors.len()) " 处需要修改："
+                    @for (n, e) in state.errors.iter().enumerate() {
+                        @if n > 0 { "；" }
+                        (field_label(&e.field)) "——" (e.message)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The page's answer status: the refusal's.
+    pub fn status(&self) -> StatusCode {
+        self.status.unwrap_or(StatusCode::OK)
+    }
+}
+
+/// A page shown again after its form failed, with the failure's status.
+pub fn with_status(mut response: Response, state: &FormState) -> Response {
+    *response.status_mut() = state.status();
+    if matches!(
+        state.status(),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+    ) {
+        let reason = state.message.clone().unwrap_or_default();
+        response.extensions_mut().insert(DeniedReason(reason));
+    }
+    response
+}
+
 /// What answers a path that no route serves: the API's error shape under `/api/`, a page
 /// of the platform (with its navigation for a signed-in person) everywhere else.
 pub async fn not_found(
@@ -400,12 +667,26 @@ pub struct Notice {
 /// Redirects to `page`, with a notice to show there.
 pub fn redirect_to(page: &str, notice: &str) -> PageResult {
     let query = query_string(&[("notice", notice)]);
-    Ok(Redirect::to(&format!("{page}{query}")).into_response())
+    let target = if query.is_empty() {
+        page.to_string()
+    } else {
+        format!("{page}?{query}")
+    };
+    Ok(Redirect::to(&target).into_response())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_redirect_with_a_notice_keeps_its_query_mark() {
+        let response = redirect_to("/sharing", "申请 3 已提交").unwrap();
+        let location = response.headers()[header::LOCATION].to_str().unwrap();
+        assert!(location.starts_with("/sharing?notice="), "{location}");
+        let bare = redirect_to("/needs", "").unwrap();
+        assert_eq!(bare.headers()[header::LOCATION], "/needs");
+    }
 
     #[test]
     fn formats_counts_and_beijing_time() {

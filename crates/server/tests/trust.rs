@@ -545,3 +545,44 @@ async fn quarantine_and_export_files_do_not_carry_formulas() {
         );
     }
 }
+
+/// Finding 11: the document describes the JSON as it is answered.
+#[tokio::test]
+async fn the_api_document_names_enumerations_by_their_codes_and_documents_refusals() {
+    let app = TestApp::new(testkit::sqlite().await, false).await;
+    let spec = app
+        .call(Method::GET, "/api/openapi.json", None, None)
+        .await
+        .json;
+    let schemas = &spec["components"]["schemas"];
+    assert_eq!(
+        schemas["Role"]["enum"],
+        json!(["admin", "chief", "staff", "auditor"])
+    );
+    assert_eq!(schemas["RequestStatus"]["enum"][0], "pending");
+    assert_eq!(
+        schemas["DepartmentKind"]["enum"],
+        json!(["government", "social"])
+    );
+    // What the JSON carries is in the document's enumeration.
+    let admin = app.login("admin").await;
+    let me = app.get("/api/v1/users", &admin).await;
+    let role = me.json["items"][0]["role"].clone();
+    assert!(
+        schemas["Role"]["enum"].as_array().unwrap().contains(&role),
+        "{role}"
+    );
+    let mut secured = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation.get("security").is_some() {
+                secured += 1;
+                assert!(
+                    operation["responses"].get("401").is_some(),
+                    "{method} {path} does not document 401"
+                );
+            }
+        }
+    }
+    assert!(secured > 60, "{secured} secured operations");
+}

@@ -823,6 +823,14 @@ impl Store {
         Ok(found > 0)
     }
 
+    /// The people who decide `department_id`'s share requests on the chief's behalf.
+    pub async fn delegates(&self, department_id: i64) -> StoreResult<Vec<String>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT username FROM decision_delegates WHERE department_id = $1 ORDER BY username")
+                .bind(department_id).fetch_all(pool).await?
+        }))
+    }
+
     /// A chief allows (or stops allowing) a staff member of the department to decide.
     pub async fn set_delegate(
         &self,

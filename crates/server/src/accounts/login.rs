@@ -39,6 +39,7 @@ async fn render(
     state: &AppState,
     jar: CookieJar,
     error: Option<String>,
+    username: &str,
     status: StatusCode,
 ) -> Response {
     let csrf = random_token();
@@ -51,11 +52,11 @@ async fn render(
         div.login {
             div.card {
                 h1 { (state.config.platform_name) }
-                @if let Some(error) = &error { div.notice.error { (error) } }
+                @if let Some(error) = &error { div.notice.error role="alert" { (error) } }
                 form method="post" action="/login" {
                     input type="hidden" name="_csrf" value=(csrf);
-                    p { label for="username" { "用户名" } input id="username" type="text" name="username" autocomplete="username" required autofocus; }
-                    p { label for="password" { "密码" } input id="password" type="password" name="password" autocomplete="current-password" required; }
+                    p { label for="username" { "用户名" } input id="username" type="text" name="username" autocomplete="username" required autofocus[username.is_empty()] value=(username); }
+                    p { label for="password" { "密码" } input id="password" type="password" name="password" autocomplete="current-password" required autofocus[!username.is_empty()]; }
                     p { button type="submit" { "登录" } }
                 }
             }
@@ -78,7 +79,7 @@ async fn render(
 }
 
 pub async fn page(State(state): State<AppState>, jar: CookieJar) -> Response {
-    render(&state, jar, None, StatusCode::OK).await
+    render(&state, jar, None, "", StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -104,6 +105,7 @@ pub async fn submit(
             &state,
             jar,
             Some("登录页面已过期，请重新输入".into()),
+            &form.username,
             StatusCode::FORBIDDEN,
         )
         .await;
@@ -118,7 +120,8 @@ pub async fn submit(
         }
         Err(error) => {
             let status = error.status();
-            let mut response = render(&state, jar, Some(error.message()), status).await;
+            let mut response =
+                render(&state, jar, Some(error.message()), &form.username, status).await;
             if let ApiError::Unauthorized(reason) = error {
                 response
                     .extensions_mut()

@@ -36,5 +36,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         )
         .route("/admin/users", get(pages::users).post(pages::create_user))
         .route("/admin/users/role", post(pages::set_role))
+        .route("/admin/users/{username}/active", post(pages::set_active))
+        .route(
+            "/admin/users/{username}/delegate",
+            post(pages::set_delegate),
+        )
+        .route("/tokens", get(pages::tokens).post(pages::issue_token))
+        .route("/tokens/{id}/revoke", post(pages::revoke_token))
         .route("/admin/conflicts", get(pages::conflicts))
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::json::Path;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect};
+use axum::response::Response;
 use axum_extra::extract::Form;
 use domain::catalogue::*;
 use domain::code::{ClassKind, ResourceClass, ResourceCode};
@@ -18,7 +18,10 @@ use serde::Deserialize;
 use super::api::visible_at;
 use crate::auth::{audit_context, Meta};
 use crate::error::ApiError;
-use crate::page::{code_path, csrf_field, layout, PageError, PageResult, WebUser};
+use crate::page::{
+    code_path, csrf_field, layout, redirect_to, with_status, FormState, PageError, PageResult,
+    WebUser,
+};
 use crate::AppState;
 use domain::access::Act;
 
@@ -386,7 +389,66 @@ fn text_field(label: &str, name: &str, value: &str, errors: &[FieldError], path:
     html! { div { label { (label) input type="text" name=(name) value=(value); } (messages(errors, path)) } }
 }
 
-fn render_form(user: &WebUser, form: &EditorForm, errors: &[FieldError], action: &str) -> Markup {
+/// The Chinese name of an editor field, as the form labels it.
+fn editor_label(field: &str) -> String {
+    if let Some(rest) = field.strip_prefix("items[") {
+        let (index, part) = rest
+            .split_once("].")
+            .unwrap_or((rest.trim_end_matches(']'), ""));
+        let row = index.parse::<usize>().map_or(0, |i| i + 1);
+        let part = match part {
+            "name" => "信息项名称",
+            "identifier" => "标识符",
+            "data_type" => "类型",
+            "length" => "长度",
+            "required" => "必填",
+            "key" => "主键",
+            "code_table" => "代码表",
+            "rule" => "校验规则",
+            "security_grade" => "安全级别",
+            "personal" => "个人信息",
+            "share_type" => "共享类型",
+            "authoritative" => "权威来源",
+            "mask" => "脱敏方式",
+            _ => "",
+        };
+        return format!("信息项第{row}行{part}");
+    }
+    let base = field.split('[').next().unwrap_or(field);
+    match base {
+        "name" => "信息资源名称",
+        "class" | "class.kind" => "资源分类",
+        "class.subclass" => "项",
+        "class.category" => "目",
+        "class.detail" => "细目",
+        "provider_unit" => "内设机构",
+        "summary" | "abstract" => "信息资源摘要",
+        "format" | "format.kind" => "格式分类",
+        "format.detail" => "格式类型",
+        "share" | "share.share_type" => "共享类型",
+        "share.mode" => "共享方式",
+        "share.mode_reason" => "非平台方式的理由",
+        "share.conditions" => "共享条件",
+        "share.legal_basis" => "不予共享依据",
+        "open" | "open.open_to_public" => "是否向社会开放",
+        "open.conditions" => "开放条件",
+        "update_cycle" => "更新周期",
+        "security_grade" => "安全级别",
+        "related_codes" => "关联资源代码",
+        "extensions" => "扩展元数据",
+        "items" => "信息项",
+        _ => "目录",
+    }
+    .to_string()
+}
+
+fn render_form(
+    user: &WebUser,
+    form: &EditorForm,
+    errors: &[FieldError],
+    refusal: Option<&str>,
+    action: &str,
+) -> Markup {
     let rows = form.item_rows() + SPARE_ITEM_ROWS;
     let item_errors = |i: usize| -> Vec<&FieldError> {
         errors
@@ -395,7 +457,13 @@ fn render_form(user: &WebUser, form: &EditorForm, errors: &[FieldError], action:
             .collect()
     };
     html! {
-        @if !errors.is_empty() { div.notice.error { "共有 " (errors.len()) " 处需要修改，请查看标红的提示。" } }
+        @if let Some(message) = refusal { div.notice.error role="alert" { (message) } }
+        @if !errors.is_empty() {
+            div.notice.error role="alert" {
+                "共有 " (errors.len()) " 处需要修改（已标红）："
+                @for (n, e) in errors.iter().enumerate() { @if n > 0 { "；" } (editor_label(&e.field)) "——" (e.message) }
+            }
+        }
         form method="post" action=(action) {
             (csrf_field(user))
             div.card.grid {
@@ -444,7 +512,7 @@ fn render_form(user: &WebUser, form: &EditorForm, errors: &[FieldError], action:
                         }
                         @let row_errors = item_errors(i);
                         @if !row_errors.is_empty() {
-                            tr { td {} td colspan="13" { @for e in row_errors { div.field-error { "第" (i + 1) "行 " (e.field.split('.').next_back().unwrap_or("")) "：" (e.message) } } } }
+                            tr { td {} td colspan="13" { @for e in row_errors { div.field-error { (editor_label(&e.field)) "：" (e.message) } } } }
                         }
                     }
                 }
@@ -466,20 +534,75 @@ async fn own_department(
 
 pub async fn new_page(State(state): State<AppState>, user: WebUser) -> PageResult {
     let department = own_department(&state, &user).await?;
-    let form = render_form(
-        &user,
-        &EditorForm::blank(department.branch_no),
-        &[],
+    let form = EditorForm::blank(department.branch_no);
+    Ok(new_entry_page(&state, &user, &form, &FormState::default()))
+}
+
+/// 编制目录, blank or with what was typed and why it was refused.
+fn new_entry_page(
+    state: &AppState,
+    user: &WebUser,
+    form: &EditorForm,
+    failed: &FormState,
+) -> Response {
+    let page = render_form(
+        user,
+        form,
+        &failed.errors,
+        failed.message.as_deref(),
         "/catalogue/new",
     );
-    Ok(layout(
-        &state,
-        &user,
-        "/catalogue/new",
-        &[("/catalogue", "数据资源目录"), ("", "编制目录")],
-        "编制目录",
+    with_status(
+        layout(
+            state,
+            user,
+            "/catalogue/new",
+            &[("/catalogue", "数据资源目录"), ("", "编制目录")],
+            "编制目录",
+            page,
+        ),
+        failed,
+    )
+}
+
+/// 修改目录, as stored or with what was typed and why it was refused.
+fn edit_entry_page(
+    state: &AppState,
+    user: &WebUser,
+    code: &str,
+    title: &str,
+    form: &EditorForm,
+    failed: &FormState,
+) -> Response {
+    let action = format!("{}/edit", code_path(code));
+    let page = render_form(
+        user,
         form,
-    ))
+        &failed.errors,
+        failed.message.as_deref(),
+        &action,
+    );
+    with_status(
+        layout(
+            state,
+            user,
+            "/catalogue",
+            &[
+                ("/catalogue", "数据资源目录"),
+                (&code_path(code), code),
+                ("", "修改"),
+            ],
+            &format!("修改：{title}"),
+            page,
+        ),
+        failed,
+    )
+}
+
+/// Why the editor's form was refused: its fields' messages, or the refusal itself.
+fn refusal(error: ApiError) -> FormState {
+    // The editor keeps its own typed text (`EditorForm`), so no values are copied here.
+    FormState::failed("editor", Default::default(), error)
 }
 
 pub async fn create(
@@ -499,19 +622,11 @@ pub async fn create(
         Err(errors) => Err(ApiError::validation(errors)),
     };
     match outcome {
-        Ok(resource) => Ok(Redirect::to(&code_path(&resource.code)).into_response()),
-        Err(ApiError::BadRequest { details, .. }) => {
-            let page = render_form(&user, &form, &details, "/catalogue/new");
-            Ok(layout(
-                &state,
-                &user,
-                "/catalogue/new",
-                &[("/catalogue", "数据资源目录"), ("", "编制目录")],
-                "编制目录",
-                page,
-            ))
-        }
-        Err(other) => Err(PageError(other)),
+        Ok(resource) => redirect_to(
+            &code_path(&resource.code),
+            &format!("已保存草稿，信息资源代码 {}", resource.code),
+        ),
+        Err(error) => Ok(new_entry_page(&state, &user, &form, &refusal(error))),
     }
 }
 
@@ -521,19 +636,14 @@ pub async fn edit_page(
     Path((prefix, seq)): Path<(String, String)>,
 ) -> PageResult {
     let (code, resource) = visible_at(&state, &user.0, &prefix, &seq).await?;
-    let action = format!("{}/edit", code_path(&code));
-    let page = render_form(&user, &EditorForm::from_body(&resource.body), &[], &action);
-    Ok(layout(
+    let form = EditorForm::from_body(&resource.body);
+    Ok(edit_entry_page(
         &state,
         &user,
-        "/catalogue",
-        &[
-            ("/catalogue", "数据资源目录"),
-            (&code_path(&code), &code),
-            ("", "修改"),
-        ],
-        &format!("修改：{}", resource.body.name),
-        page,
+        &code,
+        &resource.body.name,
+        &form,
+        &FormState::default(),
     ))
 }
 
@@ -545,7 +655,7 @@ pub async fn update(
     Form(form): Form<EditorForm>,
 ) -> PageResult {
     user.check_csrf(&form.csrf)?;
-    let (code, _) = visible_at(&state, &user.0, &prefix, &seq).await?;
+    let (code, resource) = visible_at(&state, &user.0, &prefix, &seq).await?;
     let outcome = match form.to_body() {
         Ok(body) => state
             .store
@@ -555,23 +665,14 @@ pub async fn update(
         Err(errors) => Err(ApiError::validation(errors)),
     };
     match outcome {
-        Ok(_) => Ok(Redirect::to(&code_path(&code)).into_response()),
-        Err(ApiError::BadRequest { details, .. }) => {
-            let action = format!("{}/edit", code_path(&code));
-            let page = render_form(&user, &form, &details, &action);
-            Ok(layout(
-                &state,
-                &user,
-                "/catalogue",
-                &[
-                    ("/catalogue", "数据资源目录"),
-                    (&code_path(&code), &code),
-                    ("", "修改"),
-                ],
-                "修改目录",
-                page,
-            ))
-        }
-        Err(other) => Err(PageError(other)),
+        Ok(_) => redirect_to(&code_path(&code), "已保存修改"),
+        Err(error) => Ok(edit_entry_page(
+            &state,
+            &user,
+            &code,
+            &resource.body.name,
+            &form,
+            &refusal(error),
+        )),
     }
 }

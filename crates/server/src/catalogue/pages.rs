@@ -2,7 +2,6 @@
 
 use crate::json::Path;
 use axum::extract::{Multipart, Query, State};
-use axum::response::{IntoResponse, Redirect};
 use axum_extra::extract::Form;
 use domain::access::{Act, Channel};
 use domain::catalogue::{Item, ResourceBody, SecurityGrade, ShareType};
@@ -17,10 +16,12 @@ use super::transfer::{import_template, template_bytes, xlsx_response};
 use crate::auth::{audit_context, Meta};
 use crate::error::ApiError;
 use crate::page::{
-    beijing, beijing_date, code_path, csrf_field, layout, query_string, status_tag, thousands,
-    PageError, PageResult, UploadForm, WebUser,
+    beijing, beijing_date, code_path, csrf_field, form_value, layout, query_string, redirect_to,
+    status_tag, thousands, with_status, FormState, Notice, PageResult, UploadForm, WebUser,
 };
 use crate::AppState;
+
+type Fields = std::collections::HashMap<String, Vec<String>>;
 
 fn select<T: Copy>(
     name: &str,
@@ -177,7 +178,7 @@ pub fn items_table(body: &ResourceBody) -> Markup {
 }
 
 /// The workflow buttons this person may press now.
-fn workflow_forms(user: &WebUser, resource: &Resource) -> Markup {
+fn workflow_forms(user: &WebUser, resource: &Resource, form: &FormState) -> Markup {
     let caller = user.caller();
     let allowed = |action: Action| {
         next_status(resource.status, action, &caller, resource.provider.id).is_ok()
@@ -186,6 +187,7 @@ fn workflow_forms(user: &WebUser, resource: &Resource) -> Markup {
     let in_use = resource.published_version.is_some() && resource.status != Status::Retired;
     let action_path = format!("{}/workflow", code_path(&resource.code));
     html! {
+        (form.banner("workflow"))
         div.actions {
             @if allowed(Action::Edit) { a.button href={(code_path(&resource.code)) "/edit"} { "修改" } }
             @if in_use && user.may(Act::Collect { provider, channel: Channel::Upload }) {
@@ -208,8 +210,9 @@ fn workflow_forms(user: &WebUser, resource: &Resource) -> Markup {
                 form method="post" action=(action_path) {
                     (csrf_field(user))
                     input type="hidden" name="action" value="reject";
-                    input type="text" name="reason" placeholder="退回理由（必填）" required class="w-reason";
+                    label { "退回理由 " input type="text" name="reason" placeholder="必填" required maxlength="500" class="w-reason" value=(form.value("workflow", "reason", "")); }
                     button.danger type="submit" { "退回" }
+                    (form.errors("workflow", "reason"))
                 }
             }
         }
@@ -220,8 +223,26 @@ pub async fn detail(
     State(state): State<AppState>,
     user: WebUser,
     Path((prefix, seq)): Path<(String, String)>,
+    Query(notice): Query<Notice>,
 ) -> PageResult {
     let (_, resource) = visible_at(&state, &user.0, &prefix, &seq).await?;
+    detail_page(
+        &state,
+        &user,
+        resource,
+        notice.notice.as_deref(),
+        &FormState::default(),
+    )
+    .await
+}
+
+async fn detail_page(
+    state: &AppState,
+    user: &WebUser,
+    resource: Resource,
+    notice: Option<&str>,
+    form: &FormState,
+) -> PageResult {
     let versions = state.store.resource_versions(resource.id).await?;
     // 谁在使用我的数据: for the provider, the bureau and the auditor.
     let sees_usage = user.may(Act::ViewUsage {
@@ -233,13 +254,14 @@ pub async fn detail(
         Vec::new()
     };
     let content = html! {
+        @if let Some(text) = notice { div.notice.ok role="status" { (text) } }
         p { (status_tag(resource.status.code())) " 当前版本 v" (resource.version)
             @if let Some(v) = resource.published_version { " · 已发布版本 v" (v) }
             " · 创建人 " (resource.created_by) " · 更新于 " (beijing(&resource.updated_at)) }
         @if let (Some(reason), Status::Returned) = (&resource.return_reason, resource.status) {
             div.notice.error { "退回理由：" (reason) }
         }
-        (workflow_forms(&user, &resource))
+        (workflow_forms(user, &resource, form))
         h2 { "核心元数据" }
         (metadata_table(&resource))
         h2 { "信息项（" (resource.body.items.len()) "）" }
@@ -274,23 +296,17 @@ pub async fn detail(
             }
         }
     };
-    Ok(layout(
-        &state,
-        &user,
-        "/catalogue",
-        &[("/catalogue", "数据资源目录"), ("", &resource.code)],
-        &resource.body.name,
-        content,
+    Ok(with_status(
+        layout(
+            state,
+            user,
+            "/catalogue",
+            &[("/catalogue", "数据资源目录"), ("", &resource.code)],
+            &resource.body.name,
+            content,
+        ),
+        form,
     ))
-}
-
-#[derive(Deserialize)]
-pub struct WorkflowForm {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
-    action: String,
-    #[serde(default)]
-    reason: Option<String>,
 }
 
 pub async fn workflow(
@@ -298,21 +314,30 @@ pub async fn workflow(
     user: WebUser,
     Meta(meta): Meta,
     Path((prefix, seq)): Path<(String, String)>,
-    Form(form): Form<WorkflowForm>,
+    Form(form): Form<Fields>,
 ) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    let action = parse_action(&form.action)?;
-    let (code, _) = visible_at(&state, &user.0, &prefix, &seq).await?;
-    state
-        .store
-        .transition(
-            &code,
-            action,
-            form.reason.as_deref(),
-            &audit_context(Some(&user.0), &meta),
-        )
-        .await?;
-    Ok(Redirect::to(&code_path(&code)).into_response())
+    user.check_csrf(form_value(&form, "_csrf"))?;
+    let (code, resource) = visible_at(&state, &user.0, &prefix, &seq).await?;
+    let reason = Some(form_value(&form, "reason").trim()).filter(|r| !r.is_empty());
+    let outcome = async {
+        let action = parse_action(form_value(&form, "action"))?;
+        let changed = state
+            .store
+            .transition(&code, action, reason, &audit_context(Some(&user.0), &meta))
+            .await?;
+        Ok::<_, ApiError>((action, changed))
+    }
+    .await;
+    match outcome {
+        Ok((action, changed)) => redirect_to(
+            &code_path(&code),
+            &format!("已{}，目录现为“{}”", action.label(), changed.status.label()),
+        ),
+        Err(error) => {
+            let failed = FormState::failed("workflow", form, error);
+            detail_page(&state, &user, resource, None, &failed).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -407,15 +432,16 @@ pub async fn template(
     ))
 }
 
-fn import_form(user: &WebUser) -> Markup {
+fn import_form(user: &WebUser, form: &FormState) -> Markup {
     html! {
         div.card {
             p { "下载模板，在 Excel 中填写“目录”和“信息项”两个工作表（下拉框给出可选值），保存后上传。" }
             p { a.button href="/catalogue/template.xlsx?blank=true" { "下载空白模板" } " " a href="/catalogue/template.xlsx" { "下载含现有目录的模板" } }
-            form method="post" action="/catalogue/import" enctype="multipart/form-data" {
+            // The file comes last: a file too large still leaves the other fields to show.
+            form method="post" action="/catalogue/import" enctype="multipart/form-data" id="import" {
                 (csrf_field(user))
-                p { input type="file" name="file" accept=".xlsx" required; }
-                p { label { input type="checkbox" name="partial" value="true"; " 有问题时仍导入无误的条目（默认：有任何问题则全部不导入）" } }
+                p { label { input type="checkbox" name="partial" value="true" checked[form.checked("import", "partial", "true", false)]; " 有问题时仍导入无误的条目（默认：有任何问题则全部不导入）" } }
+                p { label { "目录模板（XLSX） " input type="file" name="file" accept=".xlsx" required; } (form.errors("import", "file")) }
                 button type="submit" { "上传并校验" }
             }
         }
@@ -423,13 +449,16 @@ fn import_form(user: &WebUser) -> Markup {
 }
 
 pub async fn import_page(State(state): State<AppState>, user: WebUser) -> PageResult {
+    user.require(Act::AuthorEntry {
+        provider: user.caller().department_id().unwrap_or(-1),
+    })?;
     Ok(layout(
         &state,
         &user,
         "/catalogue/import",
         &[("", "导入目录模板")],
         "导入目录模板",
-        import_form(&user),
+        import_form(&user, &FormState::default()),
     ))
 }
 
@@ -439,45 +468,71 @@ pub async fn import_submit(
     Meta(meta): Meta,
     multipart: Multipart,
 ) -> PageResult {
-    let form = UploadForm::read(multipart, &state, crate::UPLOAD_LIMIT as u64).await?;
+    let mut form = UploadForm::read(multipart, &state, &user, crate::UPLOAD_LIMIT as u64).await?;
     let partial = form.field("partial") == "true";
-    let (_, spooled) = form.checked_file(&user, "请选择要上传的 XLSX 文件")?;
-    let file = tokio::fs::read(&spooled.path)
-        .await
-        .map_err(|e| ApiError::Internal(format!("reading a spooled upload: {e}")))?;
-    let outcome = import_template(&state, &user.0, &meta, &file, partial).await;
-    let content = html! {
-        @match &outcome {
-            Ok(report) => {
-                div.notice.ok { "已导入 " (report.imported.len()) " 条目录（草稿）" @if report.skipped > 0 { "，跳过有问题的 " (report.skipped) " 行" } "。" }
+    let outcome = async {
+        let (_, spooled) = form.file("请选择要上传的 XLSX 文件")?;
+        let file = tokio::fs::read(&spooled.path)
+            .await
+            .map_err(|e| ApiError::Internal(format!("reading a spooled upload: {e}")))?;
+        import_template(&state, &user.0, &meta, &file, partial).await
+    }
+    .await;
+    let (content, failed) = match outcome {
+        Ok(report) => (
+            html! {
+                div.notice.ok role="status" { "已导入 " (report.imported.len()) " 条目录（草稿）" @if report.skipped > 0 { "，跳过有问题的 " (report.skipped) " 行" } "。" }
                 @if !report.imported.is_empty() {
                     p { @for code in &report.imported { a.mono href=(code_path(code)) { (code) } " " } }
                 }
                 @if !report.problems.is_empty() { (problems_table(report.problems.iter().map(|p| (p.sheet.clone(), p.row.to_string(), p.column.clone(), p.message.clone())))) }
-            }
-            Err(ApiError::BadRequest { message, details, .. }) => {
-                div.notice.error { (message) }
-                (problems_table(details.iter().map(|d| {
-                    let mut parts = d.field.splitn(3, '!');
-                    let sheet = parts.next().unwrap_or("").to_string();
-                    let row = parts.next().unwrap_or("").trim_start_matches('第').trim_end_matches('行').to_string();
-                    (sheet, row, parts.next().unwrap_or("").to_string(), d.message.clone())
-                })))
-            }
-            Err(other) => { div.notice.error { (other.message()) } }
+                (import_form(&user, &FormState::default()))
+            },
+            FormState::default(),
+        ),
+        // Problems of the workbook: each with its sheet, row and column, nothing imported.
+        Err(ApiError::BadRequest {
+            message,
+            details,
+            code,
+        }) if !details.iter().any(|d| d.field == "file") => {
+            let failed = FormState::failed(
+                "import",
+                form.values(),
+                ApiError::bad_request(code, message.clone()),
+            );
+            (
+                html! {
+                    div.notice.error role="alert" { (message) }
+                    (problems_table(details.iter().map(|d| {
+                        let mut parts = d.field.splitn(3, '!');
+                        let sheet = parts.next().unwrap_or("").to_string();
+                        let row = parts.next().unwrap_or("").trim_start_matches('第').trim_end_matches('行').to_string();
+                        (sheet, row, parts.next().unwrap_or("").to_string(), d.message.clone())
+                    })))
+                    (import_form(&user, &failed))
+                },
+                failed,
+            )
         }
-        (import_form(&user))
+        Err(error) => {
+            let failed = FormState::failed("import", form.values(), error);
+            (
+                html! { (failed.banner("import")) (import_form(&user, &failed)) },
+                failed,
+            )
+        }
     };
-    if let Err(error @ (ApiError::Forbidden(_) | ApiError::Internal(_))) = outcome {
-        return Err(PageError(error));
-    }
-    Ok(layout(
-        &state,
-        &user,
-        "/catalogue/import",
-        &[("/catalogue/import", "导入目录模板"), ("", "校验结果")],
-        "导入结果",
-        content,
+    Ok(with_status(
+        layout(
+            &state,
+            &user,
+            "/catalogue/import",
+            &[("/catalogue/import", "导入目录模板"), ("", "校验结果")],
+            "导入结果",
+            content,
+        ),
+        &failed,
     ))
 }
 

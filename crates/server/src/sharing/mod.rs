@@ -26,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .route("/sharing", get(pages::list))
         .route("/sharing/{id}/decision", post(pages::decide))
         .route("/sharing/{id}/revoke", post(pages::revoke))
+        .route("/sharing/{id}/renew", post(pages::renew))
         .route(
             "/catalogue/{prefix}/{seq}/apply",
             get(pages::apply_page).post(pages::apply),
