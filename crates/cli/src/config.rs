@@ -59,6 +59,8 @@ pub struct Config {
     pub source_networks: String,
     /// Where each verification of the logs leaves the (sealed) head it saw, outside the
     /// database, for the next verification to check; back it up apart from the database.
+    /// Empty: `<database file>.audit-anchor` beside a SQLite file, else
+    /// `datahall.audit-anchor` in the working directory.
     pub audit_anchor_file: String,
     /// Reverse proxies (comma-separated CIDR blocks or addresses) whose `X-Forwarded-For`
     /// names the client. Empty: the peer's address is the client's.
@@ -93,7 +95,7 @@ impl Default for Config {
             deadline_cutoff: String::new(),
             source_networks: String::new(),
             trusted_proxies: String::new(),
-            audit_anchor_file: "datahall.audit-anchor".into(),
+            audit_anchor_file: String::new(),
         }
     }
 }
@@ -211,6 +213,18 @@ impl Config {
         collect::network::SourcePolicy::parse(&networks, forbidden).map_err(anyhow::Error::msg)
     }
 
+    /// The anchor file of this database: one database, one anchor (an anchor left by
+    /// another database would read as a rewritten log).
+    pub fn anchor_path(&self) -> std::path::PathBuf {
+        if !self.audit_anchor_file.trim().is_empty() {
+            return self.audit_anchor_file.trim().into();
+        }
+        match sqlite_file(&self.database) {
+            Some(file) => format!("{file}.audit-anchor").into(),
+            None => "datahall.audit-anchor".into(),
+        }
+    }
+
     /// The reverse proxies whose `X-Forwarded-For` is believed.
     pub fn trusted_proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
         self.trusted_proxies
@@ -269,6 +283,15 @@ impl Config {
 }
 
 /// The host and port of a PostgreSQL database URL (an embedded SQLite file has none).
+/// The file of a `sqlite://` URL (`sqlite://data/datahall.db?mode=rwc` → `data/datahall.db`).
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let file = rest.split('?').next().unwrap_or(rest);
+    (!file.is_empty() && file != ":memory:").then_some(file)
+}
+
 fn database_server(url: &str) -> Option<(String, u16)> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return None;
@@ -281,6 +304,25 @@ fn database_server(url: &str) -> Option<(String, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_database_has_its_own_anchor_file() {
+        let mut config = Config {
+            database: "sqlite:///var/lib/datahall/city.db?mode=rwc".into(),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.anchor_path(),
+            std::path::Path::new("/var/lib/datahall/city.db.audit-anchor")
+        );
+        config.database = "postgres://datahall@db/datahall".into();
+        assert_eq!(
+            config.anchor_path(),
+            std::path::Path::new("datahall.audit-anchor")
+        );
+        config.audit_anchor_file = "/backup/anchor".into();
+        assert_eq!(config.anchor_path(), std::path::Path::new("/backup/anchor"));
+    }
 
     #[test]
     #[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type

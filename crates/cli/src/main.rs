@@ -375,7 +375,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         secret_key: Some(secret_key.clone()),
         source_policy: source_policy.clone(),
         trusted_proxies: config.trusted_proxies()?,
-        audit_anchor_file: Some(config.audit_anchor_file.clone().into()),
+        audit_anchor_file: Some(config.anchor_path()),
         target_government: config.target_government / 100.0,
         target_social: config.target_social / 100.0,
         deadline_rules: config.deadline_rules()?,
@@ -653,12 +653,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Catalogue(command) => catalogue_command(config, command).await,
         Command::Audit(AuditCommand::Verify) => {
             let store = open_store(&config).await?;
-            let report = server::audit::verification::verify(
-                &store,
-                Some(std::path::Path::new(&config.audit_anchor_file)),
-                &cli_context(),
-            )
-            .await?;
+            let anchor = config.anchor_path();
+            let report =
+                server::audit::verification::verify(&store, Some(anchor.as_path()), &cli_context())
+                    .await?;
             if report.intact {
                 println!(
                     "audit chain intact: {} records ({} sealed); access log: {} records ({} checkpointed); anchor written to {}",
@@ -666,7 +664,7 @@ async fn main() -> anyhow::Result<()> {
                     report.sealed,
                     report.access_checked,
                     report.access_checkpointed,
-                    config.audit_anchor_file
+                    anchor.display()
                 );
                 Ok(())
             } else {

@@ -4,73 +4,15 @@
 //! Skipped, loudly, when Chromium or chromedriver is missing, unless
 //! `DATAHALL_TEST_BROWSER=required` (CI), in which case a missing browser fails the test.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-use fantoccini::{ClientBuilder, Locator};
+use std::time::Duration;
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn find(program: &str, candidates: &[&str]) -> Option<String> {
-    candidates
-        .iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .map(|p| p.to_string())
-        .or_else(|| {
-            let output = Command::new("which").arg(program).output().ok()?;
-            output
-                .status
-                .success()
-                .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
-        })
-}
-
-async fn wait_for(url: &str, limit: Duration) -> Duration {
-    let started = Instant::now();
-    let client: hyper_util::client::legacy::Client<_, String> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build_http();
-    loop {
-        if let Ok(response) = client.get(url.parse().unwrap()).await {
-            if response.status().is_success() {
-                return started.elapsed();
-            }
-        }
-        assert!(
-            started.elapsed() < limit,
-            "{url} did not answer within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use fantoccini::Locator;
 
 #[tokio::test]
 async fn signs_in_searches_and_opens_an_entry() {
-    let required = std::env::var("DATAHALL_TEST_BROWSER").is_ok_and(|v| v == "required");
-    let chromium = find("chromium", &["/usr/bin/chromium"]);
-    let driver = find("chromedriver", &["/usr/bin/chromedriver"]);
-    let (Some(chromium), Some(driver)) = (chromium, driver) else {
-        assert!(
-            !required,
-            "DATAHALL_TEST_BROWSER=required but chromium/chromedriver are not installed"
-        );
-        testkit::announce("SKIPPED browser test: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)");
+    let Some(browsers) = support::browsers("browser test") else {
         return;
     };
 
@@ -85,68 +27,21 @@ async fn signs_in_searches_and_opens_an_entry() {
         databases.push(("postgres", pg.url.clone()));
     }
     for (backend, database) in databases {
-        run_in_browser(&chromium, &driver, backend, &database, dir.path()).await;
+        run_in_browser(&browsers, backend, &database, dir.path()).await;
     }
 }
 
 async fn run_in_browser(
-    chromium: &str,
-    driver: &str,
+    browsers: &support::Browsers,
     backend: &str,
     database: &str,
     dir: &std::path::Path,
 ) {
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    let _server = Killed(
-        Command::new(env!("CARGO_BIN_EXE_datahall"))
-            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--database")
-            .arg(database)
-            .env("DATAHALL_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("datahall starts"),
-    );
-    wait_for(&format!("{base}/login"), Duration::from_secs(120)).await;
-    testkit::announce(&format!(
-        "datahall serve --demo on {backend}: first page served {} ms after start",
-        started.elapsed().as_millis()
-    ));
-
-    let driver_port = free_port();
-    let _driver = Killed(
-        Command::new(driver)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    wait_for(
-        &format!("http://127.0.0.1:{driver_port}/status"),
-        Duration::from_secs(30),
-    )
-    .await;
-
-    let mut capabilities = serde_json::Map::new();
-    let profile = dir.join(format!("chromium-profile-{backend}"));
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium,
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1366,768",
-                     format!("--user-data-dir={}", profile.display())]
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let browser = ClientBuilder::new(connector)
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .expect("WebDriver session");
+    let server = support::serve_demo(database, &[]).await;
+    let base = &server.base;
+    let session =
+        support::open_session(browsers, &dir.join(format!("chromium-profile-{backend}"))).await;
+    let browser = &session.client;
 
     let result = async {
         browser.goto(&format!("{base}/")).await?;
@@ -225,21 +120,19 @@ async fn run_in_browser(
             "core metadata shown"
         );
         let screenshot = browser.screenshot().await?;
-        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("browser-entry-{backend}.png"));
+        let path = support::screenshot_dir().join(format!("browser-entry-{backend}.png"));
         std::fs::write(&path, screenshot).ok();
         Ok::<_, fantoccini::error::CmdError>(())
     }
     .await;
     if result.is_err() {
         if let Ok(png) = browser.screenshot().await {
-            let path =
-                std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-failure.png");
+            let path = support::screenshot_dir().join("browser-failure.png");
             std::fs::write(&path, png).ok();
             eprintln!("screenshot of the failure: {}", path.display());
         }
         eprintln!("page: {}", browser.source().await.unwrap_or_default());
     }
-    let _ = browser.close().await;
+    let _ = browser.clone().close().await;
     result.unwrap_or_else(|e| panic!("browser steps on {backend}: {e}"));
 }

@@ -283,7 +283,7 @@ pub async fn import_template(
     )?;
     let department = state.store.department(department_id).await?;
     let parsed = ingest::read_template(bytes, department.branch_no as u8)
-        .map_err(|e| ApiError::bad_request("bad_template", e.to_string()))?;
+        .map_err(|e| ApiError::field_with_code("bad_template", "file", e.to_string()))?;
     if !parsed.problems.is_empty() && !partial {
         let details = parsed
             .problems
