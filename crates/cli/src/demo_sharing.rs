@@ -288,14 +288,62 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
     Ok(filed)
 }
 
-/// Two weeks of data API calls by the applications under their active grants.
+/// The subjects (keyed hashes of ID numbers) of a few records of an entry that holds
+/// ID numbers: whom the demo's calls read, for 个人信息查询记录.
+async fn demo_subjects(store: &Store, code: &str) -> anyhow::Result<Vec<String>> {
+    use store::data_access::{Column, RecordQuery};
+    let resource = store.resource(code).await?;
+    let body = store.published_body(&resource).await?;
+    let Some(id_item) = body
+        .items
+        .iter()
+        .find(|i| i.rule == Some(domain::catalogue::ValidationRule::IdCard))
+    else {
+        return Ok(Vec::new());
+    };
+    let query = RecordQuery {
+        table: store::data_tables::table_name(&domain::code::ResourceCode::parse(code)?),
+        keys: body
+            .items
+            .iter()
+            .filter(|i| i.key)
+            .map(Column::of)
+            .collect(),
+        columns: vec![Column::of(id_item)],
+        filters: Vec::new(),
+        after: None,
+        limit: 5,
+    };
+    let records = match store.read_records(&query).await {
+        Ok(records) => records,
+        // An entry without collected data has no table yet: nobody was read.
+        Err(_) => return Ok(Vec::new()),
+    };
+    Ok(records
+        .into_iter()
+        .filter_map(|(_, values)| values.first()?.as_str().map(str::to_string))
+        .filter_map(|id| store.subject_hash(&id))
+        .collect())
+}
+
+/// Two weeks of data API calls by the applications under their active grants; calls on
+/// entries about people read a few of them (个人信息查询记录 has something to show).
 async fn usage_history(store: &Store) -> anyhow::Result<()> {
     let now = Utc::now();
     let mut records = Vec::new();
+    let mut subjects_of = std::collections::HashMap::new();
+    for entry in store.published_freshness().await? {
+        let resource = store.resource(&entry.code).await?;
+        subjects_of.insert(resource.id, demo_subjects(store, &entry.code).await?);
+    }
     for grant in store.grants(None).await? {
         if grant.status != "active" {
             continue;
         }
+        let subjects = subjects_of
+            .get(&grant.resource_id)
+            .cloned()
+            .unwrap_or_default();
         let items: Vec<&str> = grant.items.iter().map(|g| g.item.as_str()).collect();
         for day in 0..14i64 {
             let calls = 3 + (grant.id + day) % 9;
@@ -314,7 +362,11 @@ async fn usage_history(store: &Store) -> anyhow::Result<()> {
                     status: 200,
                     latency_us: 800 + call * 13,
                     request_id: format!("demo-{}-{day}-{call}", grant.id),
-                    subjects: Vec::new(),
+                    subjects: subjects
+                        .get((day + call) as usize % subjects.len().max(1))
+                        .cloned()
+                        .into_iter()
+                        .collect(),
                 });
             }
         }

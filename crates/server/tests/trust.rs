@@ -586,3 +586,104 @@ async fn the_api_document_names_enumerations_by_their_codes_and_documents_refusa
     }
     assert!(secured > 60, "{secured} secured operations");
 }
+
+/// Build 6 (个人信息查询记录): every record a data call returns leaves a keyed hash of the
+/// person's ID number; the bureau and the auditor ask by ID number and get who read it,
+/// when, what and for which purpose; nobody else may ask, and no number is stored.
+#[tokio::test]
+async fn a_person_learns_which_departments_read_their_records() {
+    for app in TestApp::all(false).await {
+        let code = loaded_entry(&app, ShareType::Conditional).await;
+        let token = mzj_application(&app, "低保审批系统").await;
+        granted(
+            &app,
+            &code,
+            request(&code, &["id_number", "full_name", "region"]),
+            json!({"decision": "approve"}),
+        )
+        .await;
+        let data = format!("/api/v1/data/{code}");
+        // A read by key, a filtered list (A and C live in 341002), an export of all three.
+        for path in [
+            format!("{data}/records/{A}"),
+            format!("{data}/records?region=341002"),
+            format!("{data}/export?format=csv"),
+        ] {
+            let answer = app.get(&path, &token).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.json);
+        }
+        let ask = |username: &'static str, id_number: &'static str| {
+            let app = &app;
+            async move {
+                let session = app.login(username).await;
+                app.post(
+                    "/api/v1/audit/personal",
+                    &session,
+                    json!({"id_number": id_number}),
+                )
+                .await
+            }
+        };
+        let report = ask("admin", A).await;
+        assert_eq!(report.status, StatusCode::OK, "{}", report.json);
+        let calls = report.json["calls"].as_array().unwrap();
+        assert_eq!(calls.len(), 3, "{}: {}", app.backend, report.json);
+        for call in calls {
+            assert_eq!(call["department_name"], "测试部门mzj", "{call}");
+            assert_eq!(call["application"], "低保审批系统");
+            assert_eq!(call["resource_code"], code.as_str());
+            assert_eq!(call["purpose"], "低保资格审核");
+            assert!(
+                call["items"].as_str().unwrap().contains("full_name"),
+                "{call}"
+            );
+        }
+        // B lives in 341003: only the export read B's record.
+        let b = ask("auditor", B).await;
+        assert_eq!(b.status, StatusCode::OK, "{}", b.json);
+        let endpoints: Vec<&str> = b.json["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["endpoint"].as_str().unwrap())
+            .collect();
+        assert_eq!(endpoints, ["export"], "{}: {}", app.backend, b.json);
+        let nobody = ask("admin", "110105194912310038").await;
+        assert_eq!(nobody.json["calls"], json!([]), "{}", nobody.json);
+
+        // Nobody else may ask; a malformed number is named as such.
+        for username in ["gaj-chief", "mzj-staff"] {
+            error_of(&ask(username, A).await, StatusCode::FORBIDDEN);
+        }
+        let refused = app
+            .post("/api/v1/audit/personal", &token, json!({"id_number": A}))
+            .await;
+        error_of(&refused, StatusCode::FORBIDDEN);
+        let bad = ask("admin", "11010519491231002").await;
+        let error = error_of(&bad, StatusCode::BAD_REQUEST);
+        assert_eq!(error["details"][0]["field"], "id_number", "{}", bad.json);
+
+        // No ID number is stored: not with the subjects, not in the audit of the lookups.
+        let stored: Vec<String> = store::on_pool!(app.store, pool => {
+            sqlx::query_scalar("SELECT subject FROM access_subjects").fetch_all(pool).await.unwrap()
+        });
+        assert!(stored.len() >= 5, "{}: {stored:?}", app.backend);
+        assert!(stored
+            .iter()
+            .all(|s| s.len() == 64 && !s.contains(A) && !s.contains(B)));
+        let log: Vec<String> = store::on_pool!(app.store, pool => {
+            sqlx::query_scalar("SELECT action || ' ' || target || ' ' || COALESCE(detail, '') FROM audit_log WHERE action = 'personal_access.query'")
+                .fetch_all(pool).await.unwrap()
+        });
+        assert_eq!(
+            log.len(),
+            3,
+            "{}: every lookup is audited: {log:?}",
+            app.backend
+        );
+        assert!(
+            log.iter().all(|l| !l.contains(A) && !l.contains(B)),
+            "{log:?}"
+        );
+    }
+}

@@ -26,6 +26,7 @@ mod error;
 mod lookup;
 pub mod needs;
 pub mod objections;
+pub mod personal_access;
 pub mod resources;
 pub mod sessions;
 pub mod sharing;

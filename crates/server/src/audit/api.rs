@@ -99,3 +99,38 @@ pub async fn verify_now(state: &AppState, ctx: &store::AuditContext) -> ApiResul
         .unwrap_or_else(|p| p.into_inner()) = Some((chrono::Utc::now(), report.clone()));
     Ok(report)
 }
+
+/// Whose records to report on: a person's ID number, sent in the body so that it never
+/// appears in a URL (and so in no proxy's or browser's log).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalQuery {
+    /// The 18-character ID number (GB 11643).
+    pub id_number: String,
+}
+
+/// The ID number of a query, or a message for its field.
+pub fn parse_id_number(text: &str) -> ApiResult<domain::ids::IdCardNumber> {
+    domain::ids::IdCardNumber::parse(&text.trim().to_ascii_uppercase())
+        .map_err(|e| ApiError::field("id_number", format!("身份证号码无效：{e}")))
+}
+
+/// 个人信息查询记录: every data call that returned a record about one person, newest
+/// first, for the bureau and the auditor.
+#[utoipa::path(post, path = "/api/v1/audit/personal", tag = "audit", security(("bearer" = [])), request_body = PersonalQuery,
+    responses((status = 200, body = store::personal_access::PersonalAccessReport), (status = 400, body = crate::error::ErrorBody),
+               (status = 403, body = crate::error::ErrorBody)))]
+pub async fn personal(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    crate::json::Json(query): crate::json::Json<PersonalQuery>,
+) -> ApiResult<axum::Json<store::personal_access::PersonalAccessReport>> {
+    let ctx = audit_context(Some(&principal), &meta);
+    // Asked before the number is read, so a refused caller learns nothing of its format.
+    check(&ctx.caller, Act::ReadPersonalAccess)?;
+    let id_number = parse_id_number(&query.id_number)?;
+    Ok(axum::Json(
+        state.store.personal_access(&id_number, &ctx).await?,
+    ))
+}

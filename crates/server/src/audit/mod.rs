@@ -14,6 +14,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(api::list))
         .routes(routes!(api::verify))
+        .routes(routes!(api::personal))
         .route("/audit", get(pages::page))
         .route("/audit/verify", axum::routing::post(pages::verify))
+        .route(
+            "/audit/personal",
+            get(pages::personal).post(pages::personal_report),
+        )
 }

@@ -102,3 +102,95 @@ pub async fn verify(
         axum::response::Redirect::to("/audit"),
     ))
 }
+
+/// 个人信息查询记录: the form. The number is posted, never put in the page's URL.
+pub async fn personal(State(state): State<AppState>, user: WebUser) -> PageResult {
+    user.require(Act::ReadPersonalAccess)?;
+    Ok(personal_page(
+        &state,
+        &user,
+        None,
+        &crate::page::FormState::default(),
+    ))
+}
+
+pub async fn personal_report(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    axum_extra::extract::Form(form): axum_extra::extract::Form<
+        std::collections::HashMap<String, Vec<String>>,
+    >,
+) -> PageResult {
+    user.check_csrf(crate::page::form_value(&form, "_csrf"))?;
+    user.require(Act::ReadPersonalAccess)?;
+    let ctx = crate::auth::audit_context(Some(&user.0), &meta);
+    let outcome = async {
+        let id_number = super::api::parse_id_number(crate::page::form_value(&form, "id_number"))?;
+        Ok::<_, crate::error::ApiError>(state.store.personal_access(&id_number, &ctx).await?)
+    }
+    .await;
+    match outcome {
+        Ok(report) => Ok(personal_page(
+            &state,
+            &user,
+            Some(&report),
+            &crate::page::FormState::default(),
+        )),
+        Err(error) => {
+            let failed = crate::page::FormState::failed("personal", form, error);
+            Ok(personal_page(&state, &user, None, &failed))
+        }
+    }
+}
+
+fn personal_page(
+    state: &AppState,
+    user: &WebUser,
+    report: Option<&store::personal_access::PersonalAccessReport>,
+    form: &crate::page::FormState,
+) -> axum::response::Response {
+    let content = html! {
+        p.muted { "依据《个人信息保护法》第四十四、四十五条，个人有权知悉其个人信息被哪些部门查询。按身份证号码查询：哪个部门、哪个应用系统、在何时通过哪个目录读取了其哪些信息项，以及所依据授权的用途。每次查询本身记入审计日志（不记录号码）。" }
+        (form.banner("personal"))
+        form.inline method="post" action="/audit/personal" id="personal" {
+            (crate::page::csrf_field(user))
+            label { "身份证号码 " input type="text" name="id_number" required maxlength="18" autocomplete="off" value=(form.value("personal", "id_number", "")); }
+            button type="submit" { "查询" }
+            (form.errors("personal", "id_number"))
+        }
+        @if let Some(report) = report {
+            @if report.calls.is_empty() {
+                p id="personal-none" { "未发现读取该人员记录的数据调用。" }
+            } @else {
+                p { "共 " (report.calls.len()) " 次数据调用返回了该人员的记录" @if report.truncated { "（只列出最近的 " (store::personal_access::REPORT_LIMIT) " 次）" } "。" }
+                table id="personal-access" {
+                    tr { th { "时间" } th { "部门" } th { "应用系统" } th { "目录" } th { "信息项" } th.num { "记录数" } th { "授权用途" } th { "接口" } }
+                    @for call in &report.calls {
+                        tr {
+                            td { (beijing(&call.at)) }
+                            td { (call.department_name.as_deref().unwrap_or("—")) }
+                            td { (call.application.as_deref().unwrap_or("—")) }
+                            td { (call.resource_name.as_deref().unwrap_or("—")) br; span.mono.muted { (call.resource_code.as_deref().unwrap_or("")) } }
+                            td.mono { (call.items) }
+                            td.num { (thousands(call.records)) }
+                            td { (call.purpose.as_deref().unwrap_or("—")) }
+                            td.mono { (call.endpoint) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    crate::page::with_status(
+        layout(
+            state,
+            user,
+            "/audit/personal",
+            &[("", "个人信息查询记录")],
+            "个人信息查询记录",
+            content,
+        ),
+        form,
+    )
+}
