@@ -55,6 +55,7 @@ async fn health_and_openapi_cover_every_endpoint() {
         ("post", "/api/v1/catalogue/import.xlsx"),
         ("get", "/api/v1/audit"),
         ("get", "/api/v1/audit/verify"),
+        ("post", "/api/v1/audit/personal"),
         ("get", "/api/v1/share-requests"),
         ("post", "/api/v1/share-requests"),
         ("get", "/api/v1/share-requests/{id}"),
