@@ -11,10 +11,13 @@
 #   keyset   page 1,000 of `records` (limit 100, after= the sealed cursor) against page 1
 #   sqlite   the same lookup on a SQLite copy of the entry, against Datasette's row
 #            endpoint on the same file (PyPI datasette, installed when missing)
+#   login    the lookup while 64 wrong-password logins run in parallel (each from another
+#            address, so every one reaches argon2), against the lookup alone: the data
+#            API's throughput under a guessing attack, and the logins' own p99
 #
 #   benches/sharing/run.sh [ROWS]        (default 1000000; needs a release build)
 #
-# BENCH_PARTS (lookup,floor,audit,keyset,sqlite) picks the comparisons to run; each keeps its
+# BENCH_PARTS (lookup,floor,audit,keyset,sqlite,login) picks the comparisons to run; each keeps its
 # baseline in the same run.
 # BENCH_KEEP=1 keeps (and reuses) the generated PostgreSQL database between runs.
 # Environment: BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test), BENCH_SECONDS (15),
@@ -29,7 +32,7 @@ pg_admin=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 seconds=${BENCH_SECONDS:-15}
 connections=${BENCH_CONNECTIONS:-64}
 datahall=${DATAHALL_BIN:-$root/target/release/datahall}
-parts=${BENCH_PARTS:-lookup,floor,audit,keyset,sqlite}
+parts=${BENCH_PARTS:-lookup,floor,audit,keyset,sqlite,login}
 want() { [[ ",$parts," == *",$1,"* ]]; }
 [[ -x $datahall ]] || { echo "run.sh: build first: cargo build --release" >&2; exit 1; }
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
@@ -56,7 +59,8 @@ psql "$db_url" -X -q -c 'VACUUM ANALYZE'
 echo "# host cores=$(nproc) connections=$connections seconds=$seconds rows=$rows"
 
 serve=127.0.0.1:18181
-DATAHALL_LOG=warn DATAHALL_SCHEDULER=false DATAHALL_SECRET_KEY_FILE="$work/datahall.key" "$datahall" serve --database "$db_url" --listen "$serve" 2>"$work/serve.log" &
+# The login part's attempts come "through a proxy" on 127.0.0.1, each naming another client.
+DATAHALL_LOG=warn DATAHALL_SCHEDULER=false DATAHALL_TRUSTED_PROXIES=127.0.0.1 DATAHALL_SECRET_KEY_FILE="$work/datahall.key" "$datahall" serve --database "$db_url" --listen "$serve" 2>"$work/serve.log" &
 pids+=($!)
 DATAHALL_LOG=warn "$datahall" bench hello --listen 127.0.0.1:18182 2>/dev/null &
 pids+=($!)
@@ -87,6 +91,20 @@ if want lookup || want audit; then
     wrk_run api_lookup "http://$serve" -s "$here/lookup.lua" -- "$token" "$code" "$rows" | tee -a "$work/api.txt"
     syncs=$(($(wal_syncs) - syncs_before)) records=$(($(logged) - logged_before))
     echo "# access log during the lookup run (with its warm-up): $records records, $syncs WAL syncs: $(ratio "$records" "$syncs") records per fsync"
+fi
+# A guessing attack next to the data API: wrong-password logins at 64 connections for the
+# whole of a lookup run at 64 connections; then the lookup alone, right after.
+if want login; then
+    wrk -t1 -c"$connections" -d"$((seconds + 6))s" --latency -s "$here/login.lua" "http://$serve" >"$work/login.out" &
+    attack=$!
+    sleep 3
+    wrk_run lookup_under_logins "http://$serve" -s "$here/lookup.lua" -- "$token" "$code" "$rows" | tee -a "$work/api.txt"
+    wait "$attack"
+    login_p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } print v }' "$work/login.out")
+    login_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$work/login.out")
+    login_statuses=$(awk '/Non-2xx/ { print $5 }' "$work/login.out")
+    echo "bench wrong_password_logins rps=$login_rps p99_ms=$login_p99 non_2xx=${login_statuses:-0}" | tee -a "$work/api.txt"
+    wrk_run lookup_alone "http://$serve" -s "$here/lookup.lua" -- "$token" "$code" "$rows" | tee -a "$work/api.txt"
 fi
 if want lookup; then
     cat > "$work/lookup.sql" <<SQL
@@ -153,3 +171,4 @@ echo "ratio audited/unaudited=$(ratio "$(rate api_lookup)" "$(rate api_lookup_un
 echo "ratio audited/fsync_single_8k=$(ratio "$(rate api_lookup)" "$(rate fsync_single_8k)") (target ≥ 10)"
 echo "ratio page_1/page_1000=$(ratio "$(rate page_1)" "$(rate page_1000)") (page 1,000 no slower than 1.5× page 1: target ≤ 1.5)"
 echo "ratio sqlite_lookup/datasette_row=$(ratio "$(rate sqlite_lookup)" "$(rate datasette_row)") (target ≥ 5)"
+echo "ratio lookup_under_logins/lookup_alone=$(ratio "$(rate lookup_under_logins)" "$(rate lookup_alone)") (64 wrong-password logins in parallel; their p99 above)"

@@ -363,6 +363,16 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!("database is not empty; demo mode without reloading the demo city");
         }
     }
+    // 等保: the audit records the platform's start; it also ends the chain in a sealed
+    // record, which verification requires (a database from before sealing began has an
+    // unsealed tail until then).
+    let mut started_event =
+        store::AuditContext::system("serve").event("platform.start", "platform");
+    started_event.detail = Some(format!(
+        "datahall {} on {listen}",
+        env!("CARGO_PKG_VERSION")
+    ));
+    store.audit(started_event).await?;
     let secret_key = config.secret_key()?;
     let source_policy = config.source_policy(listen)?;
     let server_config = server::ServerConfig {

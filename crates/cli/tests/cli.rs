@@ -129,6 +129,21 @@ fn operator_adds_people_tokens_and_verifies_the_audit_chain() {
         stdout(&verified)
     );
     assert!(!stdout(&verified).contains("王五"));
+    // The verification left its anchor and said so in the chain: the next one checks both.
+    let again = datahall(&db, &["audit", "verify"], &[]);
+    assert!(
+        stdout(&again).contains("intact: 2 records"),
+        "{}",
+        stdout(&again)
+    );
+    // An anchor deleted (to pass a shortened log off as never verified) is noticed.
+    let anchor = dir.path().join("ops.db.anchor");
+    let kept = std::fs::read(&anchor).expect("the anchor beside the database");
+    std::fs::remove_file(&anchor).unwrap();
+    let missing = datahall(&db, &["audit", "verify"], &[]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stdout(&missing).contains("缺失"), "{}", stdout(&missing));
+    std::fs::write(&anchor, kept).unwrap();
 
     // Someone edits the database behind the product's back.
     let path = dir.path().join("ops.db");

@@ -916,13 +916,25 @@ async fn personal_access_report(hall: &Hall<'_>) -> Step {
     hall.sign_in("auditor").await?;
     hall.open("/audit/personal").await?;
     let form = "#personal";
-    hall.set(form, "id_number", "34100219900101").await?;
+    hall.fill(
+        form,
+        &[
+            ("id_number", "34100219900101"),
+            ("reason", "市民本人来电申请查询，工单 2026-0153"),
+        ],
+    )
+    .await?;
     hall.press(form, None).await?;
     let errors = hall.field_errors(form).await?;
     assert!(errors.contains("身份证号码无效"), "{errors}");
     assert_eq!(
         hall.value_of("#personal [name=id_number]").await?,
         "34100219900101"
+    );
+    assert_eq!(
+        hall.value_of("#personal [name=reason]").await?,
+        "市民本人来电申请查询，工单 2026-0153",
+        "the reason is kept"
     );
     hall.set(form, "id_number", &id_number(1)).await?;
     hall.press(form, None).await?;

@@ -112,7 +112,7 @@ impl SourcePolicy {
         if self
             .forbidden
             .iter()
-            .any(|f| canonical(f.ip()) == ip && f.port() == address.port())
+            .any(|f| f.port() == address.port() && same_host(canonical(f.ip()), ip))
         {
             return Err(refused("不能连接平台自身的数据库或服务"));
         }
@@ -121,6 +121,19 @@ impl SourcePolicy {
         }
         Ok(())
     }
+}
+
+/// Whether `target` reaches the host of `forbidden`: the same address, or, when the
+/// platform listens on every interface (0.0.0.0) or on loopback (a `localhost` database
+/// listening on all interfaces), any address of this machine.
+fn same_host(forbidden: IpAddr, target: IpAddr) -> bool {
+    forbidden == target
+        || ((forbidden.is_unspecified() || forbidden.is_loopback()) && is_this_machine(target))
+}
+
+/// An address of this machine: loopback, or one a socket can be bound to.
+fn is_this_machine(ip: IpAddr) -> bool {
+    ip.is_loopback() || std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
 }
 
 /// An IPv4 address written as IPv6 (`::ffff:127.0.0.1`) is the IPv4 address.
@@ -194,6 +207,34 @@ mod tests {
         // The same server on another port is another service, and may be allowed.
         assert!(open
             .check("postgres", "postgres://u@127.0.0.1:6543/db")
+            .await
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_platform_listening_on_every_interface_is_refused_at_any_of_its_addresses() {
+        let wildcard = SourcePolicy::parse(
+            &["127.0.0.0/8".to_string()],
+            vec![
+                "0.0.0.0:19001".parse().unwrap(),
+                "127.0.0.1:5432".parse().unwrap(),
+            ],
+        )
+        .unwrap();
+        for url in [
+            "postgres://u@127.0.0.1:19001/db",
+            "postgres://u@127.0.0.2:19001/db",
+            // A database on localhost may listen on every address of the machine.
+            "postgres://u@127.0.0.2:5432/db",
+        ] {
+            let error = wildcard.check("postgres", url).await.unwrap_err();
+            assert!(
+                error.to_string().contains("不能连接平台自身的数据库或服务"),
+                "{url}: {error}"
+            );
+        }
+        assert!(wildcard
+            .check("postgres", "postgres://u@127.0.0.2:6543/db")
             .await
             .is_ok());
     }

@@ -199,6 +199,12 @@ pub enum Act {
         role: Role,
         new_role: Role,
     },
+    /// Set an account's password: one's own (`own`, knowing the current one) or, for the
+    /// operator on the server only, anyone's. The bureau sets nobody's (三员分立: it could
+    /// then sign in as them).
+    SetPassword {
+        own: bool,
+    },
     /// List application tokens of one department, or of all (`None`).
     ViewTokens {
         department: Option<i64>,
@@ -360,6 +366,10 @@ fn outcome(caller: &Caller, act: Act) -> Outcome {
                 )
             }
         }
+        Act::SetPassword { own } => rule(
+            (own && person) || caller.platform(),
+            "三员分立：不能设置他人的密码（否则可冒用其身份）；请本人修改，或由运维人员在服务器上重置（datahall user reset-password）",
+        ),
         Act::ViewTokens { department } => rule(
             caller.bureau()
                 || caller.auditor()
@@ -533,6 +543,7 @@ fn name(act: Act) -> &'static str {
         Act::CreateDepartment => "新建部门",
         Act::ViewPeople { .. } => "查看人员",
         Act::ManageAccount { .. } => "管理人员账号",
+        Act::SetPassword { .. } => "设置密码",
         Act::ViewTokens { .. } => "查看应用令牌",
         Act::IssueToken { .. } => "签发应用令牌",
         Act::RevokeToken { .. } => "吊销应用令牌",
@@ -761,6 +772,8 @@ mod tests {
             (". Y . . . . . . . . Y", "appoint staff as chief", ManageAccount { role: staff, new_role: Role::Chief }),
             (". . . . . . . . . . Y", "touch the auditor", ManageAccount { role: Role::Auditor, new_role: Role::Auditor }),
             (". . . . . . . . . . Y", "make an admin", ManageAccount { role: staff, new_role: Role::Admin }),
+            (". Y Y Y Y Y Y Y . . Y", "own password", SetPassword { own: true }),
+            (". . . . . . . . . . Y", "another's password", SetPassword { own: false }),
             (". Y Y Y . . . . . . Y", "tokens of P", ViewTokens { department: Some(P) }),
             (". Y Y . . . . . . . Y", "all tokens", ViewTokens { department: None }),
             (". . . Y . . . . . . Y", "issue a token for P", IssueToken { department: P }),
@@ -850,7 +863,7 @@ mod tests {
         // compile until it is listed here, and the assertion fails until it is in the table.
         let every = [
             UseHall, ViewDepartments, CreateDepartment, ViewPeople { department: None },
-            ManageAccount { role: Role::Staff, new_role: Role::Staff },
+            ManageAccount { role: Role::Staff, new_role: Role::Staff }, SetPassword { own: true },
             ViewTokens { department: None }, IssueToken { department: P },
             RevokeToken { department: P }, AuthorEntry { provider: P }, SignEntry { provider: P },
             ReturnEntry { provider: P, at_review: true }, PublishEntry, ViewCatalogue, ViewCalendar, ViewAllEntries,
@@ -868,7 +881,7 @@ mod tests {
         for act in &every {
             match act {
                 UseHall | ViewDepartments | CreateDepartment | ViewPeople { .. } | ManageAccount { .. }
-                | ViewTokens { .. } | IssueToken { .. } | RevokeToken { .. } | AuthorEntry { .. }
+                | SetPassword { .. } | ViewTokens { .. } | IssueToken { .. } | RevokeToken { .. } | AuthorEntry { .. }
                 | SignEntry { .. } | ReturnEntry { .. } | PublishEntry | ViewCatalogue | ViewCalendar | ViewAllEntries
                 | ViewConflicts | Collect { .. } | ViewCollection { .. } | RequestShare { .. }
                 | RevokeShare { .. } | RenewShare { .. } | Delegate { .. } | ViewMatter { .. }

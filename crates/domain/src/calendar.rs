@@ -20,6 +20,16 @@ pub fn beijing_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&beijing()).date_naive()
 }
 
+/// Midnight Beijing time of the day `at` falls in, as an instant.
+pub fn beijing_day_start(at: DateTime<Utc>) -> DateTime<Utc> {
+    beijing_date(at)
+        .and_time(NaiveTime::MIN)
+        .and_local_timezone(beijing())
+        .single()
+        .expect("Beijing time has no gaps")
+        .with_timezone(&Utc)
+}
+
 /// A receipt given as an RFC 3339 time, or as a date (taken as 09:00 Beijing time, inside
 /// the working day and before any cut-off).
 pub fn parse_receipt(text: &str) -> Option<DateTime<Utc>> {

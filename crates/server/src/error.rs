@@ -186,6 +186,9 @@ impl From<StoreError> for ApiError {
             StoreError::Workflow(domain::workflow::WorkflowError::Denied(denied))
             | StoreError::Denied(denied) => ApiError::Forbidden(denied.to_string()),
             StoreError::Workflow(e) => ApiError::Conflict(e.to_string()),
+            StoreError::Quota {
+                retry_after_secs, ..
+            } => ApiError::TooManyRequests { retry_after_secs },
             other => ApiError::Internal(other.to_string()),
         }
     }

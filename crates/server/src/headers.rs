@@ -18,6 +18,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 pub async fn secure(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let is_static = request.uri().path().starts_with("/static/");
     let mut response = next.run(request).await;
+    // Only a served asset may be cached: a 404 under /static/ is a page of the platform,
+    // drawn with the signed-in person's name.
+    let is_static = is_static && response.status().is_success();
     let headers = response.headers_mut();
     let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));

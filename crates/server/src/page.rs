@@ -196,8 +196,14 @@ impl UploadForm {
             file: None,
             file_error: None,
         };
+        let mut first = true;
         while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
             let name = field.name().unwrap_or_default().to_string();
+            // The page sends the token first: anything else first is no form of ours,
+            // refused before a byte more is read.
+            if std::mem::take(&mut first) && name != "_csrf" {
+                user.check_csrf("")?;
+            }
             if name == "file" {
                 user.check_csrf(form.field("_csrf"))?;
                 let file_name = field.file_name().unwrap_or_default().to_lowercase();
@@ -217,8 +223,11 @@ impl UploadForm {
                     }
                 }
             } else {
-                form.fields
-                    .insert(name, field.text().await.unwrap_or_default());
+                let text = bounded_text(&mut field).await?;
+                if name == "_csrf" {
+                    user.check_csrf(&text)?;
+                }
+                form.fields.insert(name, text);
             }
         }
         user.check_csrf(form.field("_csrf"))?;
@@ -247,6 +256,37 @@ impl UploadForm {
             .filter(|(_, file)| file.size > 0)
             .ok_or_else(|| ApiError::field("file", missing))
     }
+}
+
+/// The most a text field of an upload form may hold (a column mapping of a wide sheet is
+/// a few kilobytes): text is held in memory, unlike the file.
+const UPLOAD_TEXT_LIMIT: usize = 64 * 1024;
+
+/// A text part of a multipart form, read piece by piece up to [`UPLOAD_TEXT_LIMIT`].
+async fn bounded_text(
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<String, PageError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| ApiError::bad_request("bad_upload", e.body_text()))?
+    {
+        if bytes.len() + chunk.len() > UPLOAD_TEXT_LIMIT {
+            let name = field.name().unwrap_or_default().to_string();
+            return Err(PageError(ApiError::field(
+                &name,
+                format!("内容超过 {} KiB", UPLOAD_TEXT_LIMIT / 1024),
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        PageError(ApiError::bad_request(
+            "bad_upload",
+            "表单内容不是 UTF-8 文本",
+        ))
+    })
 }
 
 pub fn csrf_field(user: &WebUser) -> Markup {
@@ -657,16 +697,62 @@ pub fn form_value<'a>(form: &'a HashMap<String, Vec<String>>, name: &str) -> &'a
         .unwrap_or("")
 }
 
-/// The notice a page shows after a redirect (`?notice=`).
+/// The notice a page shows after a redirect (`?notice=…&sig=…`). Only notices this
+/// process wrote are shown: a link with a notice of someone else's making (a phishing
+/// "令牌已过期，请发送至…") shows nothing.
 #[derive(serde::Deserialize)]
 pub struct Notice {
     #[serde(default)]
-    pub notice: Option<String>,
+    notice: Option<String>,
+    #[serde(default)]
+    sig: Option<String>,
+}
+
+impl Notice {
+    /// The notice, if this process signed it.
+    pub fn text(&self) -> Option<&str> {
+        let notice = self.notice.as_deref()?;
+        let expected = notice_signature(notice);
+        use sha2::Digest;
+        // Compare digests so that the comparison time does not leak the signature.
+        let same = sha2::Sha256::digest(expected.as_bytes())
+            == sha2::Sha256::digest(self.sig.as_deref().unwrap_or("").as_bytes());
+        same.then_some(notice)
+    }
+}
+
+/// A keyed digest of a notice under a key of this process (notices live for one redirect).
+fn notice_signature(notice: &str) -> String {
+    use sha2::Digest;
+    static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    let key = KEY.get_or_init(rand::random);
+    // HMAC-SHA-256 by its definition (RFC 2104), for a 32-byte key.
+    let pad = |byte: u8| -> Vec<u8> {
+        let mut block = vec![byte; 64];
+        for (b, k) in block.iter_mut().zip(key) {
+            *b ^= k;
+        }
+        block
+    };
+    let inner = sha2::Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(notice.as_bytes())
+        .finalize();
+    let outer = sha2::Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize();
+    hex::encode(&outer[..16])
 }
 
 /// Redirects to `page`, with a notice to show there.
 pub fn redirect_to(page: &str, notice: &str) -> PageResult {
-    let query = query_string(&[("notice", notice)]);
+    let signature = if notice.is_empty() {
+        String::new()
+    } else {
+        notice_signature(notice)
+    };
+    let query = query_string(&[("notice", notice), ("sig", &signature)]);
     let target = if query.is_empty() {
         page.to_string()
     } else {
@@ -678,6 +764,22 @@ pub fn redirect_to(page: &str, notice: &str) -> PageResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_notices_this_process_signed_are_shown() {
+        let response = redirect_to("/tokens", "令牌 3 已吊销").unwrap();
+        let location = response.headers()[header::LOCATION].to_str().unwrap();
+        let query = location.split_once('?').unwrap().1;
+        let signed: Notice = serde_urlencoded::from_str(query).unwrap();
+        assert_eq!(signed.text(), Some("令牌 3 已吊销"));
+        let forged: Notice = serde_urlencoded::from_str(
+            "notice=%E4%BB%A4%E7%89%8C%E5%B7%B2%E8%BF%87%E6%9C%9F&sig=00",
+        )
+        .unwrap();
+        assert_eq!(forged.text(), None);
+        let unsigned: Notice = serde_urlencoded::from_str("notice=x").unwrap();
+        assert_eq!(unsigned.text(), None);
+    }
 
     #[test]
     fn a_redirect_with_a_notice_keeps_its_query_mark() {

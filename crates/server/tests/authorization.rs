@@ -107,7 +107,8 @@ async fn every_sharing_endpoint_under_every_role_and_token() {
                 Method::PUT,
                 "/api/v1/delegates/gaj-staff".into(),
                 Some(json!({"allowed": false})),
-                [ANON, ANON, NO, NO, GONE, NO, NO, NO, NO, NO],
+                // Another department's chief learns nothing of gaj's people: not found.
+                [ANON, ANON, NO, NO, GONE, NO, MISS, NO, NO, NO],
             ),
             (
                 Method::GET,

@@ -444,6 +444,37 @@ async fn the_bureau_cannot_act_as_an_application_or_as_the_auditor() {
             )
             .await;
         error_of(&reset, StatusCode::FORBIDDEN);
+        // Nor any department's chief's: setting it would let the bureau sign in as them.
+        let chief = app
+            .call(
+                Method::PUT,
+                "/api/v1/users/gaj-chief/password",
+                Some(&admin),
+                Some(json!({"password": "bureau-owns-you-1"})),
+            )
+            .await;
+        error_of(&chief, StatusCode::FORBIDDEN);
+        // A person changes their own, knowing the current one.
+        let own = app.login("gaj-chief").await;
+        let guessed = app
+            .call(
+                Method::PUT,
+                "/api/v1/users/gaj-chief/password",
+                Some(&own),
+                Some(json!({"password": "a-new-long-password", "current_password": "wrong"})),
+            )
+            .await;
+        let error = error_of(&guessed, StatusCode::BAD_REQUEST);
+        assert_eq!(error["details"][0]["field"], "current_password");
+        let changed = app
+            .call(
+                Method::PUT,
+                "/api/v1/users/gaj-chief/password",
+                Some(&own),
+                Some(json!({"password": "a-new-long-password", "current_password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.json);
         let promote = app
             .call(
                 Method::PUT,
@@ -619,7 +650,7 @@ async fn a_person_learns_which_departments_read_their_records() {
                 app.post(
                     "/api/v1/audit/personal",
                     &session,
-                    json!({"id_number": id_number}),
+                    json!({"id_number": id_number, "reason": "市民本人依申请查询，工单 0153"}),
                 )
                 .await
             }
@@ -659,6 +690,29 @@ async fn a_person_learns_which_departments_read_their_records() {
             .post("/api/v1/audit/personal", &token, json!({"id_number": A}))
             .await;
         error_of(&refused, StatusCode::FORBIDDEN);
+        // A refused caller learns nothing from the body, and no number is echoed.
+        let staff = app.login("mzj-staff").await;
+        let typed = app
+            .post(
+                "/api/v1/audit/personal",
+                &staff,
+                json!({"id_number": 110105194912310038i64}),
+            )
+            .await;
+        error_of(&typed, StatusCode::FORBIDDEN);
+        let unexplained = app
+            .post(
+                "/api/v1/audit/personal",
+                &app.login("admin").await,
+                json!({"id_number": A, "reason": ""}),
+            )
+            .await;
+        let error = error_of(&unexplained, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            error["details"][0]["field"], "reason",
+            "{}",
+            unexplained.json
+        );
         let bad = ask("admin", "11010519491231002").await;
         let error = error_of(&bad, StatusCode::BAD_REQUEST);
         assert_eq!(error["details"][0]["field"], "id_number", "{}", bad.json);
@@ -685,5 +739,32 @@ async fn a_person_learns_which_departments_read_their_records() {
             log.iter().all(|l| !l.contains(A) && !l.contains(B)),
             "{log:?}"
         );
+        // …with its reason and whom it was about, as the subject's keyed hash.
+        let a_subject = app.store.subject_hash(A).unwrap();
+        assert!(
+            log.iter()
+                .any(|l| l.contains(&a_subject) && l.contains("工单 0153")),
+            "{log:?}"
+        );
+        // At most 100 lookups a day each: then 429 until Beijing midnight.
+        let admin = app.login("admin").await;
+        let mut answered = 2; // A and the nobody above
+        loop {
+            let next = app
+                .post(
+                    "/api/v1/audit/personal",
+                    &admin,
+                    json!({"id_number": C, "reason": "批量核查测试"}),
+                )
+                .await;
+            if next.status == StatusCode::TOO_MANY_REQUESTS {
+                assert!(next.headers.contains_key(header::RETRY_AFTER));
+                break;
+            }
+            assert_eq!(next.status, StatusCode::OK, "{}", next.json);
+            answered += 1;
+            assert!(answered <= 100, "{}: no daily limit", app.backend);
+        }
+        assert_eq!(answered, 100, "{}", app.backend);
     }
 }

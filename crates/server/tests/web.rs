@@ -420,25 +420,62 @@ async fn staff_upload_a_csv_from_the_entry_page() {
         .to_string();
     let csv = format!("公民身份号码,姓名\n{id},张三\n110105194912310021,李四\n");
     let boundary = "uploadboundary";
-    let mut body = Vec::new();
-    for (name, value, filename) in [
+    let multipart = |parts: &[(&str, &[u8], Option<&str>)]| {
+        let mut body = Vec::new();
+        for (name, value, filename) in parts {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"")
+                    .as_bytes(),
+            );
+            if let Some(filename) = filename {
+                body.extend_from_slice(
+                    format!("; filename=\"{filename}\"\r\nContent-Type: text/csv").as_bytes(),
+                );
+            }
+            body.extend_from_slice(b"\r\n\r\n");
+            body.extend_from_slice(value);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        body
+    };
+    let body = multipart(&[
         ("_csrf", csrf.as_bytes(), None),
         ("encoding", b"auto".as_slice(), None),
         ("file", csv.as_bytes(), Some("export.csv")),
-    ] {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes(),
-        );
-        if let Some(filename) = filename {
-            body.extend_from_slice(
-                format!("; filename=\"{filename}\"\r\nContent-Type: text/csv").as_bytes(),
-            );
-        }
-        body.extend_from_slice(b"\r\n\r\n");
-        body.extend_from_slice(value);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    ]);
+    let send = |cookies: &[String], body: Vec<u8>| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(format!("/catalogue/{code}/upload"))
+            .header(header::COOKIE, cookies.join("; "))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap()
+    };
+    // A form whose token does not come first is no form of the page's: refused before the
+    // rest is read; a text field is read up to 64 KiB, never whole into memory.
+    let token_last = multipart(&[
+        ("encoding", b"auto".as_slice(), None),
+        ("_csrf", csrf.as_bytes(), None),
+        ("file", csv.as_bytes(), Some("export.csv")),
+    ]);
+    assert_eq!(
+        app.send(send(&browser.cookies, token_last)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let huge = vec![b'a'; 1 << 20];
+    let flood = multipart(&[
+        ("_csrf", csrf.as_bytes(), None),
+        ("mapping", &huge, None),
+        ("file", csv.as_bytes(), Some("export.csv")),
+    ]);
+    let flooded = app.send(send(&browser.cookies, flood)).await;
+    assert_eq!(flooded.status, StatusCode::BAD_REQUEST);
+    assert!(Browser::text(&flooded).contains("内容超过 64 KiB"));
     let request = |cookies: &[String]| {
         Request::builder()
             .method(Method::POST)

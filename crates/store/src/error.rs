@@ -15,6 +15,12 @@ pub enum StoreError {
     /// The caller may not do this (domain::access).
     #[error(transparent)]
     Denied(#[from] domain::access::Denied),
+    /// A limit of the platform is reached; try again after `retry_after_secs`.
+    #[error("{message}")]
+    Quota {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("database URL not supported (use sqlite:// or postgres://): {0}")]
     UnsupportedUrl(String),
     #[error("stored data is corrupt: {0}")]

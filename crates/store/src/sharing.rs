@@ -840,12 +840,24 @@ impl Store {
     ) -> StoreResult<()> {
         check(&ctx.caller, Act::UseHall)?;
         let department = ctx.caller.department_id().unwrap_or(-1);
+        // Whoever may delegate nothing is refused before any account is looked up.
+        check(&ctx.caller, Act::Delegate {
+            department,
+            delegate_department: Some(department),
+            delegate_role: domain::account::Role::Staff,
+        })?;
         let at = now();
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
             let user: Option<(String, Option<i64>)> = sqlx::query_as("SELECT role, department_id FROM users WHERE username = $1 AND active")
                 .bind(username).fetch_optional(&mut *tx).await?;
-            let (role, delegate_department) = user.ok_or_else(|| StoreError::NotFound(format!("用户 {username}")))?;
+            let not_found = || StoreError::NotFound(format!("用户 {username}"));
+            let (role, delegate_department) = user.ok_or_else(not_found)?;
+            // Someone of another department is as unknown as nobody: a chief learns
+            // nothing of other departments' people from this form.
+            if delegate_department != Some(department) {
+                return Err(not_found());
+            }
             check(&ctx.caller, Act::Delegate {
                 department,
                 delegate_department,

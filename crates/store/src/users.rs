@@ -217,20 +217,28 @@ impl Store {
         })
     }
 
-    /// Replaces the password hash and ends the user's sessions.
+    /// Replaces the password hash and ends the user's sessions: a person their own (the
+    /// caller checked the current password), the operator anyone's. Nobody else: whoever
+    /// sets a password can sign in as its owner (三员分立).
     pub async fn set_password(
         &self,
         username: &str,
         password_hash: &str,
         ctx: &AuditContext,
     ) -> StoreResult<()> {
-        domain::access::may_manage_accounts(&ctx.caller)?;
+        let own = ctx
+            .caller
+            .person()
+            .is_some_and(|me| me.username == username);
+        check(&ctx.caller, Act::SetPassword { own })?;
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
-            let user = account_in(&mut tx, username, &ctx.caller).await?;
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(password_hash).bind(user.id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
-            crate::append_audit!(self, tx, ctx.event("user.reset_password", format!("user:{username}")));
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1").bind(username).fetch_optional(&mut *tx).await?;
+            let id = id.ok_or_else(|| StoreError::NotFound(format!("用户 {username}")))?;
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(password_hash).bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            let action = if own { "user.change_password" } else { "user.reset_password" };
+            crate::append_audit!(self, tx, ctx.event(action, format!("user:{username}")));
             tx.commit().await?;
             Ok(())
         })

@@ -144,6 +144,7 @@ impl Store {
             // The audit chain.
             let (mut expected, mut prev) = (1i64, GENESIS_HASH.to_string());
             let mut sealing = false;
+            let mut last_sealed = false;
             let mut checkpoints: Vec<(i64, Checkpoint)> = Vec::new();
             let mut at_anchor: Option<String> = None;
             'chain: loop {
@@ -171,6 +172,7 @@ impl Store {
                         match &seal {
                             Some(seal) if Some(seal) == self.seal(&seal_message(row.seq, &row.hash)).as_ref() => {
                                 sealing = true;
+                                last_sealed = true;
                                 report.sealed += 1;
                             }
                             Some(_) => {
@@ -181,7 +183,7 @@ impl Store {
                                 broken(&mut report, row.seq, "开始加封之后出现未加封的记录（被插入或重算）".into());
                                 break 'chain;
                             }
-                            None => {}
+                            None => last_sealed = false,
                         }
                     }
                     if row.action == "access_log.checkpoint" {
@@ -202,6 +204,13 @@ impl Store {
             if report.intact && (head_seq != report.checked || head_hash != prev) {
                 let checked = report.checked;
                 broken(&mut report, checked + 1, format!("链头指向第{head_seq}条记录，但只找到{checked}条"));
+            }
+            // The platform seals every record it writes (and one at every start), so its
+            // chain ends sealed: an unsealed tail means the seals were stripped, e.g. to
+            // rewrite records without the key.
+            if report.intact && self.seals() && report.checked > 0 && !last_sealed {
+                let checked = report.checked;
+                broken(&mut report, checked, format!("链尾第{checked}条记录未加封（封印被去除，或整条链被重算）"));
             }
             if let Some(anchor) = anchor {
                 self.check_anchor(&mut report, anchor, at_anchor.as_deref());
@@ -254,6 +263,14 @@ impl Store {
             report.anchor = Some(self.sealed_anchor(report.checked, prev_of(&report, self).await?));
         }
         Ok(report)
+    }
+
+    /// The audit record of the last anchor a verification left outside the database.
+    pub async fn last_anchor_seq(&self) -> StoreResult<Option<i64>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT MAX(seq) FROM audit_log WHERE action = 'audit.anchor'")
+                .fetch_one(pool).await?
+        }))
     }
 
     /// `verify_logs` without an earlier anchor.

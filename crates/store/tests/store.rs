@@ -1087,3 +1087,176 @@ async fn key_lookups_answer_each_caller_under_its_own_filter_and_share_queries_o
         }
     }
 }
+
+/// A row of the access log as a data call writes it, `minutes_ago` in the past.
+fn access_record(n: i64, minutes_ago: i64) -> store::data_access::AccessRecord {
+    store::data_access::AccessRecord {
+        at: chrono::Utc::now() - chrono::Duration::minutes(minutes_ago),
+        token_id: Some(1),
+        department_id: Some(2),
+        application: Some("低保审批系统".into()),
+        resource_id: Some(1),
+        endpoint: "record".into(),
+        items: "id_number,full_name".into(),
+        filter_shape: String::new(),
+        row_count: 1,
+        outcome: "ok".into(),
+        status: 200,
+        latency_us: 900,
+        request_id: format!("request-{n}"),
+        subjects: Vec::new(),
+    }
+}
+
+/// What someone with the database's owner account (but not the platform's secret) does
+/// first: drop or disable the guards of the logs.
+async fn disable_guards(store: &store::Store) {
+    on_pool!(store, pool, dialect => {
+        match dialect {
+            store::Dialect::Sqlite => {
+                let triggers: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('audit_log', 'audit_head', 'access_log')")
+                    .fetch_all(pool).await.unwrap();
+                for trigger in triggers {
+                    sqlx::query(&format!("DROP TRIGGER {trigger}")).execute(pool).await.unwrap();
+                }
+            }
+            store::Dialect::Postgres => {
+                for table in ["audit_log", "audit_head", "access_log"] {
+                    sqlx::query(&format!("ALTER TABLE {table} DISABLE TRIGGER USER")).execute(pool).await.unwrap();
+                }
+            }
+        }
+    });
+}
+
+/// Build 4 of the trust issue: the database refuses rewriting either log; with its guards
+/// removed, a deleted or recomputed tail is caught by the anchor of the last verification,
+/// an altered or deleted access record by its seal and the checkpoints.
+#[tokio::test]
+async fn the_logs_cannot_be_rewritten_unnoticed() {
+    for t in backends().await {
+        let store = &t.store;
+        for n in 0..4 {
+            store
+                .audit(ctx().event("resource.publish", format!("resource:{n}")))
+                .await
+                .unwrap();
+        }
+        let records: Vec<_> = (0..6).map(|n| access_record(n, 5)).collect();
+        store.append_access_log(&records).await.unwrap();
+        assert_eq!(store.checkpoint_access_log(&ctx()).await.unwrap(), 6);
+        let first = store.verify_logs(None).await.unwrap();
+        assert!(first.intact, "{}: {first:?}", t.backend);
+        assert_eq!((first.access_checked, first.access_checkpointed), (6, 6));
+        let anchor = first.anchor.clone().expect("a sealed anchor");
+
+        // The database refuses: moving the head, deleting or changing either log, truncating.
+        let mut refused = vec![
+            "UPDATE audit_head SET seq = 1",
+            "DELETE FROM audit_head",
+            "DELETE FROM audit_log WHERE seq > 3",
+            "UPDATE audit_log SET target = 'x' WHERE seq = 2",
+            "DELETE FROM access_log WHERE id = 3",
+            "UPDATE access_log SET row_count = 100 WHERE id = 3",
+        ];
+        if store.dialect() == store::Dialect::Postgres {
+            refused.extend([
+                "TRUNCATE audit_log",
+                "TRUNCATE access_log",
+                "TRUNCATE audit_head",
+            ]);
+        }
+        for statement in refused {
+            let outcome =
+                on_pool!(store, pool => sqlx::query(statement).execute(pool).await.map(|_| ()));
+            assert!(outcome.is_err(), "{}: {statement} was allowed", t.backend);
+        }
+        let again = store.verify_logs(Some(&anchor)).await.unwrap();
+        assert!(again.intact, "{}: {again:?}", t.backend);
+
+        // With the guards gone: an access record altered, one deleted.
+        disable_guards(store).await;
+        on_pool!(store, pool => {
+            sqlx::query("UPDATE access_log SET row_count = 100 WHERE id = 3").execute(pool).await.unwrap();
+        });
+        let altered = store.verify_logs(Some(&anchor)).await.unwrap();
+        assert!(!altered.intact, "{}", t.backend);
+        assert!(
+            altered
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("数据访问日志第3条的封印不符"),
+            "{altered:?}"
+        );
+        on_pool!(store, pool => {
+            sqlx::query("DELETE FROM access_log WHERE id = 3").execute(pool).await.unwrap();
+        });
+        let deleted = store.verify_logs(Some(&anchor)).await.unwrap();
+        assert!(!deleted.intact, "{}", t.backend);
+        assert!(
+            deleted.reason.as_deref().unwrap().contains("检查点不一致"),
+            "{deleted:?}"
+        );
+
+        // The audit log's tail deleted and the head set back: consistent in itself, so only
+        // the anchor (kept outside the database) shows what is missing.
+        let head = anchor.seq;
+        on_pool!(store, pool => {
+            sqlx::query("DELETE FROM audit_log WHERE seq > $1").bind(head - 2).execute(pool).await.unwrap();
+            let hash: String = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1").bind(head - 2).fetch_one(pool).await.unwrap();
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2").bind(head - 2).bind(hash).execute(pool).await.unwrap();
+        });
+        let cut = store.verify_logs(Some(&anchor)).await.unwrap();
+        assert!(!cut.intact, "{}", t.backend);
+        assert!(
+            cut.reason.as_deref().unwrap().contains("日志末尾被删除"),
+            "{cut:?}"
+        );
+
+        // …and then written on, so that the chain is as long as before: the anchor's
+        // record is no longer the one it sealed.
+        for n in 0..3 {
+            store
+                .audit(ctx().event("resource.publish", format!("resource:forged-{n}")))
+                .await
+                .unwrap();
+        }
+        let rewritten = store.verify_logs(Some(&anchor)).await.unwrap();
+        assert!(!rewritten.intact, "{}", t.backend);
+        assert!(
+            rewritten.reason.as_deref().unwrap().contains("日志被重算"),
+            "{}: {rewritten:?}",
+            t.backend
+        );
+        // A forged anchor (moved back by hand) does not carry the platform's seal.
+        let mut forged = anchor.clone();
+        forged.seq = head - 2;
+        let refused = store.verify_logs(Some(&forged)).await.unwrap();
+        assert!(!refused.intact);
+        assert!(
+            refused
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("锚点文件被改动"),
+            "{refused:?}"
+        );
+
+        // Every seal stripped (so that a rewritten chain needs none): a chain the platform
+        // sealed ends in a sealed record, with or without an anchor.
+        on_pool!(store, pool => {
+            sqlx::query("UPDATE audit_log SET seal = NULL").execute(pool).await.unwrap();
+        });
+        for anchor in [None, Some(&anchor)] {
+            let stripped = store.verify_logs(anchor).await.unwrap();
+            assert!(!stripped.intact, "{}: {stripped:?}", t.backend);
+            assert!(
+                stripped.reason.as_deref().unwrap().contains("未加封"),
+                "{}: {stripped:?}",
+                t.backend
+            );
+        }
+    }
+}

@@ -76,13 +76,7 @@ pub async fn departments(
     user: WebUser,
     Query(notice): Query<Notice>,
 ) -> PageResult {
-    departments_page(
-        &state,
-        &user,
-        notice.notice.as_deref(),
-        &FormState::default(),
-    )
-    .await
+    departments_page(&state, &user, notice.text(), &FormState::default()).await
 }
 
 pub async fn create_department(
@@ -270,13 +264,7 @@ pub async fn users(
     user: WebUser,
     Query(notice): Query<Notice>,
 ) -> PageResult {
-    users_page(
-        &state,
-        &user,
-        notice.notice.as_deref(),
-        &FormState::default(),
-    )
-    .await
+    users_page(&state, &user, notice.text(), &FormState::default()).await
 }
 
 /// Shows the people page again with `form_name`'s values and its refusal.
@@ -548,14 +536,7 @@ pub async fn tokens(
     user: WebUser,
     Query(notice): Query<Notice>,
 ) -> PageResult {
-    tokens_page(
-        &state,
-        &user,
-        notice.notice.as_deref(),
-        None,
-        &FormState::default(),
-    )
-    .await
+    tokens_page(&state, &user, notice.text(), None, &FormState::default()).await
 }
 
 /// The end of the day `date` (YYYY-MM-DD), Beijing time, as the token's expiry.

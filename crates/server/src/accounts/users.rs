@@ -35,7 +35,12 @@ pub struct SetRole {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetPassword {
+    /// The new password: at least 10 characters.
     pub password: String,
+    /// The password now: required to change one's own. Nobody but the operator on the
+    /// server (`datahall user reset-password`) sets another person's password.
+    #[serde(default)]
+    pub current_password: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -123,8 +128,10 @@ pub async fn set_role(
     Ok(axum::Json(user))
 }
 
+/// A person changes their own password (with the current one); nobody else's (三员分立).
 #[utoipa::path(put, path = "/api/v1/users/{username}/password", tag = "users", security(("bearer" = [])), request_body = ResetPassword,
-    params(("username" = String, Path)), responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+    params(("username" = String, Path)), responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+               (status = 404, body = crate::error::ErrorBody)))]
 pub async fn reset_password(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -132,7 +139,21 @@ pub async fn reset_password(
     Path(username): Path<String>,
     Json(request): Json<ResetPassword>,
 ) -> ApiResult<StatusCode> {
-    may_manage_accounts(&principal.caller())?;
+    let caller = principal.caller();
+    let own = caller.person().is_some_and(|me| me.username == username);
+    check(&caller, Act::SetPassword { own })?;
+    if own {
+        let current = request.current_password.as_deref().unwrap_or_default();
+        let known = match state.store.credentials(&username).await? {
+            Some((_, hash)) => crate::auth::verify_password(current, &hash).await,
+            None => false,
+        };
+        if !known {
+            // Guessing the current password through a stolen session counts as guessing.
+            state.throttle.failed(&username, meta.source_ip.as_deref());
+            return Err(ApiError::field("current_password", "当前密码不正确"));
+        }
+    }
     check_password(&request.password, state.config.demo_mode)
         .map_err(|e| ApiError::field("password", e.to_string()))?;
     state

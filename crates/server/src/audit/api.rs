@@ -100,13 +100,16 @@ pub async fn verify_now(state: &AppState, ctx: &store::AuditContext) -> ApiResul
     Ok(report)
 }
 
-/// Whose records to report on: a person's ID number, sent in the body so that it never
-/// appears in a URL (and so in no proxy's or browser's log).
+/// Whose records to report on, and why: a person's ID number, sent in the body so that it
+/// never appears in a URL (and so in no proxy's or browser's log).
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonalQuery {
     /// The 18-character ID number (GB 11643).
     pub id_number: String,
+    /// Why the lookup is made (4–200 characters), e.g. the citizen's request and its
+    /// ticket number; audited with the lookup.
+    pub reason: String,
 }
 
 /// The ID number of a query, or a message for its field.
@@ -116,21 +119,35 @@ pub fn parse_id_number(text: &str) -> ApiResult<domain::ids::IdCardNumber> {
 }
 
 /// 个人信息查询记录: every data call that returned a record about one person, newest
-/// first, for the bureau and the auditor.
+/// first, for the bureau and the auditor, at most 100 lookups a day each.
 #[utoipa::path(post, path = "/api/v1/audit/personal", tag = "audit", security(("bearer" = [])), request_body = PersonalQuery,
     responses((status = 200, body = store::personal_access::PersonalAccessReport), (status = 400, body = crate::error::ErrorBody),
-               (status = 403, body = crate::error::ErrorBody)))]
+               (status = 403, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn personal(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Meta(meta): Meta,
-    crate::json::Json(query): crate::json::Json<PersonalQuery>,
+    crate::json::Json(body): crate::json::Json<serde_json::Value>,
 ) -> ApiResult<axum::Json<store::personal_access::PersonalAccessReport>> {
     let ctx = audit_context(Some(&principal), &meta);
-    // Asked before the number is read, so a refused caller learns nothing of its format.
+    // Asked before the body is read as a query: a refused caller learns nothing from its
+    // validation, and no number is echoed in an error.
     check(&ctx.caller, Act::ReadPersonalAccess)?;
+    let query: PersonalQuery =
+        serde_json::from_value(body).map_err(|_| ApiError::Unprocessable {
+            message:
+                "请求内容应为 {\"id_number\": 身份证号码（字符串）, \"reason\": 查询事由（字符串）}"
+                    .into(),
+            details: vec![domain::FieldError::new(
+                "body",
+                "应有 id_number 和 reason 两个字符串字段",
+            )],
+        })?;
     let id_number = parse_id_number(&query.id_number)?;
     Ok(axum::Json(
-        state.store.personal_access(&id_number, &ctx).await?,
+        state
+            .store
+            .personal_access(&id_number, &query.reason, &ctx)
+            .await?,
     ))
 }

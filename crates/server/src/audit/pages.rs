@@ -127,7 +127,13 @@ pub async fn personal_report(
     let ctx = crate::auth::audit_context(Some(&user.0), &meta);
     let outcome = async {
         let id_number = super::api::parse_id_number(crate::page::form_value(&form, "id_number"))?;
-        Ok::<_, crate::error::ApiError>(state.store.personal_access(&id_number, &ctx).await?)
+        let reason = crate::page::form_value(&form, "reason");
+        Ok::<_, crate::error::ApiError>(
+            state
+                .store
+                .personal_access(&id_number, reason, &ctx)
+                .await?,
+        )
     }
     .await;
     match outcome {
@@ -151,13 +157,15 @@ fn personal_page(
     form: &crate::page::FormState,
 ) -> axum::response::Response {
     let content = html! {
-        p.muted { "依据《个人信息保护法》第四十四、四十五条，个人有权知悉其个人信息被哪些部门查询。按身份证号码查询：哪个部门、哪个应用系统、在何时通过哪个目录读取了其哪些信息项，以及所依据授权的用途。每次查询本身记入审计日志（不记录号码）。" }
+        p.muted { "依据《个人信息保护法》第四十四、四十五条，个人有权知悉其个人信息被哪些部门查询。按身份证号码查询：哪个部门、哪个应用系统、在何时通过哪个目录读取了其哪些信息项，以及所依据授权的用途。每次查询须写明事由，连同查询对象的密钥散列记入审计日志（不记录号码），每人每日至多 100 次。" }
         (form.banner("personal"))
         form.inline method="post" action="/audit/personal" id="personal" {
             (crate::page::csrf_field(user))
             label { "身份证号码 " input type="text" name="id_number" required maxlength="18" autocomplete="off" value=(form.value("personal", "id_number", "")); }
-            button type="submit" { "查询" }
             (form.errors("personal", "id_number"))
+            label { "查询事由 " input type="text" name="reason" required maxlength="200" placeholder="如：市民本人依申请查询，工单号…" value=(form.value("personal", "reason", "")); }
+            (form.errors("personal", "reason"))
+            button type="submit" { "查询" }
         }
         @if let Some(report) = report {
             @if report.calls.is_empty() {

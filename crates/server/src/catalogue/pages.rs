@@ -230,7 +230,7 @@ pub async fn detail(
         &state,
         &user,
         resource,
-        notice.notice.as_deref(),
+        notice.text(),
         &FormState::default(),
     )
     .await

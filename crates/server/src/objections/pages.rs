@@ -27,13 +27,7 @@ pub async fn objections(
     user: WebUser,
     Query(notice): Query<Notice>,
 ) -> PageResult {
-    page(
-        &state,
-        &user,
-        notice.notice.as_deref(),
-        &FormState::default(),
-    )
-    .await
+    page(&state, &user, notice.text(), &FormState::default()).await
 }
 
 async fn page(

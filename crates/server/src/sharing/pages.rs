@@ -44,13 +44,7 @@ pub async fn list(
     user: WebUser,
     Query(notice): Query<Notice>,
 ) -> PageResult {
-    list_page(
-        &state,
-        &user,
-        notice.notice.as_deref(),
-        &FormState::default(),
-    )
-    .await
+    list_page(&state, &user, notice.text(), &FormState::default()).await
 }
 
 async fn list_page(
