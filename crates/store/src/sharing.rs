@@ -841,11 +841,14 @@ impl Store {
         check(&ctx.caller, Act::UseHall)?;
         let department = ctx.caller.department_id().unwrap_or(-1);
         // Whoever may delegate nothing is refused before any account is looked up.
-        check(&ctx.caller, Act::Delegate {
-            department,
-            delegate_department: Some(department),
-            delegate_role: domain::account::Role::Staff,
-        })?;
+        check(
+            &ctx.caller,
+            Act::Delegate {
+                department,
+                delegate_department: Some(department),
+                delegate_role: domain::account::Role::Staff,
+            },
+        )?;
         let at = now();
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
