@@ -242,7 +242,7 @@ pub async fn run(url: &str, args: CollectArgs) -> anyhow::Result<()> {
             format: FileFormat::from_file_name(&args.csv.to_string_lossy()),
             mapping: None,
             channel: "import",
-            dedup_key: None,
+            identity: collect::file::BatchIdentity::Content { hash: None },
         },
         &ctx,
         |_| {},

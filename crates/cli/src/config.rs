@@ -39,6 +39,15 @@ pub struct Config {
     pub feed_retention_days: i64,
     /// Run the pull scheduler in this process.
     pub scheduler: bool,
+    /// Pulls this process runs at once.
+    pub pull_concurrency: usize,
+    /// The longest one pull may take, in minutes; past it, it is aborted (采集超时).
+    pub pull_deadline_minutes: u64,
+    /// How long a source may stay silent (no next row, no answer), in seconds.
+    pub source_idle_seconds: u64,
+    /// On SIGTERM or Ctrl-C: how long in-flight requests and pulls may take to finish,
+    /// in seconds, before they are cut (and cut pulls resume at the next start).
+    pub shutdown_grace_seconds: u64,
     /// Aggregation-rate targets in percent: government data, social/economic data.
     pub target_government: f64,
     pub target_social: f64,
@@ -84,6 +93,10 @@ impl Default for Config {
             realtime_poll_seconds: 60,
             feed_retention_days: 90,
             scheduler: true,
+            pull_concurrency: 4,
+            pull_deadline_minutes: 30,
+            source_idle_seconds: 120,
+            shutdown_grace_seconds: 30,
             target_government: 100.0,
             target_social: 60.0,
             deadline_platform_days: 3,
@@ -100,7 +113,7 @@ impl Default for Config {
     }
 }
 
-const KEYS: [&str; 26] = [
+const KEYS: [&str; 30] = [
     "database",
     "listen",
     "platform_name",
@@ -115,6 +128,10 @@ const KEYS: [&str; 26] = [
     "realtime_poll_seconds",
     "feed_retention_days",
     "scheduler",
+    "pull_concurrency",
+    "pull_deadline_minutes",
+    "source_idle_seconds",
+    "shutdown_grace_seconds",
     "target_government",
     "target_social",
     "deadline_platform_days",
@@ -210,7 +227,10 @@ impl Config {
                 forbidden.extend(addresses);
             }
         }
-        collect::network::SourcePolicy::parse(&networks, forbidden).map_err(anyhow::Error::msg)
+        let mut policy = collect::network::SourcePolicy::parse(&networks, forbidden)
+            .map_err(anyhow::Error::msg)?;
+        policy.timeouts.idle = std::time::Duration::from_secs(self.source_idle_seconds.max(1));
+        Ok(policy)
     }
 
     /// The anchor file of this database: one database, one anchor (an anchor left by

@@ -87,7 +87,7 @@ pub async fn run(store: &Store, args: ImportArgs, ctx: &AuditContext) -> anyhow:
             format,
             mapping,
             channel: "import",
-            dedup_key: None,
+            identity: collect::file::BatchIdentity::Content { hash: None },
         },
         ctx,
         move |progress: Progress| {

@@ -395,17 +395,20 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     if args.unaudited_benchmark {
         tracing::warn!("benchmark mode: data API calls are NOT written to the access log");
     }
-    if config.scheduler {
-        let scheduler = collect::scheduler::Scheduler {
-            store: store.clone(),
-            key: secret_key,
-            policy: source_policy,
-            realtime_poll: chrono::Duration::seconds(config.realtime_poll_seconds.max(5)),
-            tick: std::time::Duration::from_secs(config.realtime_poll_seconds.clamp(5, 60) as u64),
-            feed_retention_days: config.feed_retention_days.max(1),
-        };
-        tokio::spawn(scheduler.run());
-    }
+    let (stop_scheduler, scheduler_stopped) = tokio::sync::watch::channel(false);
+    let scheduler = config.scheduler.then(|| {
+        let mut scheduler =
+            collect::scheduler::Scheduler::new(store.clone(), secret_key, source_policy);
+        scheduler.realtime_poll = chrono::Duration::seconds(config.realtime_poll_seconds.max(5));
+        scheduler.tick =
+            std::time::Duration::from_secs(config.realtime_poll_seconds.clamp(5, 60) as u64);
+        scheduler.feed_retention_days = config.feed_retention_days.max(1);
+        scheduler.pull_concurrency = config.pull_concurrency.max(1);
+        scheduler.pull_deadline =
+            std::time::Duration::from_secs(config.pull_deadline_minutes.max(1) * 60);
+        let task = tokio::spawn(scheduler.clone().run(scheduler_stopped));
+        (scheduler, task)
+    });
     let app = server::router(server::AppState::new(store, server_config));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -426,15 +429,84 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
             eprintln!("{line}");
         }
     }
-    axum::serve(
+    let grace = std::time::Duration::from_secs(config.shutdown_grace_seconds);
+    let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
+    let serving = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    .with_graceful_shutdown({
+        let stopping = stopping.clone();
+        async move {
+            let signal = shutdown_signal().await;
+            tracing::info!(
+                signal,
+                grace_s = grace.as_secs(),
+                "stopping: no new connections; finishing requests and pulls in flight"
+            );
+            stopping.notify_one();
+        }
+    });
+    // Requests in flight get the grace period; then they are cut (an upload cut before
+    // its batch commits leaves the entry as it was, and resumes when sent again).
+    let cut_requests = async {
+        stopping.notified().await;
+        let _ = stop_scheduler.send(true);
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = serving => served?,
+        () = cut_requests => tracing::warn!("requests still running after the grace period were cut"),
+    }
+    let _ = stop_scheduler.send(true);
+    if let Some((scheduler, task)) = scheduler {
+        stop_pulls(scheduler, task, grace).await;
+    }
+    tracing::info!("datahall stopped");
     Ok(())
+}
+
+/// Waits for SIGTERM (systemd, Kubernetes) or SIGINT (Ctrl-C); returns which.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
+}
+
+/// Lets the pulls in flight finish within `grace`, cuts the rest, and gives their claims
+/// back so the next start (or another process) pulls those sources at once.
+async fn stop_pulls(
+    scheduler: collect::scheduler::Scheduler,
+    mut task: tokio::task::JoinHandle<()>,
+    grace: std::time::Duration,
+) {
+    if tokio::time::timeout(grace, &mut task).await.is_err() {
+        task.abort();
+        let _ = task.await;
+        tracing::warn!("pulls still running after the grace period were cut");
+    }
+    match scheduler.release_claims().await {
+        Ok(released) if released.is_empty() => {}
+        Ok(released) => tracing::info!(sources = ?released, "claims of cut pulls given back"),
+        Err(error) => tracing::warn!(%error, "giving back the claims of cut pulls"),
+    }
 }
 
 async fn user_command(config: Config, command: UserCommand) -> anyhow::Result<()> {

@@ -27,9 +27,65 @@ pub struct FileImport {
     pub mapping: Option<ColumnMapping>,
     /// `upload`, `api` or `import`: combined with the format into the batch's source.
     pub channel: &'static str,
-    /// The content's identity for idempotency (a client's batch key, or the file's hash);
-    /// `None` hashes the file first.
-    pub dedup_key: Option<String>,
+    /// How the batch is recognised when it is submitted again.
+    pub identity: BatchIdentity,
+}
+
+/// What makes two submissions the same batch (applied once, resumed after a failure).
+#[derive(Debug, Clone)]
+pub enum BatchIdentity {
+    /// The key the client chose: the same key is the same batch, whatever it carries.
+    ClientKey(String),
+    /// The file's bytes *and* how they are read: the same bytes with another mapping,
+    /// encoding, delimiter or sheet, or into a newer version of the entry, are another
+    /// batch. `hash` is the file's SHA-256 if already known (spooled uploads hash on
+    /// the way in); `None` hashes the file first.
+    Content { hash: Option<String> },
+}
+
+/// The batch key of a file read with `format` and `mapping` into `version` of the entry.
+/// Each setting is written with its name and length, so no two settings collide.
+pub fn content_key(
+    hash: &str,
+    format: &FileFormat,
+    mapping: &ColumnMapping,
+    version: i64,
+) -> String {
+    let mut settings: Vec<(String, String)> = vec![
+        ("hash".into(), hash.into()),
+        ("version".into(), version.to_string()),
+        ("format".into(), format.label().into()),
+    ];
+    match format {
+        FileFormat::Csv {
+            encoding,
+            delimiter,
+        } => {
+            settings.push(("encoding".into(), format!("{encoding:?}")));
+            settings.push((
+                "delimiter".into(),
+                delimiter.map(|d| d.to_string()).unwrap_or_default(),
+            ));
+        }
+        FileFormat::Xlsx { sheet } => {
+            settings.push(("sheet".into(), sheet.clone().unwrap_or_default()));
+        }
+        FileFormat::Json => {}
+    }
+    for (column, item) in mapping {
+        settings.push((
+            format!("map:{column}"),
+            item.clone().unwrap_or_else(|| "-".into()),
+        ));
+    }
+    let mut hasher = Sha256::new();
+    for (name, value) in &settings {
+        for part in [name, value] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+    }
+    format!("content:{}", hex::encode(hasher.finalize()))
 }
 
 /// How far an import has got.
@@ -91,14 +147,21 @@ pub async fn import_file(
         Some(mapping) => mapping.clone(),
         None => store.column_mapping(resource.id).await?.unwrap_or_default(),
     };
-    let dedup_key = match import.dedup_key.clone() {
-        Some(key) => key,
-        None => {
-            let path = import.path.clone();
-            tokio::task::spawn_blocking(move || file_hash(&path))
-                .await
-                .map_err(|e| CollectError::File(e.to_string()))?
-                .map_err(|e| CollectError::File(format!("读取文件失败：{e}")))?
+    let dedup_key = match &import.identity {
+        BatchIdentity::ClientKey(key) => format!("key:{key}"),
+        BatchIdentity::Content { hash } => {
+            let hash = match hash {
+                Some(hash) => hash.clone(),
+                None => {
+                    let path = import.path.clone();
+                    tokio::task::spawn_blocking(move || file_hash(&path))
+                        .await
+                        .map_err(|e| CollectError::File(e.to_string()))?
+                        .map_err(|e| CollectError::File(format!("读取文件失败：{e}")))?
+                }
+            };
+            let version = resource.published_version.unwrap_or_default();
+            content_key(&hash, &import.format, &mapping, version)
         }
     };
     let (sender, mut receiver) = mpsc::channel::<Result<Chunk, CollectError>>(4);
@@ -222,4 +285,43 @@ fn read_chunks(
         Err(error) => Err(error.into()),
     };
     let _ = sender.blocking_send(last);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_bytes_read_another_way_have_another_key() {
+        let csv = FileFormat::Csv {
+            encoding: ingest::csv_file::TextEncoding::Auto,
+            delimiter: None,
+        };
+        let wrong =
+            ingest::pipeline::parse_mapping("证件号码=full_name,名字=公民身份号码").unwrap();
+        let right =
+            ingest::pipeline::parse_mapping("证件号码=公民身份号码,名字=full_name").unwrap();
+        let key = |format: &FileFormat, mapping: &ColumnMapping, version| {
+            content_key("sha256:ab", format, mapping, version)
+        };
+        assert_eq!(key(&csv, &right, 1), key(&csv, &right, 1));
+        assert_ne!(key(&csv, &wrong, 1), key(&csv, &right, 1));
+        assert_ne!(
+            key(&csv, &right, 1),
+            key(&csv, &right, 2),
+            "a newer version"
+        );
+        let semicolons = FileFormat::Csv {
+            encoding: ingest::csv_file::TextEncoding::Auto,
+            delimiter: Some(b';'),
+        };
+        assert_ne!(key(&csv, &right, 1), key(&semicolons, &right, 1));
+        let sheet = |name: &str| FileFormat::Xlsx {
+            sheet: Some(name.into()),
+        };
+        assert_ne!(
+            key(&sheet("数据"), &right, 1),
+            key(&sheet("说明"), &right, 1)
+        );
+    }
 }

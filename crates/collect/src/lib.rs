@@ -8,6 +8,7 @@
 //! thread while the batch is written, so both cores work on a large import.
 
 pub mod file;
+pub mod jobs;
 pub mod network;
 pub mod pull;
 pub mod scheduler;
@@ -27,6 +28,10 @@ pub enum CollectError {
     /// The source database refused, went away, or changed its schema.
     #[error("{0}")]
     Source(String),
+    /// The source stopped answering: no answer within the idle timeout, or the pull
+    /// outlived its deadline (采集超时).
+    #[error("{0}")]
+    Timeout(String),
     /// The source's address is outside the networks the bureau allows (or is the
     /// platform's own database, or a local socket).
     #[error("{0}")]

@@ -13,7 +13,8 @@ use ipnet::IpNet;
 
 use crate::CollectError;
 
-/// The networks sources may connect to, and the addresses they never may.
+/// The networks sources may connect to, the addresses they never may, and how long a
+/// source may keep the platform waiting.
 #[derive(Debug, Clone, Default)]
 pub struct SourcePolicy {
     /// Networks (CIDR) the bureau allows sources in, e.g. the e-government network's
@@ -22,6 +23,26 @@ pub struct SourcePolicy {
     /// The platform's own database server and listening address: refused even inside an
     /// allowed network.
     pub forbidden: Vec<SocketAddr>,
+    pub timeouts: SourceTimeouts,
+}
+
+/// How long a source may stay silent. A department's database that stops answering must
+/// fail its pull, never hold a scheduler slot or a batch connection forever.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceTimeouts {
+    /// Connecting (TCP, TLS, authentication).
+    pub connect: std::time::Duration,
+    /// Waiting for any one answer: the columns, the clock, the next row or key.
+    pub idle: std::time::Duration,
+}
+
+impl Default for SourceTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: std::time::Duration::from_secs(15),
+            idle: std::time::Duration::from_secs(120),
+        }
+    }
 }
 
 /// Query parameters a source address may carry: none that changes where it connects or
@@ -54,7 +75,11 @@ impl SourcePolicy {
                     })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { allowed, forbidden })
+        Ok(Self {
+            allowed,
+            forbidden,
+            timeouts: SourceTimeouts::default(),
+        })
     }
 
     /// Checks a source URL and resolves its host once: every address it resolves to must

@@ -26,8 +26,11 @@ use crate::network::SourcePolicy;
 use crate::secret::SecretKey;
 use crate::{CollectError, CHUNK_ROWS};
 
-/// How long connecting to a source may take.
-const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// The most an incremental read may step back behind its watermark: a week of seconds
+/// for a timestamp, a billion values for a key. More is a mistake (and would overflow
+/// date arithmetic); a full re-read is a `full` source's job.
+pub const MAX_OVERLAP_SECONDS: i64 = 7 * 24 * 3600;
+pub const MAX_OVERLAP_KEYS: i64 = 1_000_000_000;
 
 /// A source database of either kind.
 enum SourceConnection {
@@ -37,6 +40,22 @@ enum SourceConnection {
 
 fn source_error(context: &str, error: impl std::fmt::Display) -> CollectError {
     CollectError::Source(format!("{context}：{error}"))
+}
+
+/// Waits for one answer of the source (columns, clock, next row), at most `idle`: a source
+/// that accepts a query and then says nothing fails the pull instead of holding it.
+async fn answer<T>(
+    idle: std::time::Duration,
+    context: &str,
+    waiting: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, CollectError> {
+    match tokio::time::timeout(idle, waiting).await {
+        Ok(answered) => answered.map_err(|e| source_error(context, e)),
+        Err(_) => Err(CollectError::Timeout(format!(
+            "采集超时：源库 {} 秒没有应答（{context}），本次归集已中止，数据保持不变",
+            idle.as_secs()
+        ))),
+    }
 }
 
 /// `true` for a bare table name (`people`, `hr.people`), which is read whole.
@@ -70,7 +89,7 @@ impl SourceConnection {
                 "无法连接源库：连接失败或认证未通过，请核对地址、端口、库名、用户名和密码".into(),
             )
         };
-        match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        match tokio::time::timeout(policy.timeouts.connect, connecting).await {
             Ok(Ok(connection)) => Ok(connection),
             Ok(Err(error)) => {
                 tracing::warn!(source = %store::redact_url(url), %error, "source connection failed");
@@ -109,10 +128,14 @@ impl SourceConnection {
     }
 
     /// The condition `change column ≥ bound`, the bound bound as text.
-    fn at_or_after(&self, column: &str, kind: &str) -> String {
+    fn at_or_after(&self, column: &str, kind: &str, bound: &Mark) -> String {
         let column = format!("src.{}", self.quote(column));
         match (self, kind) {
             (SourceConnection::Postgres(_), "key") => format!("{column} >= CAST($1 AS BIGINT)"),
+            // A `timestamptz` column: compared as instants, whatever the session's zone.
+            (SourceConnection::Postgres(_), _) if matches!(bound, Mark::Zoned(_)) => {
+                format!("{column} >= CAST($1 AS TIMESTAMPTZ)")
+            }
             (SourceConnection::Postgres(_), _) => format!("{column} >= CAST($1 AS TIMESTAMP)"),
             (SourceConnection::MySql(_), "key") => format!("{column} >= CAST(? AS SIGNED)"),
             (SourceConnection::MySql(_), _) => format!("{column} >= CAST(? AS DATETIME(6))"),
@@ -120,19 +143,89 @@ impl SourceConnection {
     }
 
     /// The column names of the query's result, without running it.
-    async fn columns(&mut self, from: &str) -> Result<Vec<String>, CollectError> {
+    async fn columns(
+        &mut self,
+        from: &str,
+        idle: std::time::Duration,
+    ) -> Result<Vec<String>, CollectError> {
         let sql = format!("SELECT * FROM {from} WHERE 1 = 0");
-        let names = match self {
-            SourceConnection::Postgres(c) => c
-                .describe(&sql)
+        let context = "源表或查询无法读取（表结构可能已变化）";
+        match self {
+            SourceConnection::Postgres(c) => {
+                answer(idle, context, async {
+                    c.describe(&sql)
+                        .await
+                        .map(|d| d.columns().iter().map(|c| c.name().to_string()).collect())
+                })
                 .await
-                .map(|d| d.columns().iter().map(|c| c.name().to_string()).collect()),
-            SourceConnection::MySql(c) => c
-                .describe(&sql)
+            }
+            SourceConnection::MySql(c) => {
+                answer(idle, context, async {
+                    c.describe(&sql)
+                        .await
+                        .map(|d| d.columns().iter().map(|c| c.name().to_string()).collect())
+                })
                 .await
-                .map(|d| d.columns().iter().map(|c| c.name().to_string()).collect()),
+            }
+        }
+    }
+
+    /// Starts a read-only snapshot: everything the pull reads (rows, then perhaps all keys,
+    /// and the clock) sees one state of the source, so a table emptied and refilled while
+    /// it is read is seen before or after, never half-way.
+    async fn begin_snapshot(&mut self, idle: std::time::Duration) -> Result<(), CollectError> {
+        let context = "源库无法开始一致性读取";
+        match self {
+            SourceConnection::Postgres(c) => {
+                answer(idle, context, async {
+                    c.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                        .await
+                        .map(|_| ())
+                })
+                .await
+            }
+            SourceConnection::MySql(c) => {
+                answer(idle, context, async {
+                    c.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                        .await?;
+                    c.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+                        .await
+                        .map(|_| ())
+                })
+                .await
+            }
+        }
+    }
+
+    /// The source's own clock as change values of each kind its columns may have (local
+    /// time, and on PostgreSQL also the zoned instant): the latest a watermark may move
+    /// to, so one row dated in the future does not hide every later change.
+    async fn clock(&mut self, idle: std::time::Duration) -> Result<Vec<Mark>, CollectError> {
+        let context = "源库时钟无法读取";
+        let texts: Vec<String> = match self {
+            SourceConnection::Postgres(c) => {
+                let (local, zoned): (String, String) = answer(
+                    idle,
+                    context,
+                    sqlx::query_as("SELECT LOCALTIMESTAMP::text, CURRENT_TIMESTAMP::text")
+                        .fetch_one(&mut *c),
+                )
+                .await?;
+                vec![local, zoned]
+            }
+            SourceConnection::MySql(c) => vec![
+                answer(
+                    idle,
+                    context,
+                    sqlx::query_scalar("SELECT CAST(NOW(6) AS CHAR)").fetch_one(&mut *c),
+                )
+                .await?,
+            ],
         };
-        names.map_err(|e| source_error("源表或查询无法读取（表结构可能已变化）", e))
+        Ok(texts
+            .iter()
+            .filter_map(|t| parse_mark(t, "timestamp"))
+            .collect())
     }
 }
 
@@ -188,12 +281,17 @@ fn map_source_columns(
 enum Staged {
     Rows(Chunk),
     Deleted(Vec<Vec<TypedValue>>),
+    /// Keys of quarantined rows, which the source still holds.
+    Held(Vec<Vec<TypedValue>>),
 }
 
-/// A change value, ordered: timestamps as time, keys as numbers.
+/// A change value, ordered: timestamps as time (a `timestamptz` as an instant), keys as
+/// numbers.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
 enum Mark {
     Time(NaiveDateTime),
+    /// A timestamp with its zone (PostgreSQL's `timestamptz` reads as `2026-03-01 08:00:00+08`).
+    Zoned(chrono::DateTime<chrono::FixedOffset>),
     Key(i64),
 }
 
@@ -202,25 +300,60 @@ fn parse_mark(text: &str, kind: &str) -> Option<Mark> {
     if kind == "key" {
         return text.parse().ok().map(Mark::Key);
     }
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d"]
+    let zoned = ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z"]
         .iter()
-        .find_map(|f| {
-            NaiveDateTime::parse_from_str(text, f).ok().or_else(|| {
-                chrono::NaiveDate::parse_from_str(text, f)
-                    .ok()
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .find_map(|f| chrono::DateTime::parse_from_str(text, f).ok())
+        .map(Mark::Zoned);
+    zoned.or_else(|| {
+        ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d"]
+            .iter()
+            .find_map(|f| {
+                NaiveDateTime::parse_from_str(text, f).ok().or_else(|| {
+                    chrono::NaiveDate::parse_from_str(text, f)
+                        .ok()
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                })
             })
-        })
-        .map(Mark::Time)
+            .map(Mark::Time)
+    })
 }
 
-/// Where an incremental read starts: the watermark minus the overlap.
-fn lower_bound(watermark: &Mark, overlap: i64) -> String {
-    match watermark {
-        Mark::Key(key) => (key - overlap).to_string(),
-        Mark::Time(at) => (*at - chrono::Duration::seconds(overlap))
-            .format("%Y-%m-%d %H:%M:%S%.6f")
-            .to_string(),
+impl Mark {
+    /// The text a watermark is saved and bound as.
+    fn text(&self) -> String {
+        match self {
+            Mark::Key(key) => key.to_string(),
+            Mark::Time(at) => at.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+            Mark::Zoned(at) => at.format("%Y-%m-%d %H:%M:%S%.6f%:z").to_string(),
+        }
+    }
+}
+
+/// Where an incremental read starts: the watermark minus the overlap. `None` when that
+/// is before any representable time or key: the read is then a whole one.
+fn lower_bound(watermark: &Mark, overlap: i64) -> Option<Mark> {
+    Some(match watermark {
+        Mark::Key(key) => Mark::Key(key.checked_sub(overlap)?),
+        Mark::Time(at) => {
+            Mark::Time(at.checked_sub_signed(chrono::TimeDelta::try_seconds(overlap)?)?)
+        }
+        Mark::Zoned(at) => {
+            Mark::Zoned(at.checked_sub_signed(chrono::TimeDelta::try_seconds(overlap)?)?)
+        }
+    })
+}
+
+/// The watermark after a read: the largest change value read, but never past the source's
+/// clock when the read began (rows dated in the future are read again every time, and do
+/// not hide the changes made until they fall due).
+fn next_watermark(highest: Option<Mark>, clock: &[Mark]) -> Option<Mark> {
+    let highest = highest?;
+    let same_kind = clock
+        .iter()
+        .find(|c| std::mem::discriminant(*c) == std::mem::discriminant(&highest));
+    match same_kind {
+        Some(clock) if highest > *clock => Some(clock.clone()),
+        _ => Some(highest),
     }
 }
 
@@ -301,13 +434,28 @@ pub async fn define_source(
             "增量归集需要指定变化列 change_column（更新时间或递增主键）",
         ));
     }
+    let overlap = definition
+        .overlap
+        .unwrap_or(if change_kind == "key" { 1000 } else { 300 });
+    let most = if change_kind == "key" {
+        MAX_OVERLAP_KEYS
+    } else {
+        MAX_OVERLAP_SECONDS
+    };
+    if !(0..=most).contains(&overlap) {
+        return Err(invalid(&if change_kind == "key" {
+            format!("overlap（回读范围）应为 0–{most} 个主键值")
+        } else {
+            format!("overlap（回读范围）应为 0–{most} 秒（至多 7 天）")
+        }));
+    }
     let query = definition.query.trim();
     if query.is_empty() || query.contains(';') {
         return Err(invalid("query 应为表名或一条 SELECT 语句（不含分号）"));
     }
     let mut conn = SourceConnection::connect(kind, &url, policy).await?;
     let from = conn.derived_table(query);
-    let source_columns = conn.columns(&from).await?;
+    let source_columns = conn.columns(&from, policy.timeouts.idle).await?;
     let columns = map_source_columns(&source_columns, items, &definition.mapping)?;
     for extra in [&definition.change_column, &definition.delete_column]
         .into_iter()
@@ -339,13 +487,18 @@ pub async fn define_source(
             .change_column
             .as_ref()
             .map(|_| change_kind.to_string()),
-        overlap: definition
-            .overlap
-            .unwrap_or(if change_kind == "key" { 1000 } else { 300 })
-            .max(0),
+        overlap,
         delete_column: definition.delete_column.clone(),
         reconcile_every: definition.reconcile_every.unwrap_or(0).max(0),
     })
+}
+
+/// What a person running a pull may decide for this run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PullOptions {
+    /// The provider confirmed that the source really lost most of its rows: a full pull
+    /// may delete more than the guard allows (see `domain::collection`).
+    pub confirm_mass_deletion: bool,
 }
 
 /// Runs one pull of `source` as one batch and returns its report. The caller records the
@@ -357,6 +510,19 @@ pub async fn run_pull(
     source: &Source,
     ctx: &AuditContext,
 ) -> Result<BatchReport, CollectError> {
+    run_pull_with(store, key, policy, source, ctx, PullOptions::default()).await
+}
+
+/// [`run_pull`] with the options of a run someone asked for.
+pub async fn run_pull_with(
+    store: &Store,
+    key: &SecretKey,
+    policy: &SourcePolicy,
+    source: &Source,
+    ctx: &AuditContext,
+    options: PullOptions,
+) -> Result<BatchReport, CollectError> {
+    let idle = policy.timeouts.idle;
     let resource = store.resource(&source.code).await?;
     let items = store.published_body(&resource).await?.items;
     let mapping: BTreeMap<String, String> = serde_json::from_str(&source.mapping)
@@ -371,7 +537,7 @@ pub async fn run_pull(
     };
     let mut conn = SourceConnection::connect(kind, &url, policy).await?;
     let from = conn.derived_table(&source.query);
-    let source_columns = conn.columns(&from).await?;
+    let source_columns = conn.columns(&from, policy.timeouts.idle).await?;
     let item_columns = map_source_columns(&source_columns, &items, &mapping)?;
     for extra in [&source.change_column, &source.delete_column]
         .into_iter()
@@ -390,7 +556,7 @@ pub async fn run_pull(
         .and_then(|w| parse_mark(w, change_kind));
     let incremental = source.mode == "incremental" && source.change_column.is_some();
     let bound = match (&watermark, incremental) {
-        (Some(mark), true) => Some(lower_bound(mark, source.overlap)),
+        (Some(mark), true) => lower_bound(mark, source.overlap),
         _ => None,
     };
     let reconcile_keys = incremental
@@ -416,9 +582,19 @@ pub async fn run_pull(
         selected.len() - 1
     });
     let mut sql = format!("SELECT {} FROM {from}", selected.join(", "));
-    if let (Some(column), Some(_)) = (&source.change_column, &bound) {
-        sql.push_str(&format!(" WHERE {}", conn.at_or_after(column, change_kind)));
+    if let (Some(column), Some(bound)) = (&source.change_column, &bound) {
+        sql.push_str(&format!(
+            " WHERE {}",
+            conn.at_or_after(column, change_kind, bound)
+        ));
     }
+    conn.begin_snapshot(idle).await?;
+    let clock = if incremental && change_kind == "timestamp" {
+        conn.clock(idle).await?
+    } else {
+        Vec::new()
+    };
+    let bound = bound.map(|b| b.text());
 
     let batch_source = format!("pull:{}", source.name);
     let mut writer = match store
@@ -428,13 +604,17 @@ pub async fn run_pull(
         BatchStart::Started(writer) => writer,
         BatchStart::AlreadyApplied(report) => return Ok(report),
     };
-    writer.set_reconcile(if bound.is_none() {
+    let reconcile = if bound.is_none() {
         Reconcile::AgainstRows
     } else if reconcile_keys {
         Reconcile::AgainstKeys
     } else {
         Reconcile::None
-    });
+    };
+    writer.set_reconcile(reconcile);
+    if options.confirm_mass_deletion {
+        writer.confirm_mass_deletion();
+    }
     let key_items: Vec<usize> = (0..items.len()).filter(|&i| items[i].key).collect();
     // The source is read here while a task stages what was read: both databases work at
     // once instead of taking turns.
@@ -445,6 +625,7 @@ pub async fn run_pull(
             let written = match &staged {
                 Staged::Rows(chunk) => writer.write(&chunk.accepted, &chunk.rejected).await,
                 Staged::Deleted(keys) => writer.delete(keys).await,
+                Staged::Held(keys) => writer.keep_keys(keys).await,
             };
             if let Err(error) = written {
                 return (writer, Err(error));
@@ -455,6 +636,9 @@ pub async fn run_pull(
     let read = async {
         let mut chunk = Chunk::default();
         let mut deleted: Vec<Vec<TypedValue>> = Vec::new();
+        // Keys of rows held back in quarantine: the source still has them, so a
+        // reconciling pull must not delete the entry's earlier (good) copy.
+        let mut held: Vec<Vec<TypedValue>> = Vec::new();
         let mut highest = watermark.clone();
         let mut line = 0u64;
         macro_rules! stream_rows {
@@ -464,11 +648,7 @@ pub async fn run_pull(
                     query = query.bind(bound.clone());
                 }
                 let mut rows = query.fetch($conn);
-                while let Some(row) = rows
-                    .try_next()
-                    .await
-                    .map_err(|e| source_error("读取源库中断", e))?
-                {
+                while let Some(row) = answer(idle, "读取源库中断", rows.try_next()).await? {
                     line += 1;
                     let texts: Vec<Option<String>> = (0..selected.len())
                         .map(|i| row.try_get::<Option<String>, _>(i))
@@ -498,7 +678,26 @@ pub async fn run_pull(
                     }
                     match check_values(line, &raw, &items) {
                         Ok(row) => chunk.accepted.push(row),
-                        Err(row) => chunk.rejected.push(row),
+                        Err(row) => {
+                            chunk.rejected.push(row);
+                            if reconcile != Reconcile::None && !key_items.is_empty() {
+                                let key: Result<Vec<TypedValue>, _> = key_items
+                                    .iter()
+                                    .map(|&i| check_value(&items[i], raw[i], None))
+                                    .collect();
+                                if let Ok(key) = key {
+                                    held.push(key);
+                                }
+                            }
+                        }
+                    }
+                    if held.len() >= CHUNK_ROWS
+                        && sender
+                            .send(Staged::Held(std::mem::take(&mut held)))
+                            .await
+                            .is_err()
+                    {
+                        break;
                     }
                     if chunk.len() >= CHUNK_ROWS
                         && sender
@@ -527,6 +726,9 @@ pub async fn run_pull(
         if !deleted.is_empty() {
             let _ = sender.send(Staged::Deleted(deleted)).await;
         }
+        if !held.is_empty() {
+            let _ = sender.send(Staged::Held(held)).await;
+        }
         Ok::<_, CollectError>(highest)
     };
     let read = read.await;
@@ -540,40 +742,50 @@ pub async fn run_pull(
         (Ok(highest), Ok(())) => highest,
     };
     if reconcile_keys {
-        let keys = read_all_keys(
-            &mut conn,
-            &from,
-            &items,
-            &key_items,
-            &item_columns,
-            source.delete_column.as_deref(),
-            &mut writer,
-        )
-        .await;
+        let read = KeyRead {
+            from: &from,
+            items: &items,
+            key_items: &key_items,
+            item_columns: &item_columns,
+            delete_column: source.delete_column.as_deref(),
+            idle,
+        };
+        let keys = read_all_keys(&mut conn, &read, &mut writer).await;
         if let Err(error) = keys {
             return Err(abandon(writer, error).await);
         }
     }
     writer.set_source_progress(SourceProgress {
         source_id: source.id,
-        watermark: highest.map(|mark| match mark {
-            Mark::Key(key) => key.to_string(),
-            Mark::Time(at) => at.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
-        }),
+        watermark: next_watermark(highest, &clock).map(|mark| mark.text()),
     });
     Ok(writer.finish().await?)
 }
 
 /// Stages every key the source holds (not soft-deleted), for key reconciliation.
+/// What reading every key of a source needs to know.
+struct KeyRead<'a> {
+    from: &'a str,
+    items: &'a [Item],
+    key_items: &'a [usize],
+    item_columns: &'a [Option<String>],
+    delete_column: Option<&'a str>,
+    idle: std::time::Duration,
+}
+
 async fn read_all_keys(
     conn: &mut SourceConnection,
-    from: &str,
-    items: &[Item],
-    key_items: &[usize],
-    item_columns: &[Option<String>],
-    delete_column: Option<&str>,
+    read: &KeyRead<'_>,
     writer: &mut store::batch_writer::BatchWriter,
 ) -> Result<(), CollectError> {
+    let KeyRead {
+        from,
+        items,
+        key_items,
+        item_columns,
+        delete_column,
+        idle,
+    } = *read;
     let mut selected: Vec<String> = key_items
         .iter()
         .filter_map(|&i| item_columns[i].as_deref())
@@ -587,11 +799,7 @@ async fn read_all_keys(
     macro_rules! stream_keys {
         ($conn:expr) => {{
             let mut rows = sqlx::query(&sql).fetch($conn);
-            while let Some(row) = rows
-                .try_next()
-                .await
-                .map_err(|e| source_error("读取源库中断", e))?
-            {
+            while let Some(row) = answer(idle, "读取源库中断", rows.try_next()).await? {
                 let texts: Vec<Option<String>> = (0..selected.len())
                     .map(|i| row.try_get::<Option<String>, _>(i))
                     .collect::<Result<_, _>>()
@@ -631,10 +839,50 @@ mod tests {
         let a = parse_mark("2026-03-01 08:00:00.250000", "timestamp").unwrap();
         let b = parse_mark("2026-03-01 08:00:01", "timestamp").unwrap();
         assert!(b > a);
-        assert_eq!(lower_bound(&b, 300), "2026-03-01 07:55:01.000000");
-        assert_eq!(lower_bound(&parse_mark("1000", "key").unwrap(), 50), "950");
+        assert_eq!(
+            lower_bound(&b, 300).unwrap().text(),
+            "2026-03-01 07:55:01.000000"
+        );
+        let key = parse_mark("1000", "key").unwrap();
+        assert_eq!(lower_bound(&key, 50).unwrap().text(), "950");
         assert!(parse_mark("soon", "timestamp").is_none());
         assert!(is_table_name("hr.people") && !is_table_name("SELECT 1"));
         assert!(is_true(Some(" 1")) && !is_true(Some("0")) && !is_true(None));
+    }
+
+    #[test]
+    fn an_overlap_beyond_any_date_reads_whole_instead_of_panicking() {
+        let at = parse_mark("2026-03-01 08:00:01", "timestamp").unwrap();
+        assert!(lower_bound(&at, i64::MAX).is_none());
+        assert!(lower_bound(&at, 10_000_000_000_000).is_none());
+        let key = parse_mark("-9223372036854775800", "key").unwrap();
+        assert!(lower_bound(&key, 1000).is_none());
+    }
+
+    #[test]
+    fn a_zoned_change_value_sets_a_watermark_and_compares_as_an_instant() {
+        let east = parse_mark("2026-03-01 08:00:20.5+08", "timestamp").unwrap();
+        let utc = parse_mark("2026-03-01 00:00:21+00", "timestamp").unwrap();
+        assert!(matches!(east, Mark::Zoned(_)), "{east:?}");
+        assert!(utc > east, "00:00:21 UTC is after 08:00:20.5 in UTC+8");
+        assert_eq!(east.text(), "2026-03-01 08:00:20.500000+08:00");
+        assert_eq!(parse_mark(&east.text(), "timestamp"), Some(east.clone()));
+        assert!(parse_mark("2026-03-01 08:00:20+05:30", "timestamp").is_some());
+    }
+
+    #[test]
+    fn a_row_dated_in_the_future_does_not_move_the_watermark_past_the_source_clock() {
+        let clock = vec![
+            parse_mark("2026-03-01 09:00:00", "timestamp").unwrap(),
+            parse_mark("2026-03-01 09:00:00+08", "timestamp").unwrap(),
+        ];
+        let future = parse_mark("2099-01-01 00:00:00", "timestamp");
+        assert_eq!(next_watermark(future, &clock), Some(clock[0].clone()));
+        let zoned_future = parse_mark("2099-01-01 00:00:00+08", "timestamp");
+        assert_eq!(next_watermark(zoned_future, &clock), Some(clock[1].clone()));
+        let past = parse_mark("2026-03-01 08:59:00", "timestamp");
+        assert_eq!(next_watermark(past.clone(), &clock), past);
+        let key = parse_mark("77", "key");
+        assert_eq!(next_watermark(key.clone(), &clock), key);
     }
 }

@@ -284,14 +284,7 @@ async fn pulls_full_then_incremental_and_matches_the_source_row_by_row() {
                 _ => "ALTER TABLE people RENAME COLUMN full_name TO name_cn",
             };
             exec(&db, &[rename.to_string()]).await;
-            let scheduler = Scheduler {
-                store: store.clone(),
-                key: key.clone(),
-                policy: local(),
-                realtime_poll: chrono::Duration::seconds(60),
-                tick: std::time::Duration::from_secs(60),
-                feed_retention_days: 90,
-            };
+            let scheduler = Scheduler::new(store.clone(), key.clone(), local());
             let source = store.source(source.id).await.unwrap();
             let changed = run_pull(store, &key, &local(), &source, &ctx)
                 .await
@@ -536,6 +529,13 @@ async fn a_due_source_is_claimed_by_one_process_only() {
             "leased"
         );
         assert!(
+            matches!(
+                store.claim_source(source.id, now, lease).await,
+                Err(store::StoreError::Conflict(_))
+            ),
+            "a person's run waits for the scheduled one"
+        );
+        assert!(
             store
                 .claim_due_source(lease + chrono::Duration::seconds(1), lease)
                 .await
@@ -544,4 +544,211 @@ async fn a_due_source_is_claimed_by_one_process_only() {
             "the lease expires"
         );
     }
+}
+
+#[tokio::test]
+async fn a_full_pull_keeps_rows_held_in_quarantine_and_stops_before_emptying_the_entry() {
+    let key = SecretKey::from_base64(&SecretKey::generate()).unwrap();
+    let ctx = AuditContext::system("test");
+    for db in source_systems().await {
+        for platform in testkit::backends().await {
+            let label = format!("{} ← {}", platform.backend, db.kind);
+            let store = &platform.store;
+            let body = testkit::fixtures::body("常住人口信息");
+            let code = testkit::fixtures::published_entry(store, "gaj", 1, &body).await;
+            let table = "data_101001_000001";
+            let values: Vec<String> = (1..=38)
+                .map(|n| format!("('{}', '居民{n}')", id(n)))
+                .collect();
+            exec(
+                &db,
+                &[
+                    "CREATE TABLE residents (id_number VARCHAR(18) PRIMARY KEY, full_name TEXT)"
+                        .to_string(),
+                    format!("INSERT INTO residents VALUES {}", values.join(", ")),
+                ],
+            )
+            .await;
+            let mut full = definition("户籍库全量", &db.url, "full");
+            full.query = "residents".into();
+            full.change_column = None;
+            full.delete_column = None;
+            let new = define_source(&key, &local(), &body.items, &full)
+                .await
+                .unwrap();
+            let source = store
+                .create_source(
+                    &code,
+                    &new,
+                    &testkit::fixtures::person_ctx(store, "gaj-staff").await,
+                )
+                .await
+                .unwrap();
+            let first = run_pull(store, &key, &local(), &source, &ctx)
+                .await
+                .unwrap();
+            assert_eq!(first.rows_accepted, 38, "{label}");
+            let before = platform_rows(store, table).await;
+
+            // 14 names grow past the item's 50 characters: those rows are held back, and the
+            // entry keeps their earlier copies instead of losing them.
+            let long = "长".repeat(60);
+            exec(
+                &db,
+                &[format!(
+                    "UPDATE residents SET full_name = '{long}' WHERE id_number IN ({})",
+                    (1..=14)
+                        .map(|n| format!("'{}'", id(n)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )],
+            )
+            .await;
+            let held = run_pull(store, &key, &local(), &source, &ctx)
+                .await
+                .unwrap();
+            assert_eq!(
+                (held.rows_accepted, held.rows_quarantined, held.rows_deleted),
+                (24, 14, 0),
+                "{label}: quarantined rows are not deletions"
+            );
+            assert_eq!(platform_rows(store, table).await, before, "{label}");
+
+            // The source is emptied (a reload half-done, a wrong view): the pull stops, the
+            // entry keeps all 38 rows, and the batch says why.
+            exec(&db, &["DELETE FROM residents".to_string()]).await;
+            let emptied = run_pull(store, &key, &local(), &source, &ctx)
+                .await
+                .unwrap_err();
+            assert!(
+                emptied.to_string().contains("超过 50% 的安全阈值"),
+                "{label}: {emptied}"
+            );
+            assert_eq!(platform_rows(store, table).await, before, "{label}");
+            let failed = store.recent_batches(source.resource_id, 1).await.unwrap();
+            assert_eq!(failed[0].status, "failed", "{label}");
+
+            // Most rows really went: a person confirms, and the pull deletes them.
+            exec(
+                &db,
+                &[format!(
+                    "INSERT INTO residents VALUES {}",
+                    values[..10].join(", ")
+                )],
+            )
+            .await;
+            let confirmed = datahall_collect::pull::run_pull_with(
+                store,
+                &key,
+                &local(),
+                &source,
+                &ctx,
+                datahall_collect::pull::PullOptions {
+                    confirm_mass_deletion: true,
+                },
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                (confirmed.rows_accepted, confirmed.rows_deleted),
+                (10, 28),
+                "{label}"
+            );
+            assert_eq!(platform_rows(store, table).await.len(), 10, "{label}");
+            exec(&db, &["DROP TABLE residents".to_string()]).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_incremental_pull_on_a_zoned_column_keeps_a_watermark_that_future_rows_cannot_push() {
+    let key = SecretKey::from_base64(&SecretKey::generate()).unwrap();
+    let ctx = AuditContext::system("test");
+    // MariaDB's TIMESTAMP reads without a zone; the zoned column is PostgreSQL's.
+    let Some(db) = testkit::postgres_database().await else {
+        return; // testkit said loudly what it skipped.
+    };
+    let db = SourceDb {
+        kind: "postgres",
+        url: db.url.clone(),
+        _keep: Box::new(db),
+    };
+    for platform in testkit::backends().await {
+        let label = platform.backend;
+        let store = &platform.store;
+        let body = testkit::fixtures::body("常住人口信息");
+        let code = testkit::fixtures::published_entry(store, "gaj", 1, &body).await;
+        exec(&db, &[
+            "CREATE TABLE people (id_number VARCHAR(18) PRIMARY KEY, full_name VARCHAR(50), updated_at TIMESTAMPTZ NOT NULL)".to_string(),
+            format!("INSERT INTO people VALUES ('{}', '甲', now() - interval '1 hour'), ('{}', '乙', now() - interval '30 minutes')", id(1), id(2)),
+        ]).await;
+        let mut incremental = definition("户籍库增量", &db.url, "incremental");
+        incremental.delete_column = None;
+        let new = define_source(&key, &local(), &body.items, &incremental)
+            .await
+            .unwrap();
+        let source = store
+            .create_source(
+                &code,
+                &new,
+                &testkit::fixtures::person_ctx(store, "gaj-staff").await,
+            )
+            .await
+            .unwrap();
+        run_pull(store, &key, &local(), &source, &ctx)
+            .await
+            .unwrap();
+        let source = store.source(source.id).await.unwrap();
+        let mark = source
+            .watermark
+            .clone()
+            .expect("a zoned column sets a watermark");
+
+        // A row dated decades ahead: read, but the watermark stops at the source's clock, so a
+        // change made afterwards is still read by the next pull.
+        exec(
+            &db,
+            &[format!(
+                "INSERT INTO people VALUES ('{}', '丙', TIMESTAMPTZ '2099-06-01 00:00:00+08')",
+                id(3)
+            )],
+        )
+        .await;
+        let second = run_pull(store, &key, &local(), &source, &ctx)
+            .await
+            .unwrap();
+        assert_eq!(second.rows_received, 2, "{label}: the window after {mark}");
+        let source = store.source(source.id).await.unwrap();
+        let capped = source.watermark.clone().unwrap();
+        assert!(
+            capped.as_str() < "2099" && capped > mark,
+            "{label}: {mark} → {capped}"
+        );
+        exec(
+            &db,
+            &[format!(
+                "UPDATE people SET full_name = '甲（更名）', updated_at = now() WHERE id_number = '{}'",
+                id(1)
+            )],
+        )
+        .await;
+        run_pull(store, &key, &local(), &source, &ctx)
+            .await
+            .unwrap();
+        assert_eq!(
+            platform_rows(store, "data_101001_000001").await,
+            source_rows_all(&db).await,
+            "{label}: the later change arrived"
+        );
+        exec(&db, &["DROP TABLE people".to_string()]).await;
+    }
+}
+
+/// `(id_number, full_name)` of every source row of `people` (no soft-delete column).
+async fn source_rows_all(db: &SourceDb) -> Vec<(String, Option<String>)> {
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query_as("SELECT id_number, full_name FROM people ORDER BY id_number")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
 }

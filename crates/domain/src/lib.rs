@@ -11,6 +11,7 @@ pub mod audit;
 pub mod calendar;
 pub mod catalogue;
 pub mod code;
+pub mod collection;
 pub mod deadline;
 pub mod diff;
 pub mod error;

@@ -381,6 +381,82 @@ async fn mappings_are_remembered_sheets_chosen_pushes_keyed_and_limits_enforced(
     }
 }
 
+#[tokio::test]
+async fn the_same_bytes_with_corrected_settings_are_a_new_batch_and_the_correction_is_remembered() {
+    for app in TestApp::all(false).await {
+        let code = app.published_entry("常住人口户籍信息").await;
+        let staff = app.login("gaj-staff").await;
+        let id = |n: &str| IdCardNumber::parse(n).unwrap().to_string();
+        let (a, b) = (id("110105491231002"), id("110105491231003"));
+        let uri = format!("/api/v1/resources/{code}/batches");
+        let export = format!("证件号码,名字\n{a},张三\n").into_bytes();
+        let with = |mapping: &str| format!("{uri}?mapping={}", urlencode(mapping));
+
+        // Columns swapped by mistake: the name is not an ID number, so the row is held back.
+        let wrong = app
+            .send(upload(
+                &with("证件号码=full_name,名字=公民身份号码"),
+                &staff,
+                export.clone(),
+            ))
+            .await;
+        assert_eq!(
+            wrong.status,
+            StatusCode::CREATED,
+            "{}: {}",
+            app.backend,
+            wrong.json
+        );
+        assert_eq!(wrong.json["batch"]["rows_accepted"], 0);
+
+        let corrected = app
+            .send(upload(
+                &with("证件号码=公民身份号码,名字=full_name"),
+                &staff,
+                export.clone(),
+            ))
+            .await;
+        assert_eq!(corrected.status, StatusCode::CREATED, "{}", corrected.json);
+        assert_ne!(
+            corrected.json["batch"]["id"], wrong.json["batch"]["id"],
+            "{}: the corrected mapping is another batch: {} then {}",
+            app.backend, wrong.json, corrected.json
+        );
+        assert_eq!(corrected.json["batch"]["rows_accepted"], 1);
+
+        // The same bytes and settings again: the batch applied before.
+        let again = app
+            .send(upload(
+                &with("证件号码=公民身份号码,名字=full_name"),
+                &staff,
+                export.clone(),
+            ))
+            .await;
+        assert_eq!(again.json["batch"]["id"], corrected.json["batch"]["id"]);
+
+        // The correction is what the entry remembers.
+        let next = app
+            .send(upload(
+                &uri,
+                &staff,
+                format!("证件号码,名字\n{b},李四\n").into_bytes(),
+            ))
+            .await;
+        assert_eq!(next.status, StatusCode::CREATED, "{}", next.json);
+        assert_eq!(next.json["batch"]["rows_accepted"], 1);
+
+        // Another delimiter read from the same bytes is another batch too.
+        let semicolons = format!("证件号码;名字\n{b};李四\n").into_bytes();
+        let guessed = app.send(upload(&uri, &staff, semicolons.clone())).await;
+        let declared = app
+            .send(upload(&format!("{uri}?delimiter=%3B"), &staff, semicolons))
+            .await;
+        assert_eq!(guessed.status, StatusCode::CREATED, "{}", guessed.json);
+        assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.json);
+        assert_ne!(declared.json["batch"]["id"], guessed.json["batch"]["id"]);
+    }
+}
+
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {

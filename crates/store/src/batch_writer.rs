@@ -27,6 +27,13 @@ use crate::{now, on_pool, AuditContext, Dialect, Store, StoreError, StoreResult}
 /// batch: a `running` batch whose lock is free has lost its writer.
 const BATCH_LOCK_CLASS: i32 = 7_340_101;
 
+/// The advisory lock of a batch: the class plus the id's high half, and its low half, so
+/// every id has its own lock (a cast to `i32` would give batch 2³² the lock of batch 0).
+fn batch_lock_key(batch_id: i64) -> (i32, i32) {
+    let high = (batch_id >> 32) as i32;
+    (BATCH_LOCK_CLASS.wrapping_add(high), batch_id as u32 as i32)
+}
+
 /// SQLite allows 32,766 bound values per statement; stay well below.
 const SQLITE_VALUES_PER_STATEMENT: usize = 8_000;
 
@@ -85,7 +92,9 @@ macro_rules! bind_value {
 pub enum Reconcile {
     /// Upsert only: rows not in the batch stay (uploads, pushes, incremental pulls).
     None,
-    /// The batch is the whole source: rows whose key is not in it are deleted (full pulls).
+    /// The batch is the whole source: rows whose key is not in it (nor among the keys
+    /// sent with [`BatchWriter::keep_keys`]: rows the source has but that were held back
+    /// in quarantine) are deleted (full pulls).
     AgainstRows,
     /// Keys sent with [`BatchWriter::keep_keys`] are the source's whole key set: rows whose
     /// key is not among them are deleted (periodic key reconciliation of incremental pulls).
@@ -106,27 +115,77 @@ pub enum BatchStart {
 }
 
 /// Lists a batch among this process's live writers until dropped (finished, failed, or
-/// abandoned by a panic or a cancelled request).
+/// abandoned by a panic or a cancelled request). On a SQLite file it also holds the
+/// batch's lock file, which the kernel releases when the process dies: another process
+/// (`datahall import` beside `datahall serve`) then knows the batch is live.
 struct LiveBatch {
     live: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
     id: i64,
+    lock: Option<(std::path::PathBuf, std::fs::File)>,
 }
 
 impl LiveBatch {
-    fn new(store: &Store, id: i64) -> Self {
+    fn new(store: &Store, id: i64) -> StoreResult<Self> {
+        let lock = match &store.batch_locks {
+            Some(dir) => Some(take_batch_file_lock(dir, id)?),
+            None => None,
+        };
         let live = store.live_batches.clone();
         live.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
-        Self { live, id }
+        Ok(Self { live, id, lock })
     }
 }
 
 impl Drop for LiveBatch {
     fn drop(&mut self) {
+        if let Some((path, file)) = self.lock.take() {
+            // Removed while still locked, so nobody locks a fresh file of the same name.
+            let _ = std::fs::remove_file(&path);
+            drop(file);
+        }
         self.live
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&self.id);
     }
+}
+
+fn batch_lock_path(dir: &std::path::Path, id: i64) -> std::path::PathBuf {
+    dir.join(format!("batch-{id}.lock"))
+}
+
+/// Creates and locks the batch's lock file; `Conflict` if another process holds it.
+fn take_batch_file_lock(
+    dir: &std::path::Path,
+    id: i64,
+) -> StoreResult<(std::path::PathBuf, std::fs::File)> {
+    let failed = |e: std::io::Error| StoreError::Corrupt(format!("batch lock file: {e}"));
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    let path = batch_lock_path(dir, id);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(failed)?;
+    match file.try_lock() {
+        Ok(()) => Ok((path, file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Conflict(format!(
+            "批次 {id} 正由另一个进程归集，请等待其完成"
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(failed(e)),
+    }
+}
+
+/// Whether another process holds the batch's lock file (SQLite).
+fn batch_file_locked_elsewhere(dir: &std::path::Path, id: i64) -> bool {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .write(true)
+        .open(batch_lock_path(dir, id))
+    else {
+        return false; // no file: no writer ever took it, or it finished
+    };
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
 }
 
 /// A batch being written; see the module documentation.
@@ -135,6 +194,9 @@ pub struct BatchWriter {
     _live: LiveBatch,
     staging: Staging,
     batch_id: i64,
+    /// Which attempt at the batch this writer is: publishing checks that it is still the
+    /// batch's current one, so a batch resumed elsewhere is never published twice.
+    attempt: i64,
     resource_id: i64,
     published_version: i64,
     code: String,
@@ -145,6 +207,8 @@ pub struct BatchWriter {
     staged: i64,
     rejected: i64,
     reconcile: Reconcile,
+    /// A person confirmed that reconciling may delete most of the entry.
+    mass_deletion_confirmed: bool,
     progress: Option<SourceProgress>,
     /// PostgreSQL: rows go straight into the entry's table (see [`DirectLoad`]).
     direct: Option<DirectLoad>,
@@ -240,6 +304,25 @@ fn push_copy_value(out: &mut String, value: &TypedValue) {
     }
 }
 
+/// PostgreSQL: takes the batch's advisory lock on its own connection (held until the
+/// connection ends). Tried, never waited for: the caller holds the write lock.
+async fn lock_batch(staging: &mut Staging, batch_id: i64) -> StoreResult<()> {
+    if let Staging::Postgres(conn) = staging {
+        let (class, object) = batch_lock_key(batch_id);
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+            .bind(class)
+            .bind(object)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !locked {
+            return Err(StoreError::Conflict(format!(
+                "批次 {batch_id} 仍在另一个会话中归集，请等待其完成"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Starts a batch for the published entry `code`. `dedup_key` names its content (a
     /// file's hash, or a key the client chose): if a batch with that key already succeeded
@@ -269,47 +352,44 @@ impl Store {
         let key = dedup_key.map_or_else(run_key, str::to_string);
         let at = now();
         let actor = ctx.actor_name();
-        let (batch_id, live) = on_pool!(self, pool, dialect => {
+        // The batch's own connection exists before the batch does: its lock is taken
+        // before the commit makes the batch visible as running, so no recovery (in this
+        // process or another) ever sees a live batch without its lock.
+        let mut staging = self.open_staging().await?;
+        let (batch_id, attempt, live) = on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
-            let earlier: Option<(i64, String)> = sqlx::query_as("SELECT id, status FROM batches WHERE resource_id = $1 AND content_hash = $2")
+            let earlier: Option<(i64, String, i64)> = sqlx::query_as("SELECT id, status, attempts FROM batches WHERE resource_id = $1 AND content_hash = $2")
                 .bind(resource.id).bind(&key).fetch_optional(&mut *tx).await?;
-            let id = match earlier {
-                Some((id, status)) if status == "succeeded" => {
+            let (id, attempt) = match earlier {
+                Some((id, status, _)) if status == "succeeded" => {
                     drop(tx);
                     return Ok(BatchStart::AlreadyApplied(self.batch(id).await?.0));
                 }
-                Some((id, status)) if status == "running" => {
+                Some((id, status, _)) if status == "running" => {
                     return Err(StoreError::Conflict(format!("内容相同的批次 {id} 正在归集，请等待其完成")));
                 }
-                Some((id, _)) => {
+                Some((id, _, attempts)) => {
                     sqlx::query("UPDATE batches SET status = 'running', source = $2, attempts = attempts + 1, error = NULL, \
                                  started_at = $3, finished_at = NULL WHERE id = $1")
                         .bind(id).bind(source).bind(at).execute(&mut *tx).await?;
-                    id
+                    (id, attempts + 1)
                 }
-                None => sqlx::query_scalar("INSERT INTO batches (resource_id, source, content_hash, status, created_by, started_at) \
+                None => (sqlx::query_scalar("INSERT INTO batches (resource_id, source, content_hash, status, created_by, started_at) \
                                             VALUES ($1, $2, $3, 'running', $4, $5) RETURNING id")
                     .bind(resource.id).bind(source).bind(&key).bind(actor).bind(at)
-                    .fetch_one(&mut *tx).await?,
+                    .fetch_one(&mut *tx).await?, 1),
             };
-            // Listed as live before the commit makes it visible as running, so recovery
-            // never mistakes it for an orphan.
-            let live = LiveBatch::new(self, id);
+            lock_batch(&mut staging, id).await?;
+            let live = LiveBatch::new(self, id)?;
             tx.commit().await?;
-            (id, live)
+            (id, attempt, live)
         });
-        let staging = match self.open_staging(batch_id).await {
-            Ok(staging) => staging,
-            Err(error) => {
-                self.fail_batch(batch_id, &error.to_string()).await?;
-                return Err(error);
-            }
-        };
         let mut writer = BatchWriter {
             store: self.clone(),
             _live: live,
             staging,
             batch_id,
+            attempt,
             resource_id: resource.id,
             published_version,
             code: code.to_string(),
@@ -320,6 +400,7 @@ impl Store {
             staged: 0,
             rejected: 0,
             reconcile: Reconcile::None,
+            mass_deletion_confirmed: false,
             progress: None,
             direct: None,
             in_transaction: false,
@@ -336,7 +417,7 @@ impl Store {
         Ok(BatchStart::Started(Box::new(writer)))
     }
 
-    async fn open_staging(&self, batch_id: i64) -> StoreResult<Staging> {
+    async fn open_staging(&self) -> StoreResult<Staging> {
         use sqlx::ConnectOptions;
         Ok(match self.backend() {
             crate::Backend::Sqlite(pool) => {
@@ -348,11 +429,6 @@ impl Store {
                 // batch is copied in and read back whole, so give it room. Must precede
                 // the session's first use of a temporary table.
                 sqlx::query("SET temp_buffers = '256MB'")
-                    .execute(&mut conn)
-                    .await?;
-                sqlx::query("SELECT pg_advisory_lock($1, $2)")
-                    .bind(BATCH_LOCK_CLASS)
-                    .bind(batch_id as i32)
                     .execute(&mut conn)
                     .await?;
                 Staging::Postgres(conn)
@@ -382,22 +458,30 @@ impl Store {
         let mut recovered = Vec::new();
         for id in running {
             let orphaned = match self.backend() {
-                crate::Backend::Sqlite(_) => !self
-                    .live_batches
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .contains(&id),
+                crate::Backend::Sqlite(_) => {
+                    let live_here = self
+                        .live_batches
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .contains(&id);
+                    !live_here
+                        && !self
+                            .batch_locks
+                            .as_deref()
+                            .is_some_and(|dir| batch_file_locked_elsewhere(dir, id))
+                }
                 crate::Backend::Postgres(pool) => {
                     let mut conn = pool.acquire().await?;
+                    let (class, object) = batch_lock_key(id);
                     let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
-                        .bind(BATCH_LOCK_CLASS)
-                        .bind(id as i32)
+                        .bind(class)
+                        .bind(object)
                         .fetch_one(&mut *conn)
                         .await?;
                     if free {
                         sqlx::query("SELECT pg_advisory_unlock($1, $2)")
-                            .bind(BATCH_LOCK_CLASS)
-                            .bind(id as i32)
+                            .bind(class)
+                            .bind(object)
                             .execute(&mut *conn)
                             .await?;
                     }
@@ -446,6 +530,11 @@ impl BatchWriter {
 
     pub fn set_reconcile(&mut self, reconcile: Reconcile) {
         self.reconcile = reconcile;
+    }
+
+    /// Lets reconciliation delete more than `domain::collection` allows unconfirmed.
+    pub fn confirm_mass_deletion(&mut self) {
+        self.mass_deletion_confirmed = true;
     }
 
     /// Records the source run this batch belongs to; its watermark is saved with the batch.
@@ -762,8 +851,9 @@ impl BatchWriter {
             .map(|(n, _, _)| n.clone())
             .collect();
         let at = now();
-        let (batch_id, resource_id) = (self.batch_id, self.resource_id);
+        let (batch_id, resource_id, attempt) = (self.batch_id, self.resource_id, self.attempt);
         let (staged, rejected, reconcile) = (self.staged, self.rejected, self.reconcile);
+        let mass_deletion_confirmed = self.mass_deletion_confirmed;
         let progress = self.progress.clone();
         let mut event = self
             .ctx
@@ -787,6 +877,13 @@ impl BatchWriter {
                 // Keeping each key's last line sorts the whole batch: in memory, not on disk.
                 sqlx::query("SET LOCAL work_mem = '256MB'").execute(&mut *tx).await?;
             }
+            let still_ours: Option<i64> = sqlx::query_scalar("SELECT id FROM batches WHERE id = $1 AND status = 'running' AND attempts = $2")
+                .bind(batch_id).bind(attempt).fetch_optional(&mut *tx).await?;
+            if still_ours.is_none() {
+                return Err(StoreError::Conflict(format!(
+                    "批次 {batch_id} 已被判定中断或已由重新提交接续，本次写入作废，数据未重复生效"
+                )));
+            }
             let current: Option<i64> = sqlx::query_scalar("SELECT published_version FROM resources WHERE id = $1")
                 .bind(resource_id).fetch_one(&mut *tx).await?;
             if current != Some(published_version) {
@@ -804,27 +901,35 @@ impl BatchWriter {
                     .bind(resource_id).bind(batch_id).bind(at).execute(&mut *tx).await?;
                 deleted += sqlx::query(&format!("DELETE FROM \"{table}\" WHERE {gone}"))
                     .execute(&mut *tx).await?.rows_affected();
-                let kept = match reconcile {
-                    Reconcile::None => None,
-                    Reconcile::AgainstRows => Some("stage"),
-                    Reconcile::AgainstKeys => Some("stage_keys"),
+                let kept: &[&str] = match reconcile {
+                    Reconcile::None => &[],
+                    Reconcile::AgainstRows => &["stage", "stage_keys"],
+                    Reconcile::AgainstKeys => &["stage_keys"],
                 };
-                if let Some(kept) = kept {
-                    if dialect == Dialect::Sqlite {
-                        sqlx::query(&format!("CREATE INDEX temp.{kept}_key_index ON {kept} ({key_list})")).execute(&mut *tx).await?;
-                    }
+                if !kept.is_empty() {
+                    let held: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{table}\"")).fetch_one(&mut *tx).await?;
                     let matches: Vec<String> = keys.iter().map(|k| format!("k.\"{k}\" = \"{table}\".\"{k}\"")).collect();
+                    let mut gone = "(\"_batch_id\" <> $2 OR \"_batch_id\" IS NULL)".to_string();
+                    for kept in kept {
+                        if dialect == Dialect::Sqlite {
+                            sqlx::query(&format!("CREATE INDEX temp.{kept}_key_index ON {kept} ({key_list})")).execute(&mut *tx).await?;
+                        }
+                        gone.push_str(&format!(" AND NOT EXISTS (SELECT 1 FROM {kept} k WHERE {})", matches.join(" AND ")));
+                    }
                     // Rows this batch wrote are kept: a direct load's rows are not in `stage`.
-                    let gone = format!(
-                        "(\"_batch_id\" <> $2 OR \"_batch_id\" IS NULL) AND NOT EXISTS (SELECT 1 FROM {kept} k WHERE {})",
-                        matches.join(" AND ")
-                    );
                     sqlx::query(&crate::changes::record_deletions(dialect, &table, &names, &keys, &gone))
                         .bind(resource_id).bind(batch_id).bind(at).execute(&mut *tx).await?;
                     // `$2`: the placeholder the deletion record binds the batch id to.
-                    deleted += sqlx::query(&format!("DELETE FROM \"{table}\" WHERE {}", gone.replace("$2", "$1")))
+                    let reconciled = sqlx::query(&format!("DELETE FROM \"{table}\" WHERE {}", gone.replace("$2", "$1")))
                         .bind(batch_id)
-                        .execute(&mut *tx).await?.rows_affected();
+                        .execute(&mut *tx).await?.rows_affected() as i64;
+                    // Dropping the transaction undoes the deletions and their feed records.
+                    if !mass_deletion_confirmed
+                        && domain::collection::deletion_needs_confirmation(held, reconciled)
+                    {
+                        return Err(StoreError::Conflict(domain::collection::mass_deletion_message(held, reconciled)));
+                    }
+                    deleted += reconciled as u64;
                 }
             }
             sqlx::query("INSERT INTO quarantine (batch_id, line, column_name, value, reason) \
@@ -1018,6 +1123,14 @@ fn upsert_from_stage(dialect: Dialect, table: &str, names: &[String], keys: &[St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_batch_id_has_a_lock_of_its_own() {
+        assert_ne!(batch_lock_key(0), batch_lock_key(1 << 32));
+        assert_ne!(batch_lock_key(7), batch_lock_key(7 + (1 << 32)));
+        assert_eq!(batch_lock_key(5), (BATCH_LOCK_CLASS, 5));
+        assert_eq!(batch_lock_key(u32::MAX as i64).1, -1);
+    }
 
     #[test]
     fn copy_text_escapes_control_characters_and_marks_nulls() {

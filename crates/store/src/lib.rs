@@ -173,6 +173,9 @@ pub struct Store {
     /// Batches this process is writing now: on SQLite, where no other process writes, a
     /// `running` batch not listed here has lost its writer.
     live_batches: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+    /// SQLite file: the folder of the lock files live batches hold (see
+    /// `batch_writer::LiveBatch`), so that processes sharing the file know each other's.
+    batch_locks: Option<std::path::PathBuf>,
     /// What each data API call reads besides the data; see [`cache`].
     cache: std::sync::Arc<cache::ReadCache>,
     /// Key lookups waiting to share a query; see [`lookup`].
@@ -245,6 +248,7 @@ impl Store {
     /// Connects by URL scheme: `sqlite://path` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let mut lookup_pool = None;
+        let mut batch_locks = None;
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
             lookup_pool = Some(lookup::pool(&options));
@@ -264,6 +268,15 @@ impl Store {
                 // Reads through a shared memory map of the file: every connection sees the
                 // pages one of them has read, instead of warming its own cache.
                 .pragma("mmap_size", "268435456");
+            let file = options.get_filename();
+            if !file.as_os_str().is_empty()
+                && file.to_str() != Some(":memory:")
+                && !url.contains("mode=memory")
+            {
+                let mut dir = file.as_os_str().to_owned();
+                dir.push(".batches");
+                batch_locks = Some(std::path::PathBuf::from(dir));
+            }
             Backend::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(8)
@@ -279,6 +292,7 @@ impl Store {
         Ok(Self {
             backend,
             live_batches: Default::default(),
+            batch_locks,
             cache: Default::default(),
             lookups: std::sync::Arc::new(lookup::Lookups::new(lookup_pool)),
             denials: Default::default(),

@@ -51,6 +51,8 @@ pub struct Source {
     pub department_id: i64,
     /// The entry's update cycle code (`daily`, …).
     pub update_cycle: String,
+    /// While a pull runs (正在抽取): when its claim lapses if its process dies.
+    pub claimed_until: Option<DateTime<Utc>>,
 }
 
 /// A source to save.
@@ -72,7 +74,7 @@ pub struct NewSource {
 
 const SOURCE_SELECT: &str = "SELECT s.id, s.resource_id, r.code, s.name, s.kind, s.url_sealed, s.url_display, s.query, s.mapping, s.mode, \
      s.change_column, s.change_kind, s.overlap, s.delete_column, s.reconcile_every, s.watermark, s.runs, s.enabled, s.next_run_at, \
-     s.last_run_at, s.last_success_at, s.last_error, s.failures, r.provider_id AS department_id, r.update_cycle \
+     s.last_run_at, s.last_success_at, s.last_error, s.failures, r.provider_id AS department_id, r.update_cycle, s.claimed_until \
      FROM sources s JOIN resources r ON r.id = s.resource_id";
 
 impl Store {
@@ -156,11 +158,12 @@ impl Store {
                 Dialect::Sqlite => "",
             };
             let id: Option<i64> = sqlx::query_scalar(&format!(
-                "SELECT id FROM sources WHERE enabled AND next_run_at <= $1 ORDER BY next_run_at, id LIMIT 1{skip_locked}"
+                "SELECT id FROM sources WHERE enabled AND next_run_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
+                 ORDER BY next_run_at, id LIMIT 1{skip_locked}"
             ))
             .bind(at).fetch_optional(&mut *tx).await?;
             if let Some(id) = id {
-                sqlx::query("UPDATE sources SET next_run_at = $2, last_run_at = $3 WHERE id = $1")
+                sqlx::query("UPDATE sources SET claimed_until = $2, last_run_at = $3 WHERE id = $1")
                     .bind(id).bind(lease_until).bind(at).execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -172,7 +175,29 @@ impl Store {
         }
     }
 
-    /// After a pull: when the source is next due, and on failure why and how often.
+    /// Claims one source for a pull someone asked for now, unless a pull of it is running
+    /// (in this process or another): `Conflict` then, and nothing changes.
+    pub async fn claim_source(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Source> {
+        let claimed = on_pool!(self, pool => {
+            sqlx::query("UPDATE sources SET claimed_until = $2, last_run_at = $3 WHERE id = $1 AND (claimed_until IS NULL OR claimed_until < $3)")
+                .bind(id).bind(lease_until).bind(at).execute(pool).await?.rows_affected()
+        });
+        if claimed == 0 {
+            self.source(id).await?; // 404 for a source that does not exist
+            return Err(StoreError::Conflict(
+                "该数据源正在抽取，请等本次抽取结束后再试".into(),
+            ));
+        }
+        self.source(id).await
+    }
+
+    /// After a pull: when the source is next due, and on failure why and how often. Gives
+    /// the claim up.
     pub async fn finish_source_run(
         &self,
         id: i64,
@@ -181,11 +206,23 @@ impl Store {
     ) -> StoreResult<()> {
         on_pool!(self, pool => {
             match error {
-                None => sqlx::query("UPDATE sources SET next_run_at = $2 WHERE id = $1").bind(id).bind(next_run_at).execute(pool).await?,
-                Some(error) => sqlx::query("UPDATE sources SET next_run_at = $2, last_error = $3, failures = failures + 1 WHERE id = $1")
+                None => sqlx::query("UPDATE sources SET next_run_at = $2, claimed_until = NULL WHERE id = $1").bind(id).bind(next_run_at).execute(pool).await?,
+                Some(error) => sqlx::query("UPDATE sources SET next_run_at = $2, last_error = $3, failures = failures + 1, claimed_until = NULL WHERE id = $1")
                     .bind(id).bind(next_run_at).bind(error).execute(pool).await?,
             };
         });
+        Ok(())
+    }
+
+    /// Gives up the claims of pulls cut by a shutdown: the sources are due again at once,
+    /// so the next process to start (or another one running) resumes them.
+    pub async fn release_source_claims(&self, ids: &[i64], at: DateTime<Utc>) -> StoreResult<()> {
+        for &id in ids {
+            on_pool!(self, pool => {
+                sqlx::query("UPDATE sources SET claimed_until = NULL, next_run_at = $2 WHERE id = $1")
+                    .bind(id).bind(at).execute(pool).await?;
+            });
+        }
         Ok(())
     }
 

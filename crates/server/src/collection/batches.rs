@@ -6,7 +6,7 @@
 use crate::json::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use collect::file::FileImport;
+use collect::file::{BatchIdentity, FileImport};
 use collect::CollectError;
 use domain::values::RejectedRow;
 use ingest::csv_file::TextEncoding;
@@ -95,9 +95,15 @@ pub async fn collectable(
     Ok(resource)
 }
 
-/// The identity of an upload: the client's batch key, or the content's hash.
-pub fn dedup_key(file: &crate::spool::Spooled, batch_key: Option<String>) -> String {
-    batch_key.map_or_else(|| file.hash.clone(), |k| format!("key:{k}"))
+/// The identity of an upload: the client's batch key, or the content (hashed while
+/// spooled) with the settings it is read with.
+pub fn batch_identity(file: &crate::spool::Spooled, batch_key: Option<String>) -> BatchIdentity {
+    batch_key.map_or_else(
+        || BatchIdentity::Content {
+            hash: Some(file.hash.clone()),
+        },
+        BatchIdentity::ClientKey,
+    )
 }
 
 /// Imports a spooled upload as one batch; shared by the API and the upload page.
@@ -121,6 +127,7 @@ pub fn collect_error(error: CollectError) -> ApiError {
         CollectError::File(message) => ApiError::bad_request("bad_file", message),
         CollectError::Columns(e) => ApiError::bad_request("bad_columns", e.to_string()),
         CollectError::Source(message) => ApiError::bad_request("source_failed", message),
+        CollectError::Timeout(message) => ApiError::bad_request("source_timeout", message),
         CollectError::NotAllowed(message) => {
             ApiError::field_with_code("source_not_allowed", "url", message)
         }
@@ -171,7 +178,7 @@ pub async fn upload(
         format,
         mapping,
         channel: "api",
-        dedup_key: Some(dedup_key(&file, params.batch_key)),
+        identity: batch_identity(&file, params.batch_key),
     };
     let report = import_spooled(&state, &principal, &meta, import).await?;
     Ok((StatusCode::CREATED, axum::Json(report)))

@@ -10,7 +10,7 @@ use ingest::pipeline::FileFormat;
 use maud::{html, Markup};
 
 use super::batches::{
-    collectable, dedup_key, entry_quality, import_spooled, may_see_collection, parse_encoding,
+    batch_identity, collectable, entry_quality, import_spooled, may_see_collection, parse_encoding,
     parse_mapping_param, quarantine_csv, EntryQualityReport,
 };
 use crate::auth::{audit_context, Meta};
@@ -166,7 +166,7 @@ pub async fn submit(
             format,
             mapping,
             channel: "upload",
-            dedup_key: Some(dedup_key(&file, None)),
+            identity: batch_identity(&file, None),
         };
         import_spooled(&state, &user.0, &meta, import).await
     }
@@ -233,11 +233,17 @@ fn sources_section(
                         td { (if s.mode == "full" { "全量" } else { "增量" }) }
                         td { @if let Some(at) = &s.last_success_at { (crate::page::beijing(at)) } }
                         td.num { (s.failures) }
-                        td { (s.last_error.as_deref().unwrap_or("")) }
+                        td {
+                            @if s.claimed_until.is_some_and(|until| until > chrono::Utc::now()) { span.tag { "正在抽取" } " " }
+                            (s.last_error.as_deref().unwrap_or(""))
+                        }
                         td { @if can_manage {
                             (form.banner(&format!("run-{}", s.id)))
                             form method="post" action={"/sources/" (s.id) "/run"} {
                                 (csrf_field(user))
+                                @if s.mode == "full" || s.reconcile_every > 0 {
+                                    label.muted { input type="checkbox" name="confirm_mass_deletion"; " 确认大批删除" } " "
+                                }
                                 button type="submit" { "立即抽取" }
                             }
                         } }
@@ -323,7 +329,10 @@ pub async fn run_source(
     let source = super::sources::own_source(&state, &user.0, id).await?;
     let ctx = audit_context(Some(&user.0), &meta);
     let resource = state.store.resource(&source.code).await?;
-    match super::sources::run_now(&state, &source, &ctx).await {
+    let options = collect::pull::PullOptions {
+        confirm_mass_deletion: form_value(&form, "confirm_mass_deletion") == "on",
+    };
+    match super::sources::run_now(&state, &source, &ctx, options).await {
         Ok(batch) => {
             let notice = html! { div.notice.ok role="status" { "抽取完成：批次 " (batch.id) "，收到 " (thousands(batch.rows_received)) " 行，入库 "
             (thousands(batch.rows_accepted)) " 行，隔离 " (thousands(batch.rows_quarantined)) " 行，删除 " (thousands(batch.rows_deleted)) " 行。" } };

@@ -96,17 +96,16 @@ pub async fn run_now(
     state: &AppState,
     source: &Source,
     ctx: &store::AuditContext,
+    options: collect::pull::PullOptions,
 ) -> ApiResult<BatchReport> {
     let key = secret_key(state)?.clone();
-    let scheduler = collect::scheduler::Scheduler {
-        store: state.store.clone(),
+    let mut scheduler = collect::scheduler::Scheduler::new(
+        state.store.clone(),
         key,
-        policy: state.config.source_policy.clone(),
-        realtime_poll: chrono::Duration::seconds(60),
-        tick: std::time::Duration::from_secs(60),
-        feed_retention_days: state.config.feed_retention_days,
-    };
-    scheduler.run_source_as(source, ctx).await?;
+        state.config.source_policy.clone(),
+    );
+    scheduler.feed_retention_days = state.config.feed_retention_days;
+    scheduler.run_source_as(source, ctx, options).await?;
     let after = state.store.source(source.id).await?;
     match (after.failures > source.failures, after.last_error) {
         (true, Some(error)) => Err(ApiError::bad_request("source_failed", error)),
@@ -120,18 +119,33 @@ pub async fn run_now(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/sources/{id}/run", tag = "collection", security(("bearer" = [])), params(("id" = i64, Path)),
+/// Options of a run asked for now.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RunParams {
+    /// The source really lost most of its rows: let this full pull delete more than half
+    /// of the entry (otherwise such a pull stops, keeping the data).
+    #[serde(default)]
+    pub confirm_mass_deletion: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/sources/{id}/run", tag = "collection", security(("bearer" = [])), params(("id" = i64, Path), RunParams),
     responses((status = 200, body = BatchReport), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
-               (status = 404, body = crate::error::ErrorBody)))]
+               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn run(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Meta(meta): Meta,
     Path(id): Path<i64>,
+    crate::json::Query(params): crate::json::Query<RunParams>,
 ) -> ApiResult<axum::Json<BatchReport>> {
     let source = own_source(&state, &principal, id).await?;
     let ctx = audit_context(Some(&principal), &meta);
-    Ok(axum::Json(run_now(&state, &source, &ctx).await?))
+    let options = collect::pull::PullOptions {
+        confirm_mass_deletion: params.confirm_mass_deletion,
+    };
+    Ok(axum::Json(run_now(&state, &source, &ctx, options).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
