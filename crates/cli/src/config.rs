@@ -41,6 +41,10 @@ pub struct Config {
     pub scheduler: bool,
     /// Pulls this process runs at once.
     pub pull_concurrency: usize,
+    /// Batches (uploads, pushes, pulls) written at once, and into one department's
+    /// entries; past them a batch is refused with 429 and `Retry-After`.
+    pub max_batches: usize,
+    pub max_batches_per_department: usize,
     /// The longest one pull may take, in minutes; past it, it is aborted (采集超时).
     pub pull_deadline_minutes: u64,
     /// How long a source may stay silent (no next row, no answer), in seconds.
@@ -94,6 +98,8 @@ impl Default for Config {
             feed_retention_days: 90,
             scheduler: true,
             pull_concurrency: 4,
+            max_batches: 8,
+            max_batches_per_department: 3,
             pull_deadline_minutes: 30,
             source_idle_seconds: 120,
             shutdown_grace_seconds: 30,
@@ -113,7 +119,7 @@ impl Default for Config {
     }
 }
 
-const KEYS: [&str; 30] = [
+const KEYS: [&str; 32] = [
     "database",
     "listen",
     "platform_name",
@@ -129,6 +135,8 @@ const KEYS: [&str; 30] = [
     "feed_retention_days",
     "scheduler",
     "pull_concurrency",
+    "max_batches",
+    "max_batches_per_department",
     "pull_deadline_minutes",
     "source_idle_seconds",
     "shutdown_grace_seconds",

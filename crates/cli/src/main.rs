@@ -240,7 +240,9 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .await
         .context("cannot migrate the database")?;
     // The logs are sealed, and data subjects hashed, with keys derived from the secret.
-    Ok(store.with_keys(config.secret_key()?.store_keys()))
+    Ok(store
+        .with_keys(config.secret_key()?.store_keys())
+        .with_batch_limits(config.max_batches, config.max_batches_per_department))
 }
 
 /// Reads a password from DATAHALL_PASSWORD or the first line of standard input.

@@ -140,3 +140,86 @@ fn a_killed_import_leaves_the_previous_data_and_resumes() {
         runtime.block_on(store.close());
     }
 }
+
+/// SIGTERM (systemd, Kubernetes): the server stops taking connections, lets the request in
+/// flight finish, and exits 0.
+#[test]
+fn sigterm_finishes_the_request_in_flight_and_exits_cleanly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("term.db").display());
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut server = Command::new(env!("CARGO_BIN_EXE_datahall"))
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--database")
+        .arg(&database)
+        .env("DATAHALL_LOG", "warn")
+        .env("DATAHALL_SHUTDOWN_GRACE_SECONDS", "20")
+        .env("DATAHALL_AUDIT_ANCHOR_FILE", dir.path().join("term.anchor"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let address = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let mut connection = loop {
+        match std::net::TcpStream::connect(&address) {
+            Ok(connection) => break connection,
+            Err(_) if started.elapsed() < Duration::from_secs(120) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(error) => panic!("the server did not start: {error}"),
+        }
+    };
+    // A request whose body is still arriving when the signal comes.
+    let body = "username=admin&password=not-the-password";
+    write!(
+        connection,
+        "POST /login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    connection.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        server.try_wait().unwrap().is_none(),
+        "the server waits for the request in flight"
+    );
+    assert!(
+        std::net::TcpStream::connect(&address).is_err(),
+        "no new connections once stopping"
+    );
+    connection.write_all(body[10..].as_bytes()).unwrap();
+    let mut answer = String::new();
+    connection.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 "),
+        "the request was answered: {answer:?}"
+    );
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(15),
+            "the server did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit status {status:?}");
+    testkit::announce(&format!(
+        "SIGTERM to exit with a request in flight: {} ms (the request's last bytes came after 500 ms)",
+        signalled.elapsed().as_millis()
+    ));
+}

@@ -233,8 +233,8 @@ impl Scheduler {
             }
             JobOutcome::Done(Err(error)) => Some(error.to_string()),
             JobOutcome::TimedOut => Some(format!(
-                "采集超时：本次抽取超过 {} 分钟仍未完成，已中止，数据保持不变",
-                self.pull_deadline.as_secs().div_ceil(60)
+                "采集超时：本次抽取超过 {} 仍未完成，已中止，数据保持不变",
+                spoken_duration(self.pull_deadline)
             )),
             JobOutcome::Panicked => {
                 Some("采集失败：平台内部错误，已记入服务器日志，数据保持不变".to_string())
@@ -291,5 +291,15 @@ impl Scheduler {
             .collect();
         self.store.release_source_claims(&held, Utc::now()).await?;
         Ok(held)
+    }
+}
+
+/// `90 秒`, `30 分钟`: a deadline as the page says it.
+fn spoken_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds < 120 {
+        format!("{seconds} 秒")
+    } else {
+        format!("{} 分钟", seconds.div_ceil(60))
     }
 }

@@ -752,3 +752,197 @@ async fn source_rows_all(db: &SourceDb) -> Vec<(String, Option<String>)> {
         .await
         .unwrap()
 }
+
+#[tokio::test]
+async fn a_source_that_stops_answering_fails_its_pull_and_the_other_sources_still_run() {
+    let key = SecretKey::from_base64(&SecretKey::generate()).unwrap();
+    let mut quick = local();
+    quick.timeouts.idle = std::time::Duration::from_secs(1);
+    quick.timeouts.connect = std::time::Duration::from_secs(1);
+
+    // A host that accepts the connection and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let _accepting = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let body = testkit::fixtures::body("常住人口信息");
+    let started = std::time::Instant::now();
+    let refused = define_source(
+        &key,
+        &quick,
+        &body.items,
+        &definition(
+            "沉默",
+            &format!("postgres://u:p@127.0.0.1:{silent_port}/db"),
+            "full",
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(refused.to_string().contains("无法连接源库"), "{refused}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    for db in source_systems().await {
+        for platform in testkit::backends().await {
+            let label = format!("{} ← {}", platform.backend, db.kind);
+            let store = &platform.store;
+            let code = testkit::fixtures::published_entry(store, "gaj", 1, &body).await;
+            let values: Vec<String> = (1..=400)
+                .map(|n| format!("('{}', '居民{n}')", id(n)))
+                .collect();
+            exec(
+                &db,
+                &[
+                    "CREATE TABLE quiet (id_number VARCHAR(18) PRIMARY KEY, full_name VARCHAR(50))"
+                        .to_string(),
+                    format!("INSERT INTO quiet VALUES {}", values[..1].join(", ")),
+                    "CREATE TABLE steady (id_number VARCHAR(18) PRIMARY KEY, full_name VARCHAR(50))"
+                        .to_string(),
+                    format!("INSERT INTO steady VALUES {}", values.join(", ")),
+                ],
+            )
+            .await;
+            let staff = testkit::fixtures::person_ctx(store, "gaj-staff").await;
+            let save = |name: &'static str, query: String| {
+                let mut source = definition(name, &db.url, "full");
+                source.query = query;
+                source.change_column = None;
+                source.delete_column = None;
+                let (key, body, store, staff, code) = (
+                    key.clone(),
+                    body.clone(),
+                    store.clone(),
+                    staff.clone(),
+                    code.clone(),
+                );
+                async move {
+                    let new = define_source(&key, &local(), &body.items, &source)
+                        .await
+                        .unwrap();
+                    store.create_source(&code, &new, &staff).await.unwrap()
+                }
+            };
+            let quiet = save("停摆的源库", "quiet".into()).await;
+            let steady = save("正常的源库", "steady".into()).await;
+            let pause = if db.kind == "mysql" {
+                "SLEEP(0.02 + 0 * LENGTH(s.id_number)) = 0"
+            } else {
+                "(s.id_number || pg_sleep(0.02)::text) IS NOT NULL"
+            };
+            let slow = save(
+                "很慢的源库",
+                format!("SELECT s.* FROM steady s WHERE {pause}"),
+            )
+            .await;
+            // The slow one runs on its own below.
+            store
+                .set_source_enabled(slow.id, false, &staff)
+                .await
+                .unwrap();
+
+            // The quiet table is locked by another session: reading it waits forever.
+            let locker = hold_table_lock(&db, "quiet").await;
+            let mut scheduler = Scheduler::new(store.clone(), key.clone(), quick.clone());
+            scheduler.pull_concurrency = 1;
+            let ran = scheduler.run_due().await.unwrap();
+            assert_eq!(ran, 2, "{label}");
+            let quiet = store.source(quiet.id).await.unwrap();
+            assert_eq!(quiet.failures, 1, "{label}");
+            assert!(
+                quiet
+                    .last_error
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("采集超时"),
+                "{label}: {:?}",
+                quiet.last_error
+            );
+            assert!(
+                quiet.claimed_until.is_none(),
+                "{label}: the claim is given back"
+            );
+            assert!(
+                quiet.next_run_at > chrono::Utc::now(),
+                "{label}: retried later"
+            );
+            let steady = store.source(steady.id).await.unwrap();
+            assert!(
+                steady.last_success_at.is_some() && steady.failures == 0,
+                "{label}: {:?}",
+                steady.last_error
+            );
+            let before = platform_rows(store, "data_101001_000001").await;
+            assert_eq!(before.len(), 400, "{label}");
+            drop(locker);
+
+            // A source that answers, one row every 20 ms: the pull outlives its deadline,
+            // is aborted, and its batch is failed with the data as it was.
+            exec(
+                &db,
+                &["UPDATE steady SET full_name = '不应出现'".to_string()],
+            )
+            .await;
+            let mut patient = Scheduler::new(store.clone(), key.clone(), local());
+            patient.pull_deadline = std::time::Duration::from_secs(1);
+            patient.run_source(&slow).await.unwrap();
+            let slow = store.source(slow.id).await.unwrap();
+            assert!(
+                slow.last_error
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("采集超时：本次抽取超过"),
+                "{label}: {:?}",
+                slow.last_error
+            );
+            let mut status = String::new();
+            for _ in 0..100 {
+                store.recover_interrupted_batches().await.unwrap();
+                status = store.recent_batches(slow.resource_id, 1).await.unwrap()[0]
+                    .status
+                    .clone();
+                if status == "failed" {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert_eq!(status, "failed", "{label}");
+            assert_eq!(
+                platform_rows(store, "data_101001_000001").await,
+                before,
+                "{label}"
+            );
+            exec(
+                &db,
+                &[
+                    "DROP TABLE quiet".to_string(),
+                    "DROP TABLE steady".to_string(),
+                ],
+            )
+            .await;
+        }
+    }
+}
+
+/// A session holding an exclusive lock on `table` until dropped.
+async fn hold_table_lock(db: &SourceDb, table: &str) -> Box<dyn std::any::Any + Send> {
+    match db.kind {
+        "mysql" => {
+            let mut conn = sqlx::MySqlConnection::connect(&db.url).await.unwrap();
+            conn.execute(format!("LOCK TABLES {table} WRITE").as_str())
+                .await
+                .unwrap();
+            Box::new(conn)
+        }
+        _ => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            conn.execute(format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE").as_str())
+                .await
+                .unwrap();
+            Box::new(conn)
+        }
+    }
+}

@@ -33,15 +33,22 @@ pub fn beijing_day_start(at: DateTime<Utc>) -> DateTime<Utc> {
 /// A receipt given as an RFC 3339 time, or as a date (taken as 09:00 Beijing time, inside
 /// the working day and before any cut-off).
 pub fn parse_receipt(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(text.trim()) {
-        return Some(at.with_timezone(&Utc));
-    }
-    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?;
-    date.and_hms_opt(9, 0, 0)?
-        .and_local_timezone(beijing())
-        .single()
-        .map(|t| t.with_timezone(&Utc))
+    let at = match DateTime::parse_from_rfc3339(text.trim()) {
+        Ok(at) => at.with_timezone(&Utc),
+        Err(_) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(9, 0, 0)?
+            .and_local_timezone(beijing())
+            .single()?
+            .with_timezone(&Utc),
+    };
+    // Deadlines are counted in days from here: a receipt far from any calendar year
+    // (`+262142-12-31`) would overflow the date arithmetic.
+    (RECEIPT_YEARS).contains(&at.year()).then_some(at)
 }
+
+/// The years a receipt may fall in.
+pub const RECEIPT_YEARS: std::ops::RangeInclusive<i32> = 1990..=2199;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
@@ -538,6 +545,9 @@ mod tests {
             Some("2026-02-13T10:00:00Z".parse().unwrap())
         );
         assert_eq!(parse_receipt("13/02/2026"), None);
+        // Far from any calendar: refused, not overflowed (it used to panic).
+        assert_eq!(parse_receipt("+262142-12-31"), None);
+        assert_eq!(parse_receipt("+262142-12-31T00:00:00Z"), None);
     }
 
     #[test]

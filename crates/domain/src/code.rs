@@ -7,6 +7,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::labelled::{labelled_enum, string_schema};
 use crate::ValidationErrors;
 
+/// The largest 项 of a catalogue code, and so the largest department number.
+pub const MAX_BRANCH: u8 = 99;
+
 labelled_enum! {
     /// 资源属性分类: the first digit (类) of every resource code.
     ClassKind {
@@ -102,7 +105,7 @@ impl ResourceClass {
     }
 
     pub fn validate(&self, errors: &mut ValidationErrors) {
-        if !(1..=99).contains(&self.subclass) {
+        if !(1..=MAX_BRANCH).contains(&self.subclass) {
             errors.push("class.subclass", "项应为01–99");
         }
         if self.kind == ClassKind::Basic && self.subclass_name().is_none() {

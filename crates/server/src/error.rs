@@ -36,6 +36,12 @@ pub enum ApiError {
     },
     #[error("请求过于频繁，请{retry_after_secs}秒后再试")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A limit of the platform (a quota, the batches written at once) is reached.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// A dependency the request must not proceed without (the access log) failed.
     #[error("{0}")]
     Unavailable(String),
@@ -109,7 +115,9 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::Busy { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -126,6 +134,7 @@ impl ApiError {
             ApiError::Gone(_) => "gone",
             ApiError::Unprocessable { .. } => "unprocessable",
             ApiError::TooManyRequests { .. } => "rate_limited",
+            ApiError::Busy { .. } => "busy",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -163,7 +172,11 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
+        if let ApiError::TooManyRequests { retry_after_secs }
+        | ApiError::Busy {
+            retry_after_secs, ..
+        } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
@@ -187,8 +200,12 @@ impl From<StoreError> for ApiError {
             | StoreError::Denied(denied) => ApiError::Forbidden(denied.to_string()),
             StoreError::Workflow(e) => ApiError::Conflict(e.to_string()),
             StoreError::Quota {
-                retry_after_secs, ..
-            } => ApiError::TooManyRequests { retry_after_secs },
+                message,
+                retry_after_secs,
+            } => ApiError::Busy {
+                message,
+                retry_after_secs,
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -457,6 +457,66 @@ async fn the_same_bytes_with_corrected_settings_are_a_new_batch_and_the_correcti
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flood_of_pushes_is_told_to_retry_and_nothing_else_fails() {
+    for app in TestApp::all(false).await {
+        let code = app.published_entry("常住人口户籍信息").await;
+        let staff = app.login("gaj-staff").await;
+        let uri = format!("/api/v1/resources/{code}/records");
+        let pushes = (0..200u32).map(|n| {
+            let id = IdCardNumber::parse(&format!("110105491231{:03}", n % 1000))
+                .unwrap()
+                .to_string();
+            let body = serde_json::json!({"batch_key": format!("flood-{n}"), "records": [{"id_number": id, "full_name": format!("居民{n}")}]});
+            app.post(&uri, &staff, body)
+        });
+        let answers = futures_util::future::join_all(pushes).await;
+        let applied = answers
+            .iter()
+            .filter(|a| a.status == StatusCode::CREATED)
+            .count();
+        let refused: Vec<_> = answers
+            .iter()
+            .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+            .collect();
+        assert_eq!(
+            applied + refused.len(),
+            200,
+            "{}: every push is applied or told to retry: {:?}",
+            app.backend,
+            answers
+                .iter()
+                .find(|a| ![StatusCode::CREATED, StatusCode::TOO_MANY_REQUESTS].contains(&a.status))
+                .map(|a| (a.status, a.json.clone()))
+        );
+        assert!(
+            applied >= 1 && !refused.is_empty(),
+            "{}: {applied} applied",
+            app.backend
+        );
+        let first = refused[0];
+        assert!(first.headers.contains_key("retry-after"));
+        assert!(
+            error_of(first, StatusCode::TOO_MANY_REQUESTS)["message"]
+                .as_str()
+                .unwrap()
+                .contains("正在归集的批次已达上限"),
+            "{}",
+            first.json
+        );
+        // Each applied push is there, and the platform still answers.
+        let batches = app
+            .get(&format!("/api/v1/resources/{code}/quality"), &staff)
+            .await;
+        assert_eq!(batches.status, StatusCode::OK, "{}", batches.json);
+        let table = format!("data_{}", code.replace('/', "_"));
+        let rows: i64 = store::on_pool!(app.store, pool => {
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(pool).await.unwrap()
+        });
+        assert_eq!(rows as usize, applied, "{}", app.backend);
+    }
+}
+
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {

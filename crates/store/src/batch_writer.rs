@@ -188,10 +188,80 @@ fn batch_file_locked_elsewhere(dir: &std::path::Path, id: i64) -> bool {
     matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
 }
 
+/// How many batches are written at once, in total and into one department's entries.
+/// Each holds a database connection of its own (on PostgreSQL with large temporary
+/// buffers), so without a bound a flood of pushes exhausts the server's connections and
+/// every other request fails; past the bound a batch is refused at once with a time to
+/// retry (429), and nothing else notices.
+#[derive(Debug)]
+pub struct BatchSlots {
+    total: std::sync::Arc<tokio::sync::Semaphore>,
+    per_department: usize,
+    departments:
+        std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Semaphore>>>,
+}
+
+/// The defaults: 8 batches at once, 3 of them for one department.
+impl Default for BatchSlots {
+    fn default() -> Self {
+        Self::new(8, 3)
+    }
+}
+
+/// Seconds a refused batch is told to wait.
+const BATCH_RETRY_AFTER_SECS: u64 = 15;
+
+/// The slots a batch holds while it is written.
+struct BatchPermit {
+    _total: tokio::sync::OwnedSemaphorePermit,
+    _department: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl BatchSlots {
+    pub fn new(total: usize, per_department: usize) -> Self {
+        Self {
+            total: std::sync::Arc::new(tokio::sync::Semaphore::new(total.max(1))),
+            per_department: per_department.max(1),
+            departments: Default::default(),
+        }
+    }
+
+    fn take(&self, department: i64) -> StoreResult<BatchPermit> {
+        let busy = |whose: &str| {
+            StoreError::Quota {
+            message: format!(
+                "{whose}正在归集的批次已达上限，本批次未开始，数据保持不变；请 {BATCH_RETRY_AFTER_SECS} 秒后重试"
+            ),
+            retry_after_secs: BATCH_RETRY_AFTER_SECS,
+        }
+        };
+        let semaphore = self
+            .departments
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(department)
+            .or_insert_with(|| {
+                std::sync::Arc::new(tokio::sync::Semaphore::new(self.per_department))
+            })
+            .clone();
+        let department = semaphore.try_acquire_owned().map_err(|_| busy("本部门"))?;
+        let total = self
+            .total
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| busy("全平台"))?;
+        Ok(BatchPermit {
+            _total: total,
+            _department: department,
+        })
+    }
+}
+
 /// A batch being written; see the module documentation.
 pub struct BatchWriter {
     store: Store,
     _live: LiveBatch,
+    _slot: BatchPermit,
     staging: Staging,
     batch_id: i64,
     /// Which attempt at the batch this writer is: publishing checks that it is still the
@@ -355,6 +425,7 @@ impl Store {
         // The batch's own connection exists before the batch does: its lock is taken
         // before the commit makes the batch visible as running, so no recovery (in this
         // process or another) ever sees a live batch without its lock.
+        let slot = self.batch_slots.take(resource.provider.id)?;
         let mut staging = self.open_staging().await?;
         let (batch_id, attempt, live) = on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
@@ -387,6 +458,7 @@ impl Store {
         let mut writer = BatchWriter {
             store: self.clone(),
             _live: live,
+            _slot: slot,
             staging,
             batch_id,
             attempt,

@@ -91,6 +91,15 @@ impl Store {
                 .await
                 .map_err(|e| duplicate_department(e, new))?;
             let department = Department::try_from(row)?;
+            // A department's number is the 项 of its catalogue codes (01–99): the 100th
+            // would publish under another's number (dropping the transaction undoes it).
+            if !(1..=i64::from(domain::code::MAX_BRANCH)).contains(&department.branch_no) {
+                return Err(domain::ValidationErrors::single(
+                    "code",
+                    format!("部门目录编号 01–{:02} 已用尽，无法再增加部门", domain::code::MAX_BRANCH),
+                )
+                .into());
+            }
             let mut event = ctx.event("department.create", format!("department:{}", department.code));
             event.after = snapshot(&department);
             crate::append_audit!(self, tx, event);

@@ -176,6 +176,8 @@ pub struct Store {
     /// SQLite file: the folder of the lock files live batches hold (see
     /// `batch_writer::LiveBatch`), so that processes sharing the file know each other's.
     batch_locks: Option<std::path::PathBuf>,
+    /// Batches written at once; see [`batch_writer::BatchSlots`].
+    batch_slots: std::sync::Arc<batch_writer::BatchSlots>,
     /// What each data API call reads besides the data; see [`cache`].
     cache: std::sync::Arc<cache::ReadCache>,
     /// Key lookups waiting to share a query; see [`lookup`].
@@ -293,6 +295,7 @@ impl Store {
             backend,
             live_batches: Default::default(),
             batch_locks,
+            batch_slots: Default::default(),
             cache: Default::default(),
             lookups: std::sync::Arc::new(lookup::Lookups::new(lookup_pool)),
             denials: Default::default(),
@@ -302,6 +305,14 @@ impl Store {
 
     pub fn backend(&self) -> &Backend {
         &self.backend
+    }
+
+    /// The same store, writing at most `total` batches at once, `per_department` of them
+    /// into one department's entries.
+    pub fn with_batch_limits(mut self, total: usize, per_department: usize) -> Self {
+        self.batch_slots =
+            std::sync::Arc::new(batch_writer::BatchSlots::new(total, per_department));
+        self
     }
 
     /// The same store, sealing its logs and hashing data subjects with `keys`.

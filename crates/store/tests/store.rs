@@ -41,6 +41,23 @@ async fn duplicate_department_is_a_conflict_and_changes_nothing() {
             "{}",
             t.backend
         );
+
+        // Department numbers are the 项 of catalogue codes, 01–99: the 100th is refused
+        // (it used to wrap, the 256th publishing under the numbers of the first).
+        on_pool!(t.store, pool => {
+            sqlx::query("UPDATE departments SET branch_no = 99 WHERE code = 'mzj'").execute(pool).await.unwrap();
+        });
+        again.code = "wjw".into();
+        again.name = "第三个部门".into();
+        again.credit_code = credit_code(3);
+        let full = t.store.create_department(&again, &ctx()).await.unwrap_err();
+        assert!(full.to_string().contains("已用尽"), "{}: {full}", t.backend);
+        assert_eq!(
+            t.store.departments().await.unwrap().len(),
+            2,
+            "{}",
+            t.backend
+        );
     }
 }
 
@@ -1258,5 +1275,69 @@ async fn the_logs_cannot_be_rewritten_unnoticed() {
                 t.backend
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn another_process_never_fails_a_live_batch_and_a_superseded_writer_publishes_nothing() {
+    use domain::values::TypedValue;
+    use store::batch_writer::BatchStart;
+    use store::batches::AcceptedRow;
+    let row = |line: u64, id: &str, name: &str| AcceptedRow {
+        line,
+        values: vec![TypedValue::Text(id.into()), TypedValue::Text(name.into())],
+    };
+    let a = "11010519491231002X";
+    for t in backends().await {
+        let code = published_entry(&t).await;
+        // `datahall import` beside `datahall serve`: two stores on one database.
+        let other = store::Store::connect(&t.url).await.unwrap();
+        let BatchStart::Started(mut live) = t
+            .store
+            .begin_batch(&code, "upload", Some("live"), &ctx())
+            .await
+            .unwrap()
+        else {
+            panic!("a new key starts a batch");
+        };
+        live.write(&[row(2, a, "张三")], &[]).await.unwrap();
+        assert_eq!(
+            other.recover_interrupted_batches().await.unwrap(),
+            Vec::<i64>::new(),
+            "{}: the other process's batch is live",
+            t.backend
+        );
+        let report = live.finish().await.unwrap();
+        assert_eq!(report.status, "succeeded", "{}", t.backend);
+
+        // A writer whose batch was failed and resumed elsewhere meanwhile (as a wrong
+        // recovery would) publishes nothing: the batch applies once.
+        let BatchStart::Started(mut superseded) = t
+            .store
+            .begin_batch(&code, "upload", Some("twice"), &ctx())
+            .await
+            .unwrap()
+        else {
+            panic!("a new key starts a batch");
+        };
+        superseded.write(&[row(2, a, "旧写入")], &[]).await.unwrap();
+        let id = superseded.batch_id();
+        on_pool!(other, pool => {
+            sqlx::query("UPDATE batches SET attempts = attempts + 1 WHERE id = $1")
+                .bind(id).execute(pool).await.unwrap();
+        });
+        let refused = superseded.finish().await.unwrap_err();
+        assert!(
+            refused.to_string().contains("作废"),
+            "{}: {refused}",
+            t.backend
+        );
+        assert_eq!(
+            people(&t).await,
+            [(a.to_string(), "张三".to_string())],
+            "{}",
+            t.backend
+        );
+        other.close().await;
     }
 }

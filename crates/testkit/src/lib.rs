@@ -17,6 +17,8 @@ pub const POSTGRES_ENV: &str = "DATAHALL_TEST_POSTGRES_URL";
 pub struct TestStore {
     pub store: Store,
     pub backend: &'static str,
+    /// The database's URL: a second `Store` on it plays a second process.
+    pub url: String,
     _guard: Guard,
 }
 
@@ -107,6 +109,7 @@ pub async fn sqlite() -> TestStore {
     TestStore {
         store,
         backend: "sqlite",
+        url,
         _guard: Guard::Sqlite(dir),
     }
 }
@@ -215,6 +218,7 @@ pub async fn postgres() -> Option<TestStore> {
     Some(TestStore {
         store,
         backend: "postgres",
+        url: database.url.clone(),
         _guard: database._guard,
     })
 }
