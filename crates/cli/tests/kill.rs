@@ -200,7 +200,7 @@ fn sigterm_finishes_the_request_in_flight_and_exits_cleanly() {
         std::net::TcpStream::connect(&address).is_err(),
         "no new connections once stopping"
     );
-    connection.write_all(body[10..].as_bytes()).unwrap();
+    connection.write_all(&body.as_bytes()[10..]).unwrap();
     let mut answer = String::new();
     connection.read_to_string(&mut answer).unwrap();
     assert!(
