@@ -351,6 +351,17 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     };
     let store = open_store(&config).await?;
     recover_batches(&store).await?;
+    match server::spool::remove_abandoned(
+        &config.spool_dir(),
+        std::time::Duration::from_secs(24 * 3600),
+    ) {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(
+            removed,
+            "uploads left by a killed process removed from the spool directory"
+        ),
+        Err(error) => tracing::warn!(%error, "cleaning the spool directory"),
+    }
     if args.demo {
         if store.is_empty().await? {
             let summary = demo::load(&store).await?;

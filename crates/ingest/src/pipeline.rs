@@ -328,6 +328,74 @@ pub fn for_each_xlsx_row(
     Ok(count)
 }
 
+/// The most one JSON record (an NDJSON line, an array element) may take. Records are read
+/// one at a time; without a bound, one 100 MB line would be held whole, and a file of them
+/// would exhaust the memory. A longer NDJSON line is quarantined (the rest of the file is
+/// read); a longer array element refuses the file.
+pub const MAX_JSON_RECORD_BYTES: usize = 1 << 20;
+
+/// Counts the bytes read since the last array element, failing past the record limit.
+struct Bounded<R> {
+    inner: R,
+    since_element: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        let total = self.since_element.get() + read;
+        self.since_element.set(total);
+        if total > MAX_JSON_RECORD_BYTES + (1 << 16) {
+            return Err(std::io::Error::other(format!(
+                "一个数组元素超过 {} MiB（一条记录的上限）",
+                MAX_JSON_RECORD_BYTES >> 20
+            )));
+        }
+        Ok(read)
+    }
+}
+
+/// Reads one line of at most `limit` bytes into `text`; a longer one is skipped to its
+/// end without being held. Returns the bytes consumed (0 at the end) and whether the line
+/// was too long.
+fn read_bounded_line(
+    reader: &mut impl std::io::BufRead,
+    text: &mut String,
+    limit: usize,
+) -> std::io::Result<(usize, bool)> {
+    use std::io::{BufRead, Read};
+    let mut bytes = Vec::new();
+    let read = reader
+        .by_ref()
+        .take(limit as u64 + 1)
+        .read_until(b'\n', &mut bytes)?;
+    if read <= limit || bytes.ends_with(b"\n") {
+        let line = String::from_utf8(bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        text.push_str(&line);
+        return Ok((read, false));
+    }
+    drop(bytes);
+    let mut skipped = read;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok((skipped, true));
+        }
+        match buffer.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                reader.consume(end + 1);
+                return Ok((skipped + end + 1, true));
+            }
+            None => {
+                let len = buffer.len();
+                reader.consume(len);
+                skipped += len;
+            }
+        }
+    }
+}
+
 /// NDJSON (one object per line) or a JSON array of objects, streamed either way.
 pub fn for_each_json_row<R: std::io::Read>(
     reader: R,
@@ -353,11 +421,16 @@ pub fn for_each_json_row<R: std::io::Read>(
     };
     let mut count = 0;
     if first == b'[' {
-        let mut deserializer = serde_json::Deserializer::from_reader(reader);
+        let since_element = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut deserializer = serde_json::Deserializer::from_reader(Bounded {
+            inner: reader,
+            since_element: since_element.clone(),
+        });
         let visitor = ArrayVisitor {
             items,
             row: &mut row,
             count: &mut count,
+            since_element,
         };
         serde::Deserializer::deserialize_seq(&mut deserializer, visitor)
             .and_then(|()| deserializer.end())
@@ -368,34 +441,33 @@ pub fn for_each_json_row<R: std::io::Read>(
     let mut text = String::new();
     loop {
         text.clear();
-        if reader.read_line(&mut text).map_err(|e| match e.kind() {
-            std::io::ErrorKind::InvalidData => {
-                FileError::File(format!("第{}行：JSON 应为 UTF-8 编码", line + 1))
-            }
-            _ => io(e),
-        })? == 0
-        {
+        let (read, too_long) = read_bounded_line(&mut reader, &mut text, MAX_JSON_RECORD_BYTES)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidData => {
+                    FileError::File(format!("第{}行：JSON 应为 UTF-8 编码", line + 1))
+                }
+                _ => io(e),
+            })?;
+        if read == 0 {
             break;
         }
         line += 1;
-        if text.trim().is_empty() {
+        if !too_long && text.trim().is_empty() {
             continue;
         }
         count += 1;
-        let outcome = match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(serde_json::Value::Object(object)) => check_object(line, &object, items),
-            Ok(_) => Err(RejectedRow {
+        let outcome = if too_long {
+            Err(RejectedRow {
                 line,
                 column: None,
                 value: None,
-                reason: "每行应为一个 JSON 对象".into(),
-            }),
-            Err(e) => Err(RejectedRow {
-                line,
-                column: None,
-                value: None,
-                reason: format!("JSON 无法解析：{e}"),
-            }),
+                reason: format!(
+                    "该行超过 {} MiB（一条记录的上限），已跳过",
+                    MAX_JSON_RECORD_BYTES >> 20
+                ),
+            })
+        } else {
+            check_line(line, &text, items)
         };
         if row(outcome).is_break() {
             break;
@@ -404,11 +476,28 @@ pub fn for_each_json_row<R: std::io::Read>(
     Ok(count)
 }
 
+/// Checks one NDJSON line.
+fn check_line(line: u64, text: &str, items: &[Item]) -> RowOutcome {
+    let refused = |reason: String| RejectedRow {
+        line,
+        column: None,
+        value: None,
+        reason,
+    };
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(object)) => check_object(line, &object, items),
+        Ok(_) => Err(refused("每行应为一个 JSON 对象".into())),
+        Err(e) => Err(refused(format!("JSON 无法解析：{e}"))),
+    }
+}
+
 /// Visits the elements of a JSON array one at a time, so the array is never held whole.
 struct ArrayVisitor<'a, F> {
     items: &'a [Item],
     row: &'a mut F,
     count: &'a mut u64,
+    /// Reset after each element: the reader's count of the bytes of the next one.
+    since_element: std::rc::Rc<std::cell::Cell<usize>>,
 }
 
 impl<'de, F: FnMut(RowOutcome) -> Next> serde::de::Visitor<'de> for ArrayVisitor<'_, F> {
@@ -420,6 +509,7 @@ impl<'de, F: FnMut(RowOutcome) -> Next> serde::de::Visitor<'de> for ArrayVisitor
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(value) = seq.next_element::<serde_json::Value>()? {
+            self.since_element.set(0);
             *self.count += 1;
             let line = *self.count;
             let outcome = match value.as_object() {
@@ -556,6 +646,19 @@ mod tests {
         assert_eq!(array_rows[0].as_ref().unwrap().values[1], TypedValue::Null);
         assert_eq!(array_rows[1].as_ref().unwrap_err().line, 2);
         assert!(json_rows("[1,").is_err());
+        // One record over the limit: an NDJSON line is held back and the next one read; an
+        // array element refuses the file, neither is held whole.
+        let huge = format!(
+            "{{\"full_name\": \"{}\"}}",
+            "长".repeat(MAX_JSON_RECORD_BYTES)
+        );
+        let ndjson = format!("{huge}\n{{\"id_number\": \"11010519491231002X\"}}\n");
+        let rows = json_rows(&ndjson).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(matches!(&rows[0], Err(r) if r.line == 1 && r.reason.contains("超过 1 MiB")));
+        assert!(rows[1].is_ok(), "{:?}", rows[1]);
+        let array = format!("[{huge}]");
+        assert!(matches!(json_rows(&array), Err(FileError::File(m)) if m.contains("超过 1 MiB")));
         assert!(matches!(json_rows("  "), Err(FileError::File(m)) if m.contains("为空")));
     }
 

@@ -83,3 +83,61 @@ pub async fn spool_body(body: axum::body::Body, dir: &Path, limit: u64) -> ApiRe
     }
     spooler.finish().await
 }
+
+/// Uploads spooled by a process that was killed stay on disk (a clean exit removes them).
+/// Removes those not written for `older_than`: long enough that no live upload or import,
+/// of this process or another sharing the directory, is still using them. Returns how
+/// many were removed.
+pub fn remove_abandoned(dir: &Path, older_than: std::time::Duration) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with("datahall-upload-") {
+            continue;
+        }
+        let metadata = entry.metadata()?;
+        let idle = metadata
+            .modified()
+            .ok()
+            .and_then(|at| at.elapsed().ok())
+            .unwrap_or_default();
+        if metadata.is_file() && idle >= older_than {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abandoned_uploads_are_removed_and_live_ones_and_other_files_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 3600);
+        let old = dir.path().join("datahall-upload-old");
+        std::fs::write(&old, b"a,b").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(day_ago)
+            .unwrap();
+        let live = dir.path().join("datahall-upload-live");
+        std::fs::write(&live, b"a,b").unwrap();
+        let other = dir.path().join("someone-else.tmp");
+        std::fs::write(&other, b"x").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&other)
+            .unwrap()
+            .set_modified(day_ago)
+            .unwrap();
+        let removed = remove_abandoned(dir.path(), std::time::Duration::from_secs(24 * 3600));
+        assert_eq!(removed.unwrap(), 1);
+        assert!(!old.exists() && live.exists() && other.exists());
+    }
+}
