@@ -109,7 +109,7 @@ fi
 if want lookup; then
     cat > "$work/lookup.sql" <<SQL
 \\set n random(1, $rows)
-SELECT id_number, full_name, region FROM $table WHERE record_no = 'K' || lpad(:n::text, 12, '0');
+SELECT record_no, id_number, full_name, region FROM $table WHERE record_no = 'K' || lpad(:n::text, 12, '0');
 SQL
     tps=$(pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -f "$work/lookup.sql" "$db_url" 2>/dev/null | awk '/^tps/ { print $3 }')
     echo "bench pgbench_lookup rps=$tps" | tee -a "$work/api.txt"

@@ -141,7 +141,14 @@ pub async fn run(url: &str, args: DataApiArgs) -> anyhow::Result<()> {
         .actor();
     let rules = domain::deadline::DeadlineRules::default();
     let input = domain::sharing::RequestInput {
-        items: vec!["ID_NUMBER".into(), "FULL_NAME".into(), "REGION".into()],
+        // The key is granted too: reading by key needs it (a key not granted cannot be
+        // looked up, or masked values could be probed through it).
+        items: vec![
+            "RECORD_NO".into(),
+            "ID_NUMBER".into(),
+            "FULL_NAME".into(),
+            "REGION".into(),
+        ],
         purpose: "接口基准".into(),
         legal_basis: "基准测试".into(),
         application: "基准应用".into(),

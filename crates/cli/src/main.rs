@@ -409,6 +409,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("benchmark mode: data API calls are NOT written to the access log");
     }
     let (stop_scheduler, scheduler_stopped) = tokio::sync::watch::channel(false);
+    let stop_scheduler = std::sync::Arc::new(stop_scheduler);
     let scheduler = config.scheduler.then(|| {
         let mut scheduler =
             collect::scheduler::Scheduler::new(store.clone(), secret_key, source_policy);
@@ -422,7 +423,9 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         let task = tokio::spawn(scheduler.clone().run(scheduler_stopped));
         (scheduler, task)
     });
-    let app = server::router(server::AppState::new(store, server_config));
+    let state = server::AppState::new(store, server_config)
+        .with_scheduler(scheduler.as_ref().map(|(scheduler, _)| scheduler.clone()));
+    let app = server::router(state);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -462,19 +465,31 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     });
     // Requests in flight get the grace period; then they are cut (an upload cut before
     // its batch commits leaves the entry as it was, and resumes when sent again).
-    let cut_requests = async {
-        stopping.notified().await;
-        let _ = stop_scheduler.send(true);
-        tokio::time::sleep(grace).await;
+    // One deadline from the signal on, for requests and pulls alike.
+    let deadline = std::sync::Arc::new(std::sync::OnceLock::new());
+    let cut_requests = {
+        let deadline = deadline.clone();
+        let stop_scheduler = stop_scheduler.clone();
+        async move {
+            stopping.notified().await;
+            let at = *deadline.get_or_init(|| tokio::time::Instant::now() + grace);
+            let _ = stop_scheduler.send(true);
+            tokio::time::sleep_until(at).await;
+        }
     };
-    tokio::select! {
-        served = serving => served?,
-        () = cut_requests => tracing::warn!("requests still running after the grace period were cut"),
-    }
+    let served = tokio::select! {
+        served = serving => served,
+        () = cut_requests => {
+            tracing::warn!("requests still running after the grace period were cut");
+            Ok(())
+        }
+    };
     let _ = stop_scheduler.send(true);
+    let at = *deadline.get_or_init(|| tokio::time::Instant::now() + grace);
     if let Some((scheduler, task)) = scheduler {
-        stop_pulls(scheduler, task, grace).await;
+        stop_pulls(scheduler, task, at).await;
     }
+    served?;
     tracing::info!("datahall stopped");
     Ok(())
 }
@@ -508,9 +523,9 @@ async fn shutdown_signal() -> &'static str {
 async fn stop_pulls(
     scheduler: collect::scheduler::Scheduler,
     mut task: tokio::task::JoinHandle<()>,
-    grace: std::time::Duration,
+    deadline: tokio::time::Instant,
 ) {
-    if tokio::time::timeout(grace, &mut task).await.is_err() {
+    if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
         task.abort();
         let _ = task.await;
         tracing::warn!("pulls still running after the grace period were cut");

@@ -16,25 +16,36 @@ pub enum JobOutcome<T> {
     Panicked,
 }
 
+/// Aborts a task when dropped: a job never outlives the supervisor that bounds it.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs `work` as a task of its own, at most `deadline`. Aborting the task drops what it
 /// held (a batch's connection rolls its transaction back), so a timed-out job leaves
-/// nothing half-done; the task is also not cut when the caller is dropped (a request
-/// whose client went away), since it is spawned.
+/// nothing half-done. If the supervisor itself is dropped (a shutdown, a cancelled
+/// scheduler), the job is aborted with it: no job runs unbounded and unrecorded.
 pub async fn supervise<T, F>(name: &str, deadline: Duration, work: F) -> JobOutcome<T>
 where
     T: Send + 'static,
     F: Future<Output = T> + Send + 'static,
 {
-    let task = tokio::spawn(work);
-    let abort = task.abort_handle();
-    match tokio::time::timeout(deadline, task).await {
+    let mut task = tokio::spawn(work);
+    let _abort_with_me = AbortOnDrop(task.abort_handle());
+    match tokio::time::timeout(deadline, &mut task).await {
         Ok(Ok(value)) => JobOutcome::Done(value),
         Ok(Err(error)) => {
             tracing::error!(job = name, %error, "job panicked");
             JobOutcome::Panicked
         }
         Err(_) => {
-            abort.abort();
+            task.abort();
+            // Wait for it to be gone, so what it held is released when this returns.
+            let _ = task.await;
             tracing::warn!(
                 job = name,
                 deadline_s = deadline.as_secs(),
@@ -68,5 +79,19 @@ mod tests {
         assert!(matches!(hung, JobOutcome::TimedOut));
         // The hung task was aborted: what it held is released.
         assert!(observed.await.is_err());
+
+        // A supervisor dropped mid-job takes the job with it.
+        let (dropped, observed) = tokio::sync::oneshot::channel::<()>();
+        let supervisor = tokio::spawn(supervise("orphan", Duration::from_secs(60), async move {
+            let _held = dropped;
+            std::future::pending::<()>().await
+        }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        supervisor.abort();
+        let _ = supervisor.await;
+        assert!(
+            observed.await.is_err(),
+            "the job was aborted with its supervisor"
+        );
     }
 }

@@ -345,14 +345,21 @@ fn lower_bound(watermark: &Mark, overlap: i64) -> Option<Mark> {
 
 /// The watermark after a read: the largest change value read, but never past the source's
 /// clock when the read began (rows dated in the future are read again every time, and do
-/// not hide the changes made until they fall due).
+/// not hide the changes made until they fall due). A zoned value is capped at the clock's
+/// instant. A value without a zone is in whatever zone the department writes (usually
+/// Beijing time) while the session's clock reads UTC: it is capped a day past the clock,
+/// which no zone reaches, so a row dated years ahead still cannot freeze the watermark.
 fn next_watermark(highest: Option<Mark>, clock: &[Mark]) -> Option<Mark> {
     let highest = highest?;
-    let same_kind = clock
-        .iter()
-        .find(|c| std::mem::discriminant(*c) == std::mem::discriminant(&highest));
-    match same_kind {
-        Some(clock) if highest > *clock => Some(clock.clone()),
+    let cap = clock.iter().find_map(|c| match (c, &highest) {
+        (Mark::Zoned(_), Mark::Zoned(_)) => Some(c.clone()),
+        (Mark::Time(at), Mark::Time(_)) => at
+            .checked_add_signed(chrono::TimeDelta::days(1))
+            .map(Mark::Time),
+        _ => None,
+    });
+    match cap {
+        Some(cap) if highest > cap => Some(cap),
         _ => Some(highest),
     }
 }
@@ -877,7 +884,13 @@ mod tests {
             parse_mark("2026-03-01 09:00:00+08", "timestamp").unwrap(),
         ];
         let future = parse_mark("2099-01-01 00:00:00", "timestamp");
-        assert_eq!(next_watermark(future, &clock), Some(clock[0].clone()));
+        assert_eq!(
+            next_watermark(future, &clock),
+            parse_mark("2026-03-02 09:00:00", "timestamp"),
+            "a day past the (UTC) clock, whatever zone the column is in"
+        );
+        let beijing_now = parse_mark("2026-03-01 17:00:00", "timestamp");
+        assert_eq!(next_watermark(beijing_now.clone(), &clock), beijing_now);
         let zoned_future = parse_mark("2099-01-01 00:00:00+08", "timestamp");
         assert_eq!(next_watermark(zoned_future, &clock), Some(clock[1].clone()));
         let past = parse_mark("2026-03-01 08:59:00", "timestamp");

@@ -77,7 +77,9 @@ impl Scheduler {
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
-                _ = shutdown.changed() => {}
+                changed = shutdown.changed() => if changed.is_err() {
+                    return; // the process is going away without a word
+                },
             }
             if *shutdown.borrow() {
                 return;
@@ -141,14 +143,21 @@ impl Scheduler {
     ) -> Result<usize, StoreError> {
         let mut running = tokio::task::JoinSet::new();
         let mut ran = 0;
+        let mut claim_error = None;
         loop {
             while running.len() < self.pull_concurrency.max(1)
+                && claim_error.is_none()
                 && !shutdown.is_some_and(|s| *s.borrow())
             {
                 let now = Utc::now();
-                let Some(source) = self.store.claim_due_source(now, now + self.lease()).await?
-                else {
-                    break;
+                // A failed claim stops claiming, never the pulls already running.
+                let source = match self.store.claim_due_source(now, now + self.lease()).await {
+                    Ok(Some(source)) => source,
+                    Ok(None) => break,
+                    Err(error) => {
+                        claim_error = Some(error);
+                        break;
+                    }
                 };
                 self.hold(source.id);
                 let this = self.clone();
@@ -159,7 +168,7 @@ impl Scheduler {
                 ran += 1;
             }
             match running.join_next().await {
-                None => return Ok(ran),
+                None => return claim_error.map_or(Ok(ran), Err),
                 Some(Ok(Ok(()))) => {}
                 Some(Ok(Err(error))) => tracing::warn!(%error, "recording a pull's outcome"),
                 Some(Err(error)) => tracing::error!(%error, "a pull's supervisor failed"),
@@ -221,6 +230,18 @@ impl Scheduler {
                 .await
         })
         .await;
+        if let JobOutcome::Done(Err(crate::CollectError::Store(StoreError::Quota {
+            retry_after_secs,
+            ..
+        }))) = &outcome
+        {
+            // Every batch slot is taken: not the source's fault, so no failure is
+            // counted; the pull waits its turn.
+            let again = Utc::now() + chrono::Duration::seconds(*retry_after_secs as i64);
+            let recorded = self.store.finish_source_run(source.id, again, None).await;
+            self.unhold(source.id);
+            return recorded;
+        }
         let failure = match outcome {
             JobOutcome::Done(Ok(report)) => {
                 tracing::info!(

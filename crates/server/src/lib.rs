@@ -102,9 +102,24 @@ impl Default for ServerConfig {
 /// Exports at once; more wait for a slot (429 with `Retry-After`).
 const MAX_CONCURRENT_EXPORTS: usize = 4;
 
-/// Shared by every handler.
+/// Shared by every handler, and cloned by every extractor and middleware of every request:
+/// one reference count, not one per part (see `Store`).
 #[derive(Clone)]
 pub struct AppState {
+    inner: Arc<AppParts>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.inner
+    }
+}
+
+/// What an [`AppState`] holds.
+#[derive(Clone)]
+pub struct AppParts {
     pub store: Store,
     pub config: Arc<ServerConfig>,
     pub throttle: Arc<auth::LoginThrottle>,
@@ -120,6 +135,9 @@ pub struct AppState {
     pub health: Arc<HealthCache>,
     /// The last verification of the logs, and the lock that runs one at a time.
     pub verification: Arc<Verification>,
+    /// The process's scheduler, which also runs a person's "run now" (its limits, and
+    /// its claims given back at shutdown); `None`: one is made per run.
+    pub scheduler: Option<collect::scheduler::Scheduler>,
 }
 
 /// The audit page shows the last verification instead of recomputing both logs on every
@@ -141,7 +159,7 @@ impl AppState {
                     .expect("a freshly generated key is valid")
             }
         };
-        Self {
+        let parts = AppParts {
             access_log: access_log::AccessLog::start(store.clone()),
             store,
             config: Arc::new(config),
@@ -151,7 +169,17 @@ impl AppState {
             export_slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_EXPORTS)),
             health: Arc::default(),
             verification: Arc::default(),
+            scheduler: None,
+        };
+        Self {
+            inner: Arc::new(parts),
         }
+    }
+
+    /// The same state, running manual pulls with `scheduler`.
+    pub fn with_scheduler(mut self, scheduler: Option<collect::scheduler::Scheduler>) -> Self {
+        Arc::make_mut(&mut self.inner).scheduler = scheduler;
+        self
     }
 }
 

@@ -289,6 +289,17 @@ pub struct BatchWriter {
     pending_rejected: Vec<RejectedRow>,
 }
 
+/// A writer dropped without `finish` or `fail` (its task aborted, a panic) stops a copy
+/// in flight: the copy would otherwise keep the batch's connection and lock, outside its
+/// slot and deadline.
+impl Drop for BatchWriter {
+    fn drop(&mut self) {
+        if let Staging::Copying(task) = &self.staging {
+            task.abort();
+        }
+    }
+}
+
 /// Rejected rows gathered before they are staged.
 const PENDING_REJECTED_ROWS: usize = 20_000;
 
@@ -878,8 +889,8 @@ impl BatchWriter {
         store.fail_batch(batch_id, reason).await
     }
 
-    async fn close(self) {
-        let result = match self.staging {
+    async fn close(mut self) {
+        let result = match std::mem::replace(&mut self.staging, Staging::Gone) {
             Staging::Sqlite(conn) => conn.close().await,
             Staging::Postgres(conn) => conn.close().await,
             // Dropping the connection ends its session, and the transaction with it.
@@ -963,6 +974,14 @@ impl BatchWriter {
             }
             // (An empty entry's first load on PostgreSQL is already in the table: see
             // `DirectLoad`. The upsert then only applies what a repeated key staged.)
+            // The rows the entry held before this batch (a direct load's rows are this
+            // batch's): what the deletion guard weighs deletions against.
+            let held: i64 = if reconcile == Reconcile::None || keys.is_empty() {
+                0
+            } else {
+                sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{table}\" WHERE \"_batch_id\" <> $1 OR \"_batch_id\" IS NULL"))
+                    .bind(batch_id).fetch_one(&mut *tx).await?
+            };
             let upsert = upsert_from_stage(dialect, &table, &names, &keys);
             sqlx::query(&upsert).bind(batch_id).bind(&source).bind(at).execute(&mut *tx).await?;
             let mut deleted = 0;
@@ -979,7 +998,6 @@ impl BatchWriter {
                     Reconcile::AgainstKeys => &["stage_keys"],
                 };
                 if !kept.is_empty() {
-                    let held: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{table}\"")).fetch_one(&mut *tx).await?;
                     let matches: Vec<String> = keys.iter().map(|k| format!("k.\"{k}\" = \"{table}\".\"{k}\"")).collect();
                     let mut gone = "(\"_batch_id\" <> $2 OR \"_batch_id\" IS NULL)".to_string();
                     for kept in kept {

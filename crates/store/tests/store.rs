@@ -1341,3 +1341,51 @@ async fn another_process_never_fails_a_live_batch_and_a_superseded_writer_publis
         other.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_snapshot_that_replaces_every_key_is_a_mass_deletion_however_many_rows_it_brings() {
+    use domain::values::TypedValue;
+    use store::batch_writer::{BatchStart, Reconcile};
+    use store::batches::AcceptedRow;
+    let id = |n: u32| {
+        domain::ids::IdCardNumber::parse(&format!("110105491231{n:03}"))
+            .unwrap()
+            .to_string()
+    };
+    let rows = |from: u32, to: u32| -> Vec<AcceptedRow> {
+        (from..to)
+            .map(|n| AcceptedRow {
+                line: u64::from(n) + 2,
+                values: vec![
+                    TypedValue::Text(id(n)),
+                    TypedValue::Text(format!("居民{n}")),
+                ],
+            })
+            .collect()
+    };
+    for t in backends().await {
+        let code = published_entry(&t).await;
+        t.store
+            .apply_batch(&code, "upload", "first", &rows(0, 20), &[], &ctx())
+            .await
+            .unwrap();
+        // Twenty rows, none of them with a key the entry has: all twenty held rows would go.
+        let BatchStart::Started(mut writer) = t
+            .store
+            .begin_batch(&code, "pull", None, &ctx())
+            .await
+            .unwrap()
+        else {
+            panic!("pulls always start");
+        };
+        writer.set_reconcile(Reconcile::AgainstRows);
+        writer.write(&rows(100, 120), &[]).await.unwrap();
+        let refused = writer.finish().await.unwrap_err();
+        assert!(
+            refused.to_string().contains("安全阈值"),
+            "{}: {refused}",
+            t.backend
+        );
+        assert_eq!(people(&t).await.len(), 20, "{}", t.backend);
+    }
+}

@@ -99,12 +99,18 @@ pub async fn run_now(
     options: collect::pull::PullOptions,
 ) -> ApiResult<BatchReport> {
     let key = secret_key(state)?.clone();
-    let mut scheduler = collect::scheduler::Scheduler::new(
-        state.store.clone(),
-        key,
-        state.config.source_policy.clone(),
-    );
-    scheduler.feed_retention_days = state.config.feed_retention_days;
+    let scheduler = match &state.scheduler {
+        Some(scheduler) => scheduler.clone(),
+        None => {
+            let mut scheduler = collect::scheduler::Scheduler::new(
+                state.store.clone(),
+                key,
+                state.config.source_policy.clone(),
+            );
+            scheduler.feed_retention_days = state.config.feed_retention_days;
+            scheduler
+        }
+    };
     scheduler.run_source_as(source, ctx, options).await?;
     let after = state.store.source(source.id).await?;
     match (after.failures > source.failures, after.last_error) {
