@@ -535,6 +535,59 @@ async fn collection_duties_show_in_the_queue_and_rates_on_the_statistics_page() 
             "fresh data leaves the queue"
         );
 
+        // A source whose pull timed out, and one that failed otherwise, are in the queue
+        // with what happened.
+        let staff = testkit::fixtures::person_ctx(&app.store, "gaj-staff").await;
+        for (name, error) in [
+            (
+                "停摆的人口库",
+                "采集超时：源库 120 秒没有应答（读取源库中断），本次归集已中止，数据保持不变",
+            ),
+            ("改了表的人口库", "源表结构已变化：缺少列“full_name”"),
+        ] {
+            let source = app
+                .store
+                .create_source(
+                    &code,
+                    &store::sources::NewSource {
+                        name: name.into(),
+                        kind: "postgres".into(),
+                        url_sealed: "v1:not-sealed".into(),
+                        url_display: "postgres://db.example/people".into(),
+                        query: "people".into(),
+                        mapping: "{}".into(),
+                        mode: "full".into(),
+                        change_column: None,
+                        change_kind: None,
+                        overlap: 300,
+                        delete_column: None,
+                        reconcile_every: 0,
+                    },
+                    &staff,
+                )
+                .await
+                .unwrap();
+            app.store
+                .finish_source_run(
+                    source.id,
+                    chrono::Utc::now() + chrono::Duration::hours(1),
+                    Some(error),
+                )
+                .await
+                .unwrap();
+        }
+        let queue = Browser::text(&browser.request(Method::GET, "/", None).await);
+        let failing = queue
+            .split("id=\"failing-sources\"")
+            .nth(1)
+            .expect("the failing sources are listed");
+        assert!(
+            failing.contains("停摆的人口库")
+                && failing.contains(">采集超时<")
+                && failing.contains(">采集失败<"),
+            "{failing}"
+        );
+
         let stats = Browser::text(&browser.request(Method::GET, "/stats", None).await);
         assert!(
             stats.contains("政务数据归集率") && stats.contains("测试部门gaj"),

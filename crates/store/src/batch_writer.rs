@@ -535,11 +535,11 @@ impl Store {
     /// on PostgreSQL a batch is orphaned when no session holds its advisory lock.
     pub async fn recover_interrupted_batches(&self) -> StoreResult<Vec<i64>> {
         const REASON: &str = "归集进程中断，本批次数据未生效；重新提交相同内容即可续传";
-        let running: Vec<i64> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT id FROM batches WHERE status = 'running' ORDER BY id").fetch_all(pool).await?
+        let running: Vec<(i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, attempts FROM batches WHERE status = 'running' ORDER BY id").fetch_all(pool).await?
         });
         let mut recovered = Vec::new();
-        for id in running {
+        for (id, attempt) in running {
             let orphaned = match self.backend() {
                 crate::Backend::Sqlite(_) => {
                     let live_here = self
@@ -572,7 +572,15 @@ impl Store {
                 }
             };
             if orphaned {
-                self.fail_batch(id, REASON).await?;
+                // Only the attempt found orphaned: one resumed since then is live.
+                let failed = on_pool!(self, pool => {
+                    sqlx::query("UPDATE batches SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1 AND status = 'running' AND attempts = $4")
+                        .bind(id).bind(REASON).bind(now()).bind(attempt).execute(pool).await?.rows_affected()
+                });
+                if failed == 0 {
+                    continue;
+                }
+                tracing::warn!(batch = id, reason = REASON, "batch failed");
                 recovered.push(id);
             }
         }

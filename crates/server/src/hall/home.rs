@@ -141,11 +141,12 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
         @if !failing.is_empty() {
             h2 { "归集失败的数据源 " span.muted { "（" (failing.len()) " 个，按退避自动重试）" } }
             table id="failing-sources" {
-                tr { th { "目录" } th { "数据源" } th.num { "连续失败" } th { "原因" } th { "下次重试" } }
+                tr { th { "目录" } th { "数据源" } th { "状态" } th.num { "连续失败" } th { "原因" } th { "下次重试" } }
                 @for s in &failing {
                     tr {
                         td.mono { a href={(code_path(&s.code)) "/upload"} { (s.code) } }
                         td { (s.name) }
+                        td { span.tag { (if s.last_error.as_deref().is_some_and(|e| e.starts_with("采集超时")) { "采集超时" } else { "采集失败" }) } }
                         td.num { (s.failures) }
                         td { (s.last_error.as_deref().unwrap_or("")) }
                         td { (crate::page::beijing(&s.next_run_at)) }
