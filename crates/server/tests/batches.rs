@@ -517,6 +517,57 @@ async fn a_flood_of_pushes_is_told_to_retry_and_nothing_else_fails() {
     }
 }
 
+#[tokio::test]
+async fn a_quarantine_of_many_pages_downloads_whole_and_in_file_order() {
+    for app in TestApp::all(false).await {
+        let code = app.published_entry("常住人口户籍信息").await;
+        let staff = app.login("gaj-staff").await;
+        // 12,001 rows with bad ID numbers: more than two pages of the download.
+        let mut csv = String::from("公民身份号码,姓名\n");
+        for n in 0..12_001 {
+            csv.push_str(&format!("bad{n},居民{n}\n"));
+        }
+        let uploaded = app
+            .send(upload(
+                &format!("/api/v1/resources/{code}/batches"),
+                &staff,
+                csv.into_bytes(),
+            ))
+            .await;
+        assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.json);
+        assert_eq!(uploaded.json["batch"]["rows_quarantined"], 12_001);
+        assert_eq!(uploaded.json["quarantine"].as_array().unwrap().len(), 100);
+        let download = app
+            .get(
+                &format!(
+                    "/api/v1/batches/{}/quarantine.csv",
+                    uploaded.json["batch"]["id"]
+                ),
+                &staff,
+            )
+            .await;
+        assert_eq!(download.status, StatusCode::OK);
+        let text = String::from_utf8(download.bytes.clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.len(),
+            12_002,
+            "{}: a header and every row",
+            app.backend
+        );
+        assert_eq!(text.matches('\u{feff}').count(), 1, "one byte-order mark");
+        let numbers: Vec<u64> = lines[1..]
+            .iter()
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        assert!(
+            numbers.windows(2).all(|w| w[0] < w[1]),
+            "file order, no repeats"
+        );
+        assert_eq!((numbers[0], numbers[12_000]), (2, 12_002));
+    }
+}
+
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {

@@ -83,9 +83,23 @@ impl Store {
 
     /// The quarantined rows of a batch, in file order.
     pub async fn quarantine(&self, batch_id: i64) -> StoreResult<Vec<RejectedRow>> {
+        self.quarantine_page(batch_id, None, i64::MAX).await
+    }
+
+    /// At most `limit` quarantined rows of a batch after line `after`, in file order: a
+    /// quarantine of a million rows is read (and downloaded) a page at a time.
+    pub async fn quarantine_page(
+        &self,
+        batch_id: i64,
+        after: Option<u64>,
+        limit: i64,
+    ) -> StoreResult<Vec<RejectedRow>> {
+        let after = after.map_or(-1, |line| i64::try_from(line).unwrap_or(i64::MAX));
         let rows: Vec<(i64, Option<String>, Option<String>, String)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT line, column_name, value, reason FROM quarantine WHERE batch_id = $1 ORDER BY line")
+            sqlx::query_as("SELECT line, column_name, value, reason FROM quarantine WHERE batch_id = $1 AND line > $2 ORDER BY line LIMIT $3")
                 .bind(batch_id)
+                .bind(after)
+                .bind(limit)
                 .fetch_all(pool)
                 .await?
         });

@@ -117,8 +117,7 @@ pub async fn import_spooled(
     let batch = collect::file::import_file(&state.store, import, &ctx, |_| {})
         .await
         .map_err(collect_error)?;
-    let mut quarantine = state.store.quarantine(batch.id).await?;
-    quarantine.truncate(100);
+    let quarantine = state.store.quarantine_page(batch.id, None, 100).await?;
     Ok(UploadReport { batch, quarantine })
 }
 
@@ -242,8 +241,7 @@ pub async fn push(
             &ctx,
         )
         .await?;
-    let mut quarantine = state.store.quarantine(batch.id).await?;
-    quarantine.truncate(100);
+    let quarantine = state.store.quarantine_page(batch.id, None, 100).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(UploadReport { batch, quarantine }),
@@ -289,8 +287,7 @@ pub async fn show(
     let failures = state.store.quarantine_by_column(id).await?;
     let items = state.store.published_body(&resource).await?.items;
     let items = item_quality(&items, &failures, batch.rows_received);
-    let mut quarantine = state.store.quarantine(id).await?;
-    quarantine.truncate(100);
+    let quarantine = state.store.quarantine_page(id, None, 100).await?;
     Ok(axum::Json(BatchDetail {
         resource: code,
         malformed_rows: failed_on(&failures, None),
@@ -423,43 +420,75 @@ pub async fn quality(
     Ok(axum::Json(entry_quality(&state, &resource).await?))
 }
 
-/// The quarantined rows of a batch as a CSV file (UTF-8 with BOM, for Excel).
+/// Rows of the quarantine read and written per step of its download.
+const QUARANTINE_PAGE: i64 = 5_000;
+
+/// The quarantined rows of a batch as a CSV file (UTF-8 with BOM, for Excel), streamed a
+/// page at a time: a million rows never sit in memory. Returns the file's name and body.
 pub async fn quarantine_csv(
     state: &AppState,
     principal: &Principal,
     id: i64,
-) -> ApiResult<(String, Vec<u8>)> {
+) -> ApiResult<(String, axum::body::Body)> {
     let (_, code) = state.store.batch(id).await?;
     let resource = state
         .store
         .visible_resource(&code, visibility(principal))
         .await?;
     may_see_collection(principal, &resource)?;
-    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let write = |out: &mut csv::Writer<Vec<u8>>, row: [&str; 4]| {
-        out.write_record(
-            row.map(crate::csv_cell::safe_cell)
-                .iter()
-                .map(|c| c.as_ref()),
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))
-    };
-    write(&mut out, ["行号", "信息项", "值", "原因"])?;
-    for row in state.store.quarantine(id).await? {
-        write(
-            &mut out,
-            [
-                &row.line.to_string(),
-                row.column.as_deref().unwrap_or(""),
-                row.value.as_deref().unwrap_or(""),
-                &row.reason,
-            ],
-        )?;
-    }
-    let bytes = out
-        .into_inner()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok((format!("quarantine-{id}.csv"), bytes))
+    let store = state.store.clone();
+    // The state between pages: the last line written (`None` before the first page), and
+    // whether the end was reached.
+    let pages = futures_util::stream::unfold((None::<u64>, false), move |(after, finished)| {
+        let store = store.clone();
+        async move {
+            if finished {
+                return None;
+            }
+            let rows = match store.quarantine_page(id, after, QUARANTINE_PAGE).await {
+                Ok(rows) => rows,
+                Err(error) => {
+                    tracing::error!(batch = id, %error, "quarantine download cut");
+                    let failed = std::io::Error::other("quarantine read failed");
+                    return Some((Err(failed), (after, true)));
+                }
+            };
+            let first = after.is_none();
+            let bom: &[u8] = if first { b"\xEF\xBB\xBF" } else { b"" };
+            let mut out = csv::Writer::from_writer(bom.to_vec());
+            if first {
+                let _ = write_cells(&mut out, ["行号", "信息项", "值", "原因"]);
+            }
+            for row in &rows {
+                let _ = write_cells(
+                    &mut out,
+                    [
+                        &row.line.to_string(),
+                        row.column.as_deref().unwrap_or(""),
+                        row.value.as_deref().unwrap_or(""),
+                        &row.reason,
+                    ],
+                );
+            }
+            let done = (rows.len() as i64) < QUARANTINE_PAGE;
+            let next = rows.last().map(|r| r.line).or(after).or(Some(0));
+            let bytes = out.into_inner().unwrap_or_default();
+            Some((Ok::<_, std::io::Error>(bytes), (next, done)))
+        }
+    });
+    Ok((
+        format!("quarantine-{id}.csv"),
+        axum::body::Body::from_stream(pages),
+    ))
+}
+
+/// One CSV record, each cell guarded against formula injection.
+fn write_cells(out: &mut csv::Writer<Vec<u8>>, row: [&str; 4]) -> csv::Result<()> {
+    out.write_record(
+        row.map(crate::csv_cell::safe_cell)
+            .iter()
+            .map(|c| c.as_ref()),
+    )
 }
 
 #[utoipa::path(get, path = "/api/v1/batches/{id}/quarantine.csv", tag = "collection", security(("bearer" = [])), params(("id" = i64, Path)),
@@ -469,11 +498,11 @@ pub async fn quarantine_download(
     Auth(principal): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<axum::response::Response> {
-    let (name, bytes) = quarantine_csv(&state, &principal, id).await?;
-    Ok(csv_response(&name, bytes))
+    let (name, body) = quarantine_csv(&state, &principal, id).await?;
+    Ok(csv_response(&name, body))
 }
 
-pub fn csv_response(name: &str, bytes: Vec<u8>) -> axum::response::Response {
+pub fn csv_response(name: &str, bytes: impl Into<axum::body::Body>) -> axum::response::Response {
     use axum::response::IntoResponse;
     (
         [
@@ -486,7 +515,7 @@ pub fn csv_response(name: &str, bytes: Vec<u8>) -> axum::response::Response {
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        bytes,
+        bytes.into(),
     )
         .into_response()
 }
