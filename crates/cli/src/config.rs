@@ -45,6 +45,8 @@ pub struct Config {
     /// entries; past them a batch is refused with 429 and `Retry-After`.
     pub max_batches: usize,
     pub max_batches_per_department: usize,
+    /// The longest an export may run, in minutes (a slow reader included).
+    pub export_deadline_minutes: u64,
     /// The longest one pull may take, in minutes; past it, it is aborted (采集超时).
     pub pull_deadline_minutes: u64,
     /// How long a source may stay silent (no next row, no answer), in seconds.
@@ -100,6 +102,7 @@ impl Default for Config {
             pull_concurrency: 4,
             max_batches: 8,
             max_batches_per_department: 3,
+            export_deadline_minutes: 60,
             pull_deadline_minutes: 30,
             source_idle_seconds: 120,
             shutdown_grace_seconds: 30,
@@ -119,7 +122,7 @@ impl Default for Config {
     }
 }
 
-const KEYS: [&str; 32] = [
+const KEYS: [&str; 33] = [
     "database",
     "listen",
     "platform_name",
@@ -137,6 +140,7 @@ const KEYS: [&str; 32] = [
     "pull_concurrency",
     "max_batches",
     "max_batches_per_department",
+    "export_deadline_minutes",
     "pull_deadline_minutes",
     "source_idle_seconds",
     "shutdown_grace_seconds",

@@ -403,6 +403,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         target_social: config.target_social / 100.0,
         deadline_rules: config.deadline_rules()?,
         feed_retention_days: config.feed_retention_days.max(1),
+        export_deadline: std::time::Duration::from_secs(config.export_deadline_minutes.max(1) * 60),
         audit_data_access: !args.unaudited_benchmark,
     };
     if args.unaudited_benchmark {

@@ -72,6 +72,8 @@ pub struct ServerConfig {
     pub deadline_rules: domain::deadline::DeadlineRules,
     /// Days the change feed keeps deleted records; an older cursor is refused (410).
     pub feed_retention_days: i64,
+    /// The longest an export may hold its slot and its snapshot (a slow reader included).
+    pub export_deadline: std::time::Duration,
     /// Whether data API calls are written to the access log: always, except in the
     /// benchmark that measures what the log costs.
     pub audit_data_access: bool,
@@ -94,6 +96,7 @@ impl Default for ServerConfig {
             target_social: 0.6,
             deadline_rules: domain::deadline::DeadlineRules::default(),
             feed_retention_days: 90,
+            export_deadline: std::time::Duration::from_secs(3600),
             audit_data_access: true,
         }
     }

@@ -1086,3 +1086,69 @@ async fn a_consumer_asks_the_bureau_to_review_why_data_is_not_shared() {
         assert_eq!(decisions, 1);
     }
 }
+
+#[tokio::test]
+async fn an_export_past_its_deadline_ends_in_an_error_and_frees_its_slot() {
+    use tower::ServiceExt;
+    for app in TestApp::all_with(false, |config| {
+        config.export_deadline = std::time::Duration::from_millis(300);
+    })
+    .await
+    {
+        let code = loaded_entry(&app, ShareType::Unconditional).await;
+        // 40,000 more rows: more pages than the export's buffers hold, so a reader that
+        // stops reading keeps the export waiting.
+        let provider = app.login("gaj-staff").await;
+        for chunk in 0..4u32 {
+            let records: Vec<Value> = (0..10_000u32)
+                .map(|i| {
+                    let n = chunk * 10_000 + i;
+                    let legacy = format!(
+                        "110105{:02}{:02}{:02}{:03}",
+                        30 + n / 336_000,
+                        1 + (n / 28_000) % 12,
+                        1 + (n / 1000) % 28,
+                        n % 1000
+                    );
+                    let id = domain::ids::IdCardNumber::parse(&legacy).unwrap().to_string();
+                    json!({"id_number": id, "full_name": "居民", "region": "341002", "religion": "无"})
+                })
+                .collect();
+            let pushed = app
+                .post(
+                    &format!("/api/v1/resources/{code}/records"),
+                    &provider,
+                    json!({"batch_key": format!("more-{chunk}"), "records": records}),
+                )
+                .await;
+            assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.json);
+        }
+        let token = mzj_application(&app, "低保审批系统").await;
+        let staff = app.login("mzj-staff").await;
+        let submitted = app
+            .post(
+                "/api/v1/share-requests",
+                &staff,
+                request(&code, &["id_number", "full_name", "region"]),
+            )
+            .await;
+        assert_eq!(submitted.status, StatusCode::CREATED, "{}", submitted.json);
+        // More exports than slots, each read too slowly: each ends in an error at its
+        // deadline (never as a whole file) and gives its slot back for the next.
+        for _ in 0..6 {
+            let request = axum::http::Request::get(format!("/api/v1/data/{code}/export"))
+                .header("authorization", format!("Bearer {token}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = app.router.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{}", app.backend);
+            tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+            let body = axum::body::to_bytes(response.into_body(), 64 << 20).await;
+            assert!(
+                body.is_err(),
+                "{}: the cut file does not end as whole",
+                app.backend
+            );
+        }
+    }
+}

@@ -415,15 +415,27 @@ async fn start_export(
     let store = state.store.clone();
     let (subject_state, request_id) = (state.clone(), trace.request_id.clone());
     let resource_id = access.grant.resource_id;
-    // Reader: the snapshot, page by page, into `events`.
+    // Reader: the snapshot, page by page, into `events`, for at most the export deadline:
+    // a stalled or very slow consumer must not hold a slot and a snapshot (which holds back
+    // the database's cleanup) for ever. Past it the file ends in an error, never as whole.
+    let deadline = state.config.export_deadline;
     let reader = tokio::spawn(async move {
         let _slot = slot;
-        store
-            .export_records(resource_id, &query, |event| {
-                let events = events_tx.clone();
-                async move { events.send(event).await.is_ok() }
-            })
+        let reading = store.export_records(resource_id, &query, |event| {
+            let events = events_tx.clone();
+            async move { events.send(event).await.is_ok() }
+        });
+        tokio::time::timeout(deadline, reading)
             .await
+            .unwrap_or_else(|_| {
+                Err(store::StoreError::Quota {
+                    message: format!(
+                        "导出超过 {} 分钟未完成，已中止；请用 fields 或筛选条件缩小范围，或改用变更游标增量获取",
+                        deadline.as_secs().div_ceil(60)
+                    ),
+                    retry_after_secs: 60,
+                })
+            })
     });
     let (rows, head) = match events_rx.recv().await {
         Some(ExportEvent::Start { rows, seq }) => (rows, seq),
