@@ -611,6 +611,20 @@ async fn a_department_saves_a_source_without_showing_its_credentials_and_runs_it
             &app.post(&uri, &staff, bad_scheme).await,
             StatusCode::BAD_REQUEST,
         );
+        // An overlap past any calendar (it used to panic the scheduler at the first run).
+        let mut endless = definition.clone();
+        endless["mode"] = "incremental".into();
+        endless["change_column"] = "gxsj".into();
+        endless["overlap"] = serde_json::json!(i64::MAX);
+        let refused = app.post(&uri, &staff, endless).await;
+        assert!(
+            error_of(&refused, StatusCode::BAD_REQUEST)["message"]
+                .as_str()
+                .unwrap()
+                .contains("overlap（回读范围）应为 0–604800 秒"),
+            "{}",
+            refused.json
+        );
         let created = app.post(&uri, &staff, definition).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
         assert!(created.json.get("url_sealed").is_none());
