@@ -674,13 +674,8 @@ pub async fn run_pull_with(
                         raw[item] = texts[position].as_deref();
                     }
                     if is_true(delete_at.and_then(|i| texts[i].as_deref())) {
-                        let key: Result<Vec<TypedValue>, _> = key_items
-                            .iter()
-                            .map(|&i| check_value(&items[i], raw[i], None))
-                            .collect();
-                        if let Ok(key) = key {
-                            deleted.push(key);
-                        }
+                        let texts = key_items.iter().map(|&i| raw[i]);
+                        deleted.extend(checked_key(&items, &key_items, texts));
                         continue;
                     }
                     match check_values(line, &raw, &items) {
@@ -688,13 +683,8 @@ pub async fn run_pull_with(
                         Err(row) => {
                             chunk.rejected.push(row);
                             if reconcile != Reconcile::None && !key_items.is_empty() {
-                                let key: Result<Vec<TypedValue>, _> = key_items
-                                    .iter()
-                                    .map(|&i| check_value(&items[i], raw[i], None))
-                                    .collect();
-                                if let Ok(key) = key {
-                                    held.push(key);
-                                }
+                                let texts = key_items.iter().map(|&i| raw[i]);
+                                held.extend(checked_key(&items, &key_items, texts));
                             }
                         }
                     }
@@ -769,6 +759,20 @@ pub async fn run_pull_with(
     Ok(writer.finish().await?)
 }
 
+/// The typed key of a source row from the texts of its key items (in `key_items`
+/// order), or `None` when one of them is not a valid value.
+fn checked_key<'a>(
+    items: &[Item],
+    key_items: &[usize],
+    texts: impl Iterator<Item = Option<&'a str>>,
+) -> Option<Vec<TypedValue>> {
+    key_items
+        .iter()
+        .zip(texts)
+        .map(|(&i, text)| check_value(&items[i], text, None).ok())
+        .collect()
+}
+
 /// Stages every key the source holds (not soft-deleted), for key reconciliation.
 /// What reading every key of a source needs to know.
 struct KeyRead<'a> {
@@ -814,14 +818,8 @@ async fn read_all_keys(
                 if delete_column.is_some() && is_true(texts.last().and_then(|t| t.as_deref())) {
                     continue;
                 }
-                let key: Result<Vec<TypedValue>, _> = key_items
-                    .iter()
-                    .zip(&texts)
-                    .map(|(&i, text)| check_value(&items[i], text.as_deref(), None))
-                    .collect();
-                if let Ok(key) = key {
-                    keys.push(key);
-                }
+                let key_texts = texts.iter().take(key_items.len()).map(|t| t.as_deref());
+                keys.extend(checked_key(items, key_items, key_texts));
                 if keys.len() >= CHUNK_ROWS {
                     writer.keep_keys(&keys).await?;
                     keys.clear();

@@ -230,19 +230,10 @@ impl Scheduler {
                 .await
         })
         .await;
-        if let JobOutcome::Done(Err(crate::CollectError::Store(StoreError::Quota {
-            retry_after_secs,
-            ..
-        }))) = &outcome
-        {
-            // Every batch slot is taken: not the source's fault, so no failure is
-            // counted; the pull waits its turn.
-            let again = Utc::now() + chrono::Duration::seconds(*retry_after_secs as i64);
-            let recorded = self.store.finish_source_run(source.id, again, None).await;
-            self.unhold(source.id);
-            return recorded;
-        }
-        let failure = match outcome {
+        let failures = u32::try_from(source.failures + 1).unwrap_or(u32::MAX);
+        let backoff = retry_delay(failures, interval);
+        // When the source is next due, and why this run failed (if it did).
+        let (wait, failure) = match outcome {
             JobOutcome::Done(Ok(report)) => {
                 tracing::info!(
                     source = source.id,
@@ -250,39 +241,38 @@ impl Scheduler {
                     rows = report.rows_received,
                     "pull succeeded"
                 );
-                None
+                (interval, None)
             }
-            JobOutcome::Done(Err(error)) => Some(error.to_string()),
-            JobOutcome::TimedOut => Some(format!(
-                "采集超时：本次抽取超过 {} 仍未完成，已中止，数据保持不变",
-                spoken_duration(self.pull_deadline)
-            )),
-            JobOutcome::Panicked => {
-                Some("采集失败：平台内部错误，已记入服务器日志，数据保持不变".to_string())
-            }
+            // Every batch slot is taken: not the source's fault, so no failure is
+            // counted; the pull waits its turn.
+            JobOutcome::Done(Err(crate::CollectError::Store(StoreError::Quota {
+                retry_after_secs,
+                ..
+            }))) => (chrono::Duration::seconds(retry_after_secs as i64), None),
+            JobOutcome::Done(Err(error)) => (backoff, Some(error.to_string())),
+            JobOutcome::TimedOut => (
+                backoff,
+                Some(format!(
+                    "采集超时：本次抽取超过 {} 仍未完成，已中止，数据保持不变",
+                    spoken_duration(self.pull_deadline)
+                )),
+            ),
+            JobOutcome::Panicked => (
+                backoff,
+                Some("采集失败：平台内部错误，已记入服务器日志，数据保持不变".to_string()),
+            ),
         };
-        if failure.is_some() {
+        if let Some(error) = &failure {
+            tracing::warn!(source = source.id, failures, retry_in_s = wait.num_seconds(), %error, "pull failed");
             // An aborted pull's batch is failed now, not at the next tick.
             if let Err(error) = self.store.recover_interrupted_batches().await {
                 tracing::warn!(%error, "failing a cut pull's batch");
             }
         }
-        let now = Utc::now();
-        let recorded = match &failure {
-            None => {
-                self.store
-                    .finish_source_run(source.id, now + interval, None)
-                    .await
-            }
-            Some(error) => {
-                let failures = u32::try_from(source.failures + 1).unwrap_or(u32::MAX);
-                let retry = retry_delay(failures, interval);
-                tracing::warn!(source = source.id, failures, retry_in_s = retry.num_seconds(), %error, "pull failed");
-                self.store
-                    .finish_source_run(source.id, now + retry, Some(error))
-                    .await
-            }
-        };
+        let recorded = self
+            .store
+            .finish_source_run(source.id, Utc::now() + wait, failure.as_deref())
+            .await;
         self.unhold(source.id);
         recorded
     }

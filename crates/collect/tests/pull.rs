@@ -133,6 +133,21 @@ fn definition(name: &str, url: &str, mode: &str) -> SourceDefinition {
     }
 }
 
+/// Checks `definition` against its source and saves it on `code`, as 公安局's staff.
+async fn saved_source(
+    store: &Store,
+    key: &SecretKey,
+    code: &str,
+    body: &domain::catalogue::ResourceBody,
+    definition: &SourceDefinition,
+) -> store::sources::Source {
+    let new = define_source(key, &local(), &body.items, definition)
+        .await
+        .unwrap();
+    let staff = testkit::fixtures::person_ctx(store, "gaj-staff").await;
+    store.create_source(code, &new, &staff).await.unwrap()
+}
+
 /// The test's source systems run on this machine: the pull tests allow loopback (the
 /// policy itself is tested in `collect::network` and the server's trust tests).
 fn local() -> datahall_collect::network::SourcePolicy {
@@ -356,17 +371,7 @@ async fn a_source_that_goes_away_mid_pull_leaves_the_previous_data_and_a_failed_
             };
             let mut slow = definition("慢查询", &db.url, "full");
             slow.query = format!("SELECT p.* FROM people p WHERE {pause}");
-            let slow = define_source(&key, &local(), &body.items, &slow)
-                .await
-                .unwrap();
-            let slow = store
-                .create_source(
-                    &code,
-                    &slow,
-                    &testkit::fixtures::person_ctx(store, "gaj-staff").await,
-                )
-                .await
-                .unwrap();
+            let slow = saved_source(store, &key, &code, &body, &slow).await;
             exec(
                 &db,
                 &["UPDATE people SET full_name = '不应出现'".to_string()],
@@ -436,17 +441,7 @@ async fn incremental_by_key_reconciles_hard_deletes_every_run() {
             definition.overlap = Some(1);
             definition.delete_column = None;
             definition.reconcile_every = Some(1);
-            let source = define_source(&key, &local(), &body.items, &definition)
-                .await
-                .unwrap();
-            let source = store
-                .create_source(
-                    &code,
-                    &source,
-                    &testkit::fixtures::person_ctx(store, "gaj-staff").await,
-                )
-                .await
-                .unwrap();
+            let source = saved_source(store, &key, &code, &body, &definition).await;
             run_pull(store, &key, &local(), &source, &ctx)
                 .await
                 .unwrap();
@@ -573,17 +568,7 @@ async fn a_full_pull_keeps_rows_held_in_quarantine_and_stops_before_emptying_the
             full.query = "residents".into();
             full.change_column = None;
             full.delete_column = None;
-            let new = define_source(&key, &local(), &body.items, &full)
-                .await
-                .unwrap();
-            let source = store
-                .create_source(
-                    &code,
-                    &new,
-                    &testkit::fixtures::person_ctx(store, "gaj-staff").await,
-                )
-                .await
-                .unwrap();
+            let source = saved_source(store, &key, &code, &body, &full).await;
             let first = run_pull(store, &key, &local(), &source, &ctx)
                 .await
                 .unwrap();
@@ -684,17 +669,7 @@ async fn an_incremental_pull_on_a_zoned_column_keeps_a_watermark_that_future_row
         ]).await;
         let mut incremental = definition("户籍库增量", &db.url, "incremental");
         incremental.delete_column = None;
-        let new = define_source(&key, &local(), &body.items, &incremental)
-            .await
-            .unwrap();
-        let source = store
-            .create_source(
-                &code,
-                &new,
-                &testkit::fixtures::person_ctx(store, "gaj-staff").await,
-            )
-            .await
-            .unwrap();
+        let source = saved_source(store, &key, &code, &body, &incremental).await;
         run_pull(store, &key, &local(), &source, &ctx)
             .await
             .unwrap();
@@ -807,37 +782,24 @@ async fn a_source_that_stops_answering_fails_its_pull_and_the_other_sources_stil
             )
             .await;
             let staff = testkit::fixtures::person_ctx(store, "gaj-staff").await;
-            let save = |name: &'static str, query: String| {
+            let full = |name: &str, query: &str| {
                 let mut source = definition(name, &db.url, "full");
-                source.query = query;
+                source.query = query.into();
                 source.change_column = None;
                 source.delete_column = None;
-                let (key, body, store, staff, code) = (
-                    key.clone(),
-                    body.clone(),
-                    store.clone(),
-                    staff.clone(),
-                    code.clone(),
-                );
-                async move {
-                    let new = define_source(&key, &local(), &body.items, &source)
-                        .await
-                        .unwrap();
-                    store.create_source(&code, &new, &staff).await.unwrap()
-                }
+                source
             };
-            let quiet = save("停摆的源库", "quiet".into()).await;
-            let steady = save("正常的源库", "steady".into()).await;
+            let quiet = saved_source(store, &key, &code, &body, &full("停摆的源库", "quiet")).await;
+            let steady =
+                saved_source(store, &key, &code, &body, &full("正常的源库", "steady")).await;
             let pause = if db.kind == "mysql" {
                 "SLEEP(0.02 + 0 * LENGTH(s.id_number)) = 0"
             } else {
                 "(s.id_number || pg_sleep(0.02)::text) IS NOT NULL"
             };
-            let slow = save(
-                "很慢的源库",
-                format!("SELECT s.* FROM steady s WHERE {pause}"),
-            )
-            .await;
+            let slow_query = format!("SELECT s.* FROM steady s WHERE {pause}");
+            let slow = full("很慢的源库", &slow_query);
+            let slow = saved_source(store, &key, &code, &body, &slow).await;
             // The slow one runs on its own below.
             store
                 .set_source_enabled(slow.id, false, &staff)
