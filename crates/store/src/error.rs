@@ -38,6 +38,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
+        if crate::is_connection_loss(&error) {
+            crate::note_connection_loss();
+        }
         match &error {
             sqlx::Error::RowNotFound => StoreError::NotFound("记录".into()),
             sqlx::Error::Database(db) if db.is_unique_violation() => {

@@ -244,6 +244,44 @@ pub fn redact_url(url: &str) -> String {
 /// A PostgreSQL connection idle this long is pinged before it is used again.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 
+/// When this process last found a PostgreSQL connection lost (a server restart, a
+/// failover, a cut network): milliseconds after [`CONNECTION_EPOCH`], 0 for never. Every
+/// connection opened before then is pinged before it is used again, so that after a
+/// restart one query fails, not one for each connection the pools held.
+static CONNECTION_LOST_AT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static CONNECTION_EPOCH: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+
+/// Whether `error` says the connection itself is gone: an I/O failure, or PostgreSQL's
+/// classes 08 (connection exception) and 57P (the server shutting down or starting).
+pub(crate) fn is_connection_loss(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
+pub(crate) fn note_connection_loss() {
+    let at = CONNECTION_EPOCH.elapsed().as_millis() as u64;
+    CONNECTION_LOST_AT.fetch_max(at.max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether a connection `age` old was opened before the last loss of a connection.
+fn opened_before_last_loss(age: Duration) -> bool {
+    match CONNECTION_LOST_AT.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => false,
+        lost => {
+            let since_loss = CONNECTION_EPOCH
+                .elapsed()
+                .saturating_sub(Duration::from_millis(lost));
+            age >= since_loss
+        }
+    }
+}
+
 pub(crate) fn postgres_pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
@@ -254,7 +292,7 @@ pub(crate) fn postgres_pool_options(max_connections: u32) -> PgPoolOptions {
         .test_before_acquire(false)
         .before_acquire(|connection, meta| {
             Box::pin(async move {
-                if meta.idle_for >= IDLE_BEFORE_PING {
+                if meta.idle_for >= IDLE_BEFORE_PING || opened_before_last_loss(meta.age) {
                     sqlx::Connection::ping(connection).await?;
                 }
                 Ok(true)
@@ -421,7 +459,9 @@ impl Store {
 
     /// True when the database answers.
     pub async fn ping(&self) -> bool {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+            .map_err(StoreError::from)
+            .is_ok()
     }
 
     /// Refreshes the planner's statistics (and, on PostgreSQL, the visibility map that
