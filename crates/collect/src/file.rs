@@ -123,6 +123,16 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// An XLSX is read twice (the zip guard, then the sheet) and out of order: the count
+/// follows the position, so progress stays within the file's size.
+impl<R: std::io::Seek> std::io::Seek for Counting<R> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let position = self.inner.seek(to)?;
+        self.read.store(position, Ordering::Relaxed);
+        Ok(position)
+    }
+}
+
 /// The SHA-256 of a file, streamed.
 pub fn file_hash(path: &std::path::Path) -> std::io::Result<String> {
     let mut file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);

@@ -244,9 +244,9 @@ impl FileFormat {
 
 /// Reads a file of any format and calls `row` for every data row, checked against
 /// `items`, with the columns matched by `mapping` and then by name. Returns the number of
-/// rows; a file without a data row is an error. XLSX is read into memory (the sheet is
-/// bounded by the upload limit and the zip-bomb guard); CSV and JSON are streamed.
-pub fn for_each_row<R: std::io::Read>(
+/// rows; a file without a data row is an error. Every format is streamed: a row at a time
+/// (XLSX keeps its shared strings, bounded by the zip guard).
+pub fn for_each_row<R: std::io::Read + std::io::Seek>(
     reader: R,
     format: &FileFormat,
     items: &[Item],
@@ -260,12 +260,7 @@ pub fn for_each_row<R: std::io::Read>(
         } => for_each_csv_row(reader, *encoding, *delimiter, items, mapping, row)?,
         FileFormat::Json => for_each_json_row(reader, items, row)?,
         FileFormat::Xlsx { sheet } => {
-            let mut bytes = Vec::new();
-            let mut reader = reader;
-            reader
-                .read_to_end(&mut bytes)
-                .map_err(|e| FileError::File(format!("读取文件失败：{e}")))?;
-            for_each_xlsx_row(&bytes, sheet.as_deref(), items, mapping, row)?
+            for_each_xlsx_row(reader, sheet.as_deref(), items, mapping, row)?
         }
     };
     if rows == 0 {
@@ -307,25 +302,37 @@ pub fn for_each_csv_row<R: std::io::Read>(
 }
 
 /// An XLSX export: the header of the named (or first) sheet mapped to items, then every
-/// row checked.
-pub fn for_each_xlsx_row(
-    bytes: &[u8],
+/// row checked as it is read.
+pub fn for_each_xlsx_row<R: std::io::Read + std::io::Seek>(
+    reader: R,
     sheet: Option<&str>,
     items: &[Item],
     mapping: &ColumnMapping,
     mut row: impl FnMut(RowOutcome) -> Next,
 ) -> Result<u64, FileError> {
-    let sheet = crate::catalogue_xlsx::read_sheet(bytes, sheet)
-        .map_err(|e| FileError::File(e.to_string()))?;
-    let columns = map_columns_with(&sheet.header, items, mapping)?;
+    use crate::catalogue_xlsx::SheetLine;
+    let mut columns = None;
     let mut count = 0;
-    for (line, fields) in &sheet.rows {
-        count += 1;
-        if row(check_row(u64::from(*line), fields, items, &columns)).is_break() {
-            break;
-        }
-    }
+    crate::catalogue_xlsx::stream_sheet(reader, sheet, |line| {
+        Ok::<_, FileError>(match line {
+            SheetLine::Header(header) => {
+                columns = Some(map_columns_with(&header, items, mapping)?);
+                std::ops::ControlFlow::Continue(())
+            }
+            SheetLine::Record(line, fields) => {
+                count += 1;
+                let columns = columns.as_ref().expect("the header comes first");
+                row(check_row(u64::from(line), &fields, items, columns))
+            }
+        })
+    })?;
     Ok(count)
+}
+
+impl From<crate::catalogue_xlsx::TemplateError> for FileError {
+    fn from(error: crate::catalogue_xlsx::TemplateError) -> Self {
+        FileError::File(error.to_string())
+    }
 }
 
 /// The most one JSON record (an NDJSON line, an array element) may take. Records are read
@@ -531,7 +538,7 @@ impl<'de, F: FnMut(RowOutcome) -> Next> serde::de::Visitor<'de> for ArrayVisitor
 }
 
 /// Collects every checked row of a file in memory: for small files and tests.
-pub fn check_file<R: std::io::Read>(
+pub fn check_file<R: std::io::Read + std::io::Seek>(
     reader: R,
     format: &FileFormat,
     items: &[Item],

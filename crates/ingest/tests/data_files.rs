@@ -104,3 +104,62 @@ fn ragged_rows_and_a_wrong_declared_encoding_are_reported_per_row() {
         "{declared:?}"
     );
 }
+
+/// A department's export past the catalogue template's 64 MiB limit is streamed a row at a
+/// time and read whole; it was refused as too large while sheets were read into memory.
+#[test]
+fn a_data_workbook_larger_than_a_template_is_streamed_whole() {
+    use datahall_ingest::pipeline::for_each_xlsx_row;
+    let rows = 500_000u32;
+    let remark = "一段足够长的备注文字，使工作表解压后超过目录模板的上限";
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (column, name) in ["公民身份号码", "姓名", "备注"].into_iter().enumerate() {
+        sheet.write_string(0, column as u16, name).unwrap();
+    }
+    for n in 1..=rows {
+        let legacy = format!(
+            "110105{:02}{:02}{:02}{:03}",
+            30 + n / 336_000,
+            1 + (n / 28_000) % 12,
+            1 + (n / 1000) % 28,
+            n % 1000
+        );
+        let id = domain::ids::IdCardNumber::parse(&legacy)
+            .unwrap()
+            .to_string();
+        sheet.write_string(n, 0, id).unwrap();
+        sheet.write_string(n, 1, format!("居民{n}")).unwrap();
+        sheet.write_string(n, 2, remark).unwrap();
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.as_slice())).unwrap();
+    let unzipped: u64 = (0..archive.len())
+        .map(|i| archive.by_index_raw(i).unwrap().size())
+        .sum();
+    assert!(
+        unzipped > datahall_ingest::MAX_UNZIPPED_BYTES,
+        "past the template's limit: {unzipped} bytes"
+    );
+    let mut accepted = 0u32;
+    let mut last_line = 0;
+    let read = for_each_xlsx_row(
+        std::io::Cursor::new(bytes.as_slice()),
+        None,
+        &items(),
+        &ColumnMapping::new(),
+        |row| {
+            let row = row.unwrap_or_else(|rejected| panic!("{rejected:?}"));
+            accepted += 1;
+            last_line = row.line;
+            Next::Continue(())
+        },
+    )
+    .unwrap();
+    assert_eq!((read, accepted), (u64::from(rows), rows));
+    assert_eq!(
+        last_line,
+        u64::from(rows) + 1,
+        "Excel's row number of the last row"
+    );
+}

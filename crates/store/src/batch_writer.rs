@@ -514,6 +514,15 @@ impl Store {
                 sqlx::query("SET temp_buffers = '256MB'")
                     .execute(&mut conn)
                     .await?;
+                // A killed writer's server process would otherwise finish its statement
+                // (a merge of a million rows takes seconds) before noticing, holding the
+                // batch's locks meanwhile. PostgreSQL 14 and later check every second.
+                if let Err(error) = sqlx::query("SET client_connection_check_interval = '1s'")
+                    .execute(&mut conn)
+                    .await
+                {
+                    tracing::debug!(%error, "client_connection_check_interval unsupported");
+                }
                 Staging::Postgres(conn)
             }
         })

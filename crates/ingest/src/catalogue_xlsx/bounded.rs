@@ -4,7 +4,8 @@
 //! Here cells are streamed, only used ones are kept, and the area they span is held to a
 //! limit before anything dense is built.
 
-use std::io::Cursor;
+use std::io::{Read, Seek};
+use std::ops::ControlFlow;
 
 use calamine::{Cell, Data, Range, Xlsx};
 
@@ -29,12 +30,13 @@ fn unreadable(sheet: &str, error: calamine::XlsxError) -> TemplateError {
     }
 }
 
-/// Streams the used cells of `sheet` to `each`, refusing a column past [`MAX_COLUMNS`].
-fn for_each_cell(
-    workbook: &mut Xlsx<Cursor<&[u8]>>,
+/// Streams the used cells of `sheet` to `each` until it breaks, refusing a column past
+/// [`MAX_COLUMNS`].
+fn for_each_cell<RS: Read + Seek, E: From<TemplateError>>(
+    workbook: &mut Xlsx<RS>,
     sheet: &str,
-    mut each: impl FnMut(Cell<Data>) -> Result<(), TemplateError>,
-) -> Result<(), TemplateError> {
+    mut each: impl FnMut(Cell<Data>) -> Result<ControlFlow<()>, E>,
+) -> Result<ControlFlow<()>, E> {
     let mut cells = workbook
         .worksheet_cells_reader(sheet)
         .map_err(|e| unreadable(sheet, e))?;
@@ -45,22 +47,25 @@ fn for_each_cell(
             continue;
         }
         if column >= MAX_COLUMNS {
-            return Err(too_wide(sheet, u64::from(row) + 1, u64::from(column) + 1));
+            return Err(too_wide(sheet, u64::from(row) + 1, u64::from(column) + 1).into());
         }
-        each(Cell::new((row, column), value))?;
+        if each(Cell::new((row, column), value))?.is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
     }
-    Ok(())
+    Ok(ControlFlow::Continue(()))
 }
 
 /// The used cells of `sheet` as a range, if the area they span holds at most `max_cells`.
-pub(super) fn range(
-    workbook: &mut Xlsx<Cursor<&[u8]>>,
+pub(super) fn range<RS: Read + Seek>(
+    workbook: &mut Xlsx<RS>,
     sheet: &str,
     max_cells: u64,
 ) -> Result<Range<Data>, TemplateError> {
     let mut used = Vec::new();
     let (mut last_row, mut last_column) = (0u64, 0u64);
-    for_each_cell(workbook, sheet, |cell| {
+    // Never breaks: every used cell is wanted.
+    let _ = for_each_cell(workbook, sheet, |cell| {
         let (row, column) = cell.get_position();
         last_row = last_row.max(u64::from(row) + 1);
         last_column = last_column.max(u64::from(column) + 1);
@@ -68,31 +73,53 @@ pub(super) fn range(
             return Err(too_wide(sheet, last_row, last_column));
         }
         used.push(cell);
-        Ok(())
+        Ok(ControlFlow::Continue(()))
     })?;
     Ok(Range::from_sparse(used))
 }
 
-/// The used rows of `sheet`, in order: each with its 0-based row number and its cells up
-/// to the last used column (blank cells as `Data::Empty`). Nothing wider than
-/// [`MAX_COLUMNS`] is ever allocated.
-pub(super) fn rows(
-    workbook: &mut Xlsx<Cursor<&[u8]>>,
+/// Streams the used rows of `sheet`, in order, to `each` until it breaks: each with its
+/// 0-based row number and its cells up to the last used column (blank cells as
+/// `Data::Empty`). One row is held at a time, and nothing wider than [`MAX_COLUMNS`] is
+/// ever allocated.
+pub(super) fn for_each_row<RS: Read + Seek, E: From<TemplateError>>(
+    workbook: &mut Xlsx<RS>,
     sheet: &str,
-) -> Result<Vec<(u32, Vec<Data>)>, TemplateError> {
-    let mut rows: Vec<(u32, Vec<Data>)> = Vec::new();
-    for_each_cell(workbook, sheet, |cell| {
+    mut each: impl FnMut(u32, Vec<Data>) -> Result<ControlFlow<()>, E>,
+) -> Result<(), E> {
+    let mut current: Option<(u32, Vec<Data>)> = None;
+    let flow = for_each_cell::<RS, E>(workbook, sheet, |cell| {
         let (row, column) = cell.get_position();
-        if rows.last().is_none_or(|(r, _)| *r != row) {
-            rows.push((row, Vec::new()));
+        if current.as_ref().is_some_and(|(r, _)| *r != row) {
+            let (done, cells) = current.take().expect("checked");
+            if each(done, cells)?.is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
         }
-        let cells = &mut rows.last_mut().expect("just pushed").1;
+        let cells = &mut current.get_or_insert_with(|| (row, Vec::new())).1;
         let column = column as usize;
         if cells.len() <= column {
             cells.resize(column + 1, Data::Empty);
         }
         cells[column] = cell.get_value().clone();
-        Ok(())
+        Ok(ControlFlow::Continue(()))
+    })?;
+    if let (ControlFlow::Continue(()), Some((row, cells))) = (flow, current) {
+        // The last row: nothing follows, whether it breaks or not.
+        let _ = each(row, cells)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+fn rows<RS: Read + Seek>(
+    workbook: &mut Xlsx<RS>,
+    sheet: &str,
+) -> Result<Vec<(u32, Vec<Data>)>, TemplateError> {
+    let mut rows = Vec::new();
+    for_each_row(workbook, sheet, |row, cells| {
+        rows.push((row, cells));
+        Ok::<_, TemplateError>(ControlFlow::Continue(()))
     })?;
     Ok(rows)
 }
@@ -101,6 +128,7 @@ pub(super) fn rows(
 mod tests {
     use super::*;
     use calamine::Reader;
+    use std::io::Cursor;
 
     fn workbook(cells: &[(u32, u16, &str)]) -> Vec<u8> {
         let mut book = rust_xlsxwriter::Workbook::new();

@@ -19,9 +19,9 @@ use domain::catalogue::ResourceBody;
 use serde::Serialize;
 
 pub use read::read_template;
-pub use sheet::{read_sheet, SheetRows};
+pub use sheet::{stream_sheet, SheetLine};
 pub use write::{blank_template, write_template};
-pub use zip_guard::MAX_UNZIPPED_BYTES;
+pub use zip_guard::{MAX_DATA_UNZIPPED_BYTES, MAX_SHARED_STRINGS_BYTES, MAX_UNZIPPED_BYTES};
 
 /// One catalogue entry to put in the template.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,28 +2,38 @@
 //! every later non-blank row a record. Shares the zip-bomb guard and cell reading of the
 //! template reader.
 
-use std::io::Cursor;
+use std::io::{Read, Seek};
+use std::ops::ControlFlow;
 
 use calamine::{Reader, Xlsx};
 
 use super::cells::cell_text;
-use super::zip_guard::check_unzipped_size;
+use super::zip_guard::check_data_workbook;
 use super::TemplateError;
 
-/// A sheet's header and records; each record carries its Excel row number.
-pub struct SheetRows {
-    pub header: Vec<String>,
-    pub rows: Vec<(u32, Vec<String>)>,
+/// One line of a data sheet, as it is read.
+#[derive(Debug, PartialEq)]
+pub enum SheetLine {
+    /// The first used row.
+    Header(Vec<String>),
+    /// A later non-blank row: its Excel row number (1-based) and its cells, at least as
+    /// many as the header's.
+    Record(u32, Vec<String>),
 }
 
-/// Reads the named sheet, or the first one. Dates come back as ISO text and whole numbers
-/// without `.0`.
-pub fn read_sheet(bytes: &[u8], sheet: Option<&str>) -> Result<SheetRows, TemplateError> {
-    check_unzipped_size(bytes)?;
-    let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|_| TemplateError::NotXlsx)?;
+/// Streams the named sheet, or the first one, to `each` until it breaks: the header, then
+/// every non-blank row. One row is in memory at a time (calamine keeps the shared strings,
+/// which the zip guard bounds). Dates come back as ISO text and whole numbers without `.0`.
+pub fn stream_sheet<RS: Read + Seek, E: From<TemplateError>>(
+    mut reader: RS,
+    sheet: Option<&str>,
+    mut each: impl FnMut(SheetLine) -> Result<ControlFlow<()>, E>,
+) -> Result<(), E> {
+    check_data_workbook(&mut reader)?;
+    let mut workbook = Xlsx::new(reader).map_err(|_| TemplateError::NotXlsx)?;
     let name = match sheet {
         Some(name) if !workbook.sheet_names().iter().any(|n| n == name) => {
-            return Err(TemplateError::MissingSheet(name.to_string()))
+            return Err(TemplateError::MissingSheet(name.to_string()).into())
         }
         Some(name) => name.to_string(),
         None => workbook
@@ -32,20 +42,24 @@ pub fn read_sheet(bytes: &[u8], sheet: Option<&str>) -> Result<SheetRows, Templa
             .cloned()
             .ok_or(TemplateError::NotXlsx)?,
     };
-    let mut lines = super::bounded::rows(&mut workbook, &name)?.into_iter();
-    let header: Vec<String> = match lines.next() {
-        Some((_, cells)) => cells.iter().map(|c| cell_text(Some(c))).collect(),
-        None => return Err(TemplateError::NoEntries),
-    };
-    let width = header.len();
-    let rows = lines
-        .map(|(row, cells)| {
-            let mut texts: Vec<String> = cells.iter().map(|c| cell_text(Some(c))).collect();
-            texts.resize(width.max(texts.len()), String::new());
-            // Excel's row numbers are 1-based.
-            (row + 1, texts)
-        })
-        .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
-        .collect();
-    Ok(SheetRows { header, rows })
+    let mut width = None;
+    super::bounded::for_each_row(&mut workbook, &name, |row, cells| {
+        let mut texts: Vec<String> = cells.iter().map(|c| cell_text(Some(c))).collect();
+        match width {
+            None => {
+                width = Some(texts.len());
+                each(SheetLine::Header(texts))
+            }
+            Some(_) if texts.iter().all(|t| t.is_empty()) => Ok(ControlFlow::Continue(())),
+            Some(width) => {
+                texts.resize(width.max(texts.len()), String::new());
+                // Excel's row numbers are 1-based.
+                each(SheetLine::Record(row + 1, texts))
+            }
+        }
+    })?;
+    if width.is_none() {
+        return Err(TemplateError::NoEntries.into());
+    }
+    Ok(())
 }
