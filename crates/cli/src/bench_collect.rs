@@ -274,11 +274,13 @@ pub async fn run(url: &str, args: CollectArgs) -> anyhow::Result<()> {
         delete_column: None,
         reconcile_every: None,
     };
+    // Sources are the provider department's to define.
+    let staff = crate::demo::as_person(&store.user_by_username("staff").await?.actor());
     let source = store
         .create_source(
             &code,
             &collect::pull::define_source(&key, &loopback(), &items, &definition).await?,
-            &ctx,
+            &staff,
         )
         .await?;
     let started = Instant::now();

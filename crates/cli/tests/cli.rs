@@ -306,3 +306,64 @@ fn import_loads_a_csv_into_a_published_entry() {
     );
     assert!(!unpublished.status.success());
 }
+
+/// `datahall bench collect` end to end on a small file and a MariaDB source table made by
+/// the benchmark's own scripts: the benchmark the ratios come from keeps working
+/// (it broke unnoticed when defining a source became the provider's staff's act).
+#[test]
+fn the_collection_benchmark_imports_and_pulls_a_small_table() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(source) = runtime.block_on(testkit::mysql_database()) else {
+        return; // announced by testkit
+    };
+    let benches = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/collection");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("people.csv");
+    let generated = Command::new("python3")
+        .arg(benches.join("gen_rows.py"))
+        .args(["--rows", "2000"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let database = source.url.rsplit('/').next().unwrap();
+    let loaded = Command::new("bash")
+        .arg(benches.join("load_mariadb.sh"))
+        .arg(&csv)
+        .env("BENCH_MY_DB", database)
+        .output()
+        .unwrap();
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    let bench = Command::new(env!("CARGO_BIN_EXE_datahall"))
+        .args(["bench", "collect", "--csv"])
+        .arg(&csv)
+        .args(["--mysql-url", &source.url])
+        .env("DATAHALL_LOG", "warn")
+        .env(
+            "DATAHALL_BENCH_DATABASE",
+            format!("sqlite://{}", dir.path().join("bench.db").display()),
+        )
+        .output()
+        .unwrap();
+    let printed = stdout(&bench);
+    assert!(
+        bench.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&bench.stderr)
+    );
+    for line in [
+        "datahall import_sqlite rows=2000 ",
+        "datahall pull_full_sqlite rows=2000 ",
+        "datahall pull_incremental_sqlite rows=",
+    ] {
+        assert!(printed.contains(line), "{line} missing:\n{printed}");
+    }
+}

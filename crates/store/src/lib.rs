@@ -246,8 +246,8 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 
 /// When this process last found a PostgreSQL connection lost (a server restart, a
 /// failover, a cut network): milliseconds after [`CONNECTION_EPOCH`], 0 for never. Every
-/// connection opened before then is pinged before it is used again, so that after a
-/// restart one query fails, not one for each connection the pools held.
+/// connection idle since then is pinged before it is used again, so that after a restart
+/// one query fails, not one for each connection the pools held.
 static CONNECTION_LOST_AT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 static CONNECTION_EPOCH: std::sync::LazyLock<std::time::Instant> =
     std::sync::LazyLock::new(std::time::Instant::now);
@@ -269,15 +269,17 @@ pub(crate) fn note_connection_loss() {
     CONNECTION_LOST_AT.fetch_max(at.max(1), std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Whether a connection `age` old was opened before the last loss of a connection.
-fn opened_before_last_loss(age: Duration) -> bool {
+/// Whether a connection idle for `idle` has not been used since the last loss of a
+/// connection. (sqlx pings a connection when it comes back to the pool, so one used since
+/// is known to be good.)
+fn idle_since_last_loss(idle: Duration) -> bool {
     match CONNECTION_LOST_AT.load(std::sync::atomic::Ordering::Relaxed) {
         0 => false,
         lost => {
             let since_loss = CONNECTION_EPOCH
                 .elapsed()
                 .saturating_sub(Duration::from_millis(lost));
-            age >= since_loss
+            idle >= since_loss
         }
     }
 }
@@ -292,7 +294,7 @@ pub(crate) fn postgres_pool_options(max_connections: u32) -> PgPoolOptions {
         .test_before_acquire(false)
         .before_acquire(|connection, meta| {
             Box::pin(async move {
-                if meta.idle_for >= IDLE_BEFORE_PING || opened_before_last_loss(meta.age) {
+                if meta.idle_for >= IDLE_BEFORE_PING || idle_since_last_loss(meta.idle_for) {
                     sqlx::Connection::ping(connection).await?;
                 }
                 Ok(true)

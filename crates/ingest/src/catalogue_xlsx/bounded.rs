@@ -14,6 +14,18 @@ use super::TemplateError;
 /// The columns a sheet may use: far more than any catalogue or data export has.
 pub const MAX_COLUMNS: u32 = 1_000;
 
+/// Excel's own limit on a cell's text. A shared string is copied into every cell that
+/// refers to it, so one long string used by many cells would multiply in memory.
+pub const MAX_CELL_CHARS: usize = 32_767;
+
+fn too_long(sheet: &str, row: u32, column: u32) -> TemplateError {
+    TemplateError::SheetTooLarge(format!(
+        "工作表“{sheet}”第{}行第{}列的单元格超过 {MAX_CELL_CHARS} 个字符（Excel 的上限）",
+        u64::from(row) + 1,
+        u64::from(column) + 1
+    ))
+}
+
 fn too_wide(sheet: &str, rows: u64, columns: u64) -> TemplateError {
     TemplateError::SheetTooLarge(format!(
         "工作表“{sheet}”的单元格范围过大（{rows} 行 × {columns} 列）：请删除表格之外的内容后重新保存"
@@ -42,6 +54,15 @@ fn for_each_cell<RS: Read + Seek, E: From<TemplateError>>(
         .map_err(|e| unreadable(sheet, e))?;
     while let Some(cell) = cells.next_cell().map_err(|e| unreadable(sheet, e))? {
         let (row, column) = cell.get_position();
+        let text = match cell.get_value() {
+            calamine::DataRef::SharedString(text) => Some(*text),
+            calamine::DataRef::String(text) => Some(text.as_str()),
+            _ => None,
+        };
+        // Checked before the copy below; bytes first, as counting characters costs more.
+        if text.is_some_and(|t| t.len() > MAX_CELL_CHARS && t.chars().count() > MAX_CELL_CHARS) {
+            return Err(too_long(sheet, row, column).into());
+        }
         let value: Data = cell.get_value().clone().into();
         if value == Data::Empty {
             continue;
