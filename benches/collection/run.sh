@@ -23,7 +23,7 @@ mkdir -p "$work"
 BENCH_KEEP=1 "$here/baselines.sh" "$rows" | tee "$work/results.txt"
 csv=$(ls -t "$work"/people-"$rows"-*.csv | head -1)
 
-rm -f "$work"/dh.db*
+rm -rf "$work"/dh.db*
 DATAHALL_LOG=warn DATAHALL_BENCH_DATABASE="sqlite://$work/dh.db" \
     "$datahall" bench collect --csv "$csv" --mysql-url "$mysql_url" | tee -a "$work/results.txt"
 
