@@ -40,5 +40,6 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 echo "# ratios (datahall ÷ baseline, same run)"
 echo "ratio import_postgres/psql_copy=$(ratio "$(rate import_postgres)" "$(rate psql_copy)") (target ≥ 0.5)"
 echo "ratio import_sqlite/sqlite_import=$(ratio "$(rate import_sqlite)" "$(rate sqlite_import)") (target ≥ 0.7)"
-echo "ratio pull_full_postgres/pgloader=$(ratio "$(rate pull_full_postgres)" "$(rate pgloader)") (target ≥ 1)"
+echo "ratio pull_full_postgres/pgloader=$(ratio "$(rate pull_full_postgres)" "$(rate pgloader)") (target ≥ 1; an entry already full: every row upserted and reconciled)"
+echo "ratio pull_full_empty_postgres/pgloader=$(ratio "$(rate pull_full_empty_postgres)" "$(rate pgloader)") (pgloader's own case: an empty target)"
 echo "ratio pull_incremental_postgres_seconds/incremental_upsert_seconds=$(ratio "$(seconds pull_incremental_postgres)" "$(seconds incremental_upsert)")"

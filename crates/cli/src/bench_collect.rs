@@ -198,6 +198,29 @@ pub(crate) async fn publish_entry(
     Ok(code)
 }
 
+/// Publishes one more entry of 市公安局 (after [`publish_entry`]), empty.
+async fn publish_another(store: &Store, body: &ResourceBody) -> anyhow::Result<String> {
+    use domain::workflow::Action;
+    let person = |user: store::users::User| crate::demo::as_person(&user.actor());
+    let staff = store.user_by_username("staff").await?;
+    let department = staff
+        .department_id
+        .ok_or_else(|| anyhow::anyhow!("the benchmark's staff has no department"))?;
+    let code = store
+        .create_resource(department, body, &person(staff))
+        .await?
+        .code;
+    for (action, username) in [
+        (Action::Submit, "staff"),
+        (Action::Sign, "chief"),
+        (Action::Publish, "admin"),
+    ] {
+        let who = person(store.user_by_username(username).await?);
+        store.transition(&code, action, None, &who).await?;
+    }
+    Ok(code)
+}
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -307,6 +330,26 @@ pub async fn run(url: &str, args: CollectArgs) -> anyhow::Result<()> {
     println!(
         "# changed_at_source={changed} read_again={}",
         delta.rows_received
+    );
+
+    // pgloader's own case: the same full pull into an entry that holds nothing yet (on
+    // PostgreSQL the rows are copied straight into its table).
+    let mut empty_body = body();
+    empty_body.name.push_str("（空目录）");
+    let empty = publish_another(&store, &empty_body).await?;
+    let source = store
+        .create_source(
+            &empty,
+            &collect::pull::define_source(&key, &loopback(), &items, &definition).await?,
+            &staff,
+        )
+        .await?;
+    let started = Instant::now();
+    let full = collect::pull::run_pull(&store, &key, &loopback(), &source, &ctx).await?;
+    report(
+        &format!("pull_full_empty_{backend}"),
+        full.rows_received,
+        started,
     );
     Ok(())
 }

@@ -363,6 +363,7 @@ fn the_collection_benchmark_imports_and_pulls_a_small_table() {
         "datahall import_sqlite rows=2000 ",
         "datahall pull_full_sqlite rows=2000 ",
         "datahall pull_incremental_sqlite rows=",
+        "datahall pull_full_empty_sqlite rows=2000 ",
     ] {
         assert!(printed.contains(line), "{line} missing:\n{printed}");
     }

@@ -692,22 +692,32 @@ fn pulls_killed_at_random_points_leave_the_previous_or_the_whole_new_data() {
     let (code, saved) = runtime.block_on(async {
         store.migrate().await.unwrap();
         let code = testkit::fixtures::published_entry(&store, "gaj", 1, &body).await;
-        source_table(&source.url, "people", &ids, "T0-").await;
+        source_table(&source.url, "people", &ids, "T0a-").await;
         let saved = saved_source(&store, &key, &code, "gaj", &source.url, "people").await;
         (code, saved)
     });
-    // A whole pull, from the server's start, times a run.
-    let started = Instant::now();
-    let server = serve(&platform.url, dir.path(), "first", &key_text);
-    runtime.block_on(wait_for_data(
-        &store,
-        &code,
-        "T0-",
-        rows,
-        Duration::from_secs(300),
-    ));
-    let took = started.elapsed();
-    drop(server);
+    // A whole pull, from the server's start, times a run: the second one, since the first
+    // goes into an empty entry (a direct load) and the trials' pulls replace full ones.
+    let mut took = Duration::ZERO;
+    for (n, tag) in ["T0a-", "T0-"].into_iter().enumerate() {
+        if n > 0 {
+            runtime.block_on(async {
+                retag(&source.url, "people", tag).await;
+                make_due(&store, saved.id).await;
+            });
+        }
+        let started = Instant::now();
+        let server = serve(&platform.url, dir.path(), "first", &key_text);
+        runtime.block_on(wait_for_data(
+            &store,
+            &code,
+            tag,
+            rows,
+            Duration::from_secs(300),
+        ));
+        took = started.elapsed();
+        drop(server);
+    }
 
     let mut rng = kill_points("pull kills");
     let mut held = Held {
