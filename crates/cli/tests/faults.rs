@@ -14,7 +14,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,7 +22,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::{Connection, Executor};
 use store::{on_pool, Store};
-use support::{free_port, Killed};
+use support::{free_port, id_numbers, write_csv, Killed};
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -78,37 +77,29 @@ fn may_stage(trial: &str, what: &str) -> bool {
     root
 }
 
-/// `rows` distinct valid resident ID numbers, from legacy 15-digit ones.
-fn id_numbers(rows: usize) -> Vec<String> {
-    (0..rows as u32)
-        .map(|n| {
-            let legacy = format!(
-                "110105{:02}{:02}{:02}{:03}",
-                30 + n / 336_000,
-                1 + (n / 28_000) % 12,
-                1 + (n / 1000) % 28,
-                n % 1000
-            );
-            domain::ids::IdCardNumber::parse(&legacy)
-                .unwrap()
-                .to_string()
-        })
-        .collect()
-}
-
-/// A CSV of every id with the name `<tag><n>`: each trial's tag makes its file (and so its
-/// batch) new, and tells its rows from the previous ones.
-fn write_csv(path: &Path, ids: &[String], tag: &str) {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(out, "公民身份号码,姓名").unwrap();
-    for (n, id) in ids.iter().enumerate() {
-        writeln!(out, "{id},{tag}{n}").unwrap();
-    }
-    out.flush().unwrap();
-}
-
 fn table_of(code: &str) -> String {
     format!("data_{}", code.replace('/', "_"))
+}
+
+/// A migrated store at `database` with 公安局's published entry holding 1,000 rows named
+/// `旧…`, and the ids of the trial's new data (the first 1,000 are those rows' keys).
+fn entry_with_previous_data(
+    runtime: &tokio::runtime::Runtime,
+    database: &str,
+    dir: &Path,
+) -> (Store, String, Vec<String>) {
+    let store = runtime.block_on(async {
+        let store = Store::connect(database).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+    });
+    let body = testkit::fixtures::body("常住人口信息");
+    let code = runtime.block_on(testkit::fixtures::published_entry(&store, "gaj", 1, &body));
+    let ids = id_numbers(STAGED_ROWS);
+    let before = dir.join("before.csv");
+    write_csv(&before, &ids[..1_000], "旧");
+    run_import(database, &code, &before, &dir.join("before.log"));
+    (store, code, ids)
 }
 
 /// What an entry holds: its rows, and how many of them carry `tag`.
@@ -982,18 +973,8 @@ fn a_postgres_restart_under_a_server_and_an_import_loses_nothing() {
     let cluster = PrivatePostgres::create(dir.path());
     let database = cluster.url();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let store = runtime.block_on(async {
-        let store = Store::connect(&database).await.unwrap();
-        store.migrate().await.unwrap();
-        store
-    });
-    let body = testkit::fixtures::body("常住人口信息");
-    let code = runtime.block_on(testkit::fixtures::published_entry(&store, "gaj", 1, &body));
-    let ids = id_numbers(STAGED_ROWS);
+    let (store, code, ids) = entry_with_previous_data(&runtime, &database, dir.path());
     let rows = ids.len() as i64;
-    let before = dir.path().join("before.csv");
-    write_csv(&before, &ids[..1_000], "旧");
-    run_import(&database, &code, &before, &dir.path().join("before.log"));
     let client: HttpClient =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build_http();
@@ -1139,18 +1120,8 @@ fn a_full_disk_fails_the_sqlite_import_and_keeps_the_previous_data() {
     let disk = Tmpfs::mount(&dir.path().join("disk"), "16m");
     let database = format!("sqlite://{}", disk.0.join("full.db").display());
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let store = runtime.block_on(async {
-        let store = Store::connect(&database).await.unwrap();
-        store.migrate().await.unwrap();
-        store
-    });
-    let body = testkit::fixtures::body("常住人口信息");
-    let code = runtime.block_on(testkit::fixtures::published_entry(&store, "gaj", 1, &body));
-    let ids = id_numbers(STAGED_ROWS);
+    let (store, code, ids) = entry_with_previous_data(&runtime, &database, dir.path());
     let rows = ids.len() as i64;
-    let before = dir.path().join("before.csv");
-    write_csv(&before, &ids[..1_000], "旧");
-    run_import(&database, &code, &before, &dir.path().join("before.log"));
 
     let file = dir.path().join("new.csv");
     write_csv(&file, &ids, "新");

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use store::{on_pool, Store};
 
+mod support;
+
 fn import(database: &str, file: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_datahall"));
     command
@@ -19,21 +21,9 @@ fn import(database: &str, file: &std::path::Path) -> Command {
     command
 }
 
-/// `rows` distinct valid resident ID numbers, from legacy 15-digit ones.
-fn write_csv(path: &std::path::Path, rows: u32, name: &str) {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(out, "公民身份号码,姓名").unwrap();
-    for n in 0..rows {
-        let legacy = format!(
-            "110105{:02}{:02}{:02}{:03}",
-            30 + n / 336_000,
-            1 + (n / 28_000) % 12,
-            1 + (n / 1000) % 28,
-            n % 1000
-        );
-        let id = domain::ids::IdCardNumber::parse(&legacy).unwrap();
-        writeln!(out, "{id},{name}{n}").unwrap();
-    }
+/// `rows` distinct valid resident ID numbers, each named `<name><n>`.
+fn write_csv(path: &std::path::Path, rows: usize, name: &str) {
+    support::write_csv(path, &support::id_numbers(rows), name);
 }
 
 async fn rows(store: &Store) -> Vec<(String, String)> {

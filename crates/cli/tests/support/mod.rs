@@ -2,6 +2,7 @@
 //! and a headless Chromium session. Each test file uses a part of it.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -172,4 +173,33 @@ pub fn screenshot_dir() -> std::path::PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"));
     std::fs::create_dir_all(&dir).ok();
     dir
+}
+
+/// `rows` distinct valid resident ID numbers, from legacy 15-digit ones.
+pub fn id_numbers(rows: usize) -> Vec<String> {
+    (0..rows as u32)
+        .map(|n| {
+            let legacy = format!(
+                "110105{:02}{:02}{:02}{:03}",
+                30 + n / 336_000,
+                1 + (n / 28_000) % 12,
+                1 + (n / 1000) % 28,
+                n % 1000
+            );
+            domain::ids::IdCardNumber::parse(&legacy)
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// A CSV of every id with the name `<tag><n>`: each trial's tag makes its file (and so its
+/// batch) new, and tells its rows from the previous ones.
+pub fn write_csv(path: &Path, ids: &[String], tag: &str) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(out, "公民身份号码,姓名").unwrap();
+    for (n, id) in ids.iter().enumerate() {
+        writeln!(out, "{id},{tag}{n}").unwrap();
+    }
+    out.flush().unwrap();
 }
