@@ -7,7 +7,9 @@
 #            hello-world built in the same workspace (`datahall bench hello`)
 #   audit    the same lookup on a second server started with the access log off
 #            (--unaudited-benchmark), and the disk's single 8 kB fdatasync rate
-#            (pg_test_fsync): what the durable, group-committed log costs
+#            (pg_test_fsync): what the durable, group-committed log costs; and on a third
+#            server whose access log is journaled locally (access_journal_dir) and shipped
+#            to the database in bulk, every record checked in the database afterwards
 #   keyset   page 1,000 of `records` (limit 100, after= the sealed cursor) against page 1
 #   sqlite   the same lookup on a SQLite copy of the entry, against Datasette's row
 #            endpoint on the same file (PyPI datasette, installed when missing)
@@ -127,6 +129,16 @@ pids+=($!)
 for _ in $(seq 60); do curl -fs "http://$unaudited/healthz" >/dev/null && break; sleep 0.5; done
 wrk_run api_lookup_unaudited "http://$unaudited" -s "$here/lookup.lua" -- "$token" "$code" "$rows" | tee -a "$work/api.txt"
 kill "${pids[-1]}" 2>/dev/null || true
+journaled=127.0.0.1:18186
+rm -rf "$work/journal"
+logged_before=$(logged)
+DATAHALL_LOG=warn DATAHALL_SCHEDULER=false DATAHALL_ACCESS_JOURNAL_DIR="$work/journal" DATAHALL_SECRET_KEY_FILE="$work/datahall.key" "$datahall" serve --database "$db_url" --listen "$journaled" 2>"$work/serve-journaled.log" &
+pids+=($!)
+for _ in $(seq 60); do curl -fs "http://$journaled/healthz" >/dev/null && break; sleep 0.5; done
+wrk_run api_lookup_journaled "http://$journaled" -s "$here/lookup.lua" -- "$token" "$code" "$rows" | tee -a "$work/api.txt"
+# A clean stop ships what the journal still holds; every answered call has its row.
+kill -TERM "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+echo "# journaled access log: $(($(logged) - logged_before)) records in the database after the run, $(ls "$work/journal" | grep -c '\.seg$' || true) segments left"
 pg_test_fsync=$(ls /usr/lib/postgresql/*/bin/pg_test_fsync | tail -n1)
 fsync=$("$pg_test_fsync" -s 2 -f "$work/fsync.test" 2>/dev/null | awk '/one 8kB write/ { on = 1 } on && $1 == "fdatasync" && !done { print $2; done = 1 }')
 rm -f "$work/fsync.test"
@@ -168,6 +180,8 @@ echo "# ratios (same run)"
 echo "ratio api_lookup/pgbench_lookup=$(ratio "$(rate api_lookup)" "$(rate pgbench_lookup)") (target ≥ 0.4)"
 echo "ratio healthz/bare_axum=$(ratio "$(rate healthz)" "$(rate bare_axum)") (target ≥ 0.6)"
 echo "ratio audited/unaudited=$(ratio "$(rate api_lookup)" "$(rate api_lookup_unaudited)") (target ≥ 0.8)"
+echo "ratio journaled/unaudited=$(ratio "$(rate api_lookup_journaled)" "$(rate api_lookup_unaudited)") (target ≥ 0.8)"
+echo "ratio journaled/pgbench_lookup=$(ratio "$(rate api_lookup_journaled)" "$(rate pgbench_lookup)") (target ≥ 0.4)"
 echo "ratio audited/fsync_single_8k=$(ratio "$(rate api_lookup)" "$(rate fsync_single_8k)") (target ≥ 10)"
 echo "ratio page_1/page_1000=$(ratio "$(rate page_1)" "$(rate page_1000)") (page 1,000 no slower than 1.5× page 1: target ≤ 1.5)"
 echo "ratio sqlite_lookup/datasette_row=$(ratio "$(rate sqlite_lookup)" "$(rate datasette_row)") (target ≥ 5)"

@@ -77,6 +77,10 @@ pub struct Config {
     /// Empty: `<database file>.audit-anchor` beside a SQLite file, else
     /// `datahall.audit-anchor` in the working directory.
     pub audit_anchor_file: String,
+    /// Where the data API's access log is journaled before it is shipped to the database
+    /// in bulk (one local `fdatasync` per group of calls; see `store::access_journal`).
+    /// Empty: every group is committed to the database directly. One process per directory.
+    pub access_journal_dir: String,
     /// Reverse proxies (comma-separated CIDR blocks or addresses) whose `X-Forwarded-For`
     /// names the client. Empty: the peer's address is the client's.
     pub trusted_proxies: String,
@@ -118,11 +122,12 @@ impl Default for Config {
             source_networks: String::new(),
             trusted_proxies: String::new(),
             audit_anchor_file: String::new(),
+            access_journal_dir: String::new(),
         }
     }
 }
 
-const KEYS: [&str; 33] = [
+const KEYS: [&str; 34] = [
     "database",
     "listen",
     "platform_name",
@@ -156,6 +161,7 @@ const KEYS: [&str; 33] = [
     "source_networks",
     "trusted_proxies",
     "audit_anchor_file",
+    "access_journal_dir",
 ];
 
 impl Config {

@@ -424,8 +424,23 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         let task = tokio::spawn(scheduler.clone().run(scheduler_stopped));
         (scheduler, task)
     });
-    let state = server::AppState::new(store, server_config)
+    let mut state = server::AppState::new(store.clone(), server_config)
         .with_scheduler(scheduler.as_ref().map(|(scheduler, _)| scheduler.clone()));
+    let journal = match config.access_journal_dir.trim() {
+        "" => None,
+        dir => Some(
+            store::access_journal::Journal::open(
+                std::path::Path::new(dir),
+                store.clone(),
+                Default::default(),
+            )
+            .await
+            .with_context(|| format!("access_journal_dir {dir}"))?,
+        ),
+    };
+    if let Some(journal) = &journal {
+        state = state.with_access_journal(journal.clone());
+    }
     let app = server::router(state);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -489,6 +504,17 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     let at = *deadline.get_or_init(|| tokio::time::Instant::now() + grace);
     if let Some((scheduler, task)) = scheduler {
         stop_pulls(scheduler, task, at).await;
+    }
+    if let Some(journal) = journal {
+        // What the journal holds goes to the database now; what does not make it in
+        // time is shipped at the next start.
+        if !journal.settle(std::time::Duration::from_secs(5)).await {
+            tracing::warn!(
+                backlog = journal.backlog(),
+                "access journal not all shipped; the rest goes at the next start"
+            );
+        }
+        journal.stop().await;
     }
     served?;
     tracing::info!("datahall stopped");

@@ -1,7 +1,8 @@
 //! Fault trials (issue 12): processes killed with SIGKILL at random points of a
 //! 1,000,000-row import (SQLite; PostgreSQL, merging and direct load) and of a pull; a
 //! PostgreSQL restarted under a running server and a running import; a full disk under the
-//! SQLite default; two servers on one PostgreSQL running the same due sources.
+//! SQLite default and under the access journal; two servers on one PostgreSQL running the
+//! same due sources.
 //!
 //! After every kill the entry holds exactly the previous or exactly the whole new data, the
 //! new data is visible exactly when its batch succeeded, a later process marks the orphaned
@@ -1155,5 +1156,79 @@ fn a_full_disk_fails_the_sqlite_import_and_keeps_the_previous_data() {
     testkit::announce(&format!(
         "SQLite on a full 16 MiB disk: the import failed with «{}», the entry kept its previous data",
         message.lines().last().unwrap_or("").trim()
+    ));
+}
+
+/// Issue 12, item 7: the access log journaled on a disk that fills up. The data API stops
+/// (503, and stays stopped: after a failed write the file's state is not to be trusted)
+/// rather than answer a call without a durable record; with room again, the next start
+/// ships the record of every call that was answered.
+#[test]
+fn a_full_journal_disk_stops_the_data_api_and_loses_no_answered_call() {
+    let trial = "a_full_journal_disk_stops_the_data_api_and_loses_no_answered_call";
+    if !may_stage(trial, "a small tmpfs") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Tmpfs::mount(&dir.path().join("journal-disk"), "1m");
+    let journal = disk.0.join("journal");
+    let database = format!("sqlite://{}", dir.path().join("journal.db").display());
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let server = Killed(support::serve_journaled(
+        &database,
+        port,
+        &journal,
+        Stdio::null(),
+    ));
+    support::wait_until_listening(&address);
+
+    let token = support::demo_token();
+    let mut answered = 0u64;
+    let refusal = loop {
+        let (status, body) = support::data_call(&address, &token).expect("an answer");
+        if status == 503 {
+            break body;
+        }
+        answered += 1;
+        assert!(answered < 20_000, "1 MiB of journal never filled");
+    };
+    assert!(refusal.contains("访问日志写入失败"), "{refusal}");
+    let (status, _) = support::data_call(&address, &token).expect("an answer");
+    assert_eq!(
+        status, 503,
+        "once a write failed, the journal takes no more"
+    );
+    drop(server);
+
+    disk.resize("64m");
+    let restarted = Killed(support::serve_journaled(
+        &database,
+        port,
+        &journal,
+        Stdio::null(),
+    ));
+    support::wait_until_listening(&address);
+    let (status, _) = support::data_call(&address, &token).expect("an answer");
+    assert_eq!(status, 404, "the data API answers again");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (logged, intact) = runtime.block_on(async {
+        let store = Store::connect(&database).await.unwrap();
+        let logged: i64 = on_pool!(store, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM access_log WHERE journal IS NOT NULL")
+                .fetch_one(pool).await.unwrap()
+        });
+        (logged, store.audit_verify().await.unwrap())
+    });
+    drop(restarted);
+    // The calls answered, and at most the refused call whose frame was written whole before
+    // the disk was full (it counts as logged, never the other way round).
+    assert!(
+        logged as u64 >= answered && logged as u64 <= answered + 1,
+        "{answered} calls answered, {logged} records"
+    );
+    assert!(intact.intact, "{intact:?}");
+    testkit::announce(&format!(
+        "journaled access log on a full 1 MiB disk: {answered} calls answered, then 503; {logged} records shipped at the next start"
     ));
 }

@@ -236,10 +236,15 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     use tracing::Instrument;
     let (mut parts, body) = request.into_parts();
     let meta = RequestMeta {
-        // From the thread's generator: `new_v4` asks the kernel for every id.
-        request_id: uuid::Builder::from_random_bytes(rand::random())
-            .into_uuid()
-            .to_string(),
+        // Time-ordered (UUIDv7), so that the access log's index on it grows at its end
+        // rather than at random pages; from the thread's generator, since `new_v7` asks
+        // the kernel for every id.
+        request_id: uuid::Builder::from_unix_timestamp_millis(
+            chrono::Utc::now().timestamp_millis().max(0) as u64,
+            &rand::random(),
+        )
+        .into_uuid()
+        .to_string(),
         source_ip: client_address(&parts, &state.config.trusted_proxies).map(|ip| ip.to_string()),
     };
     let principal = match resolve(&state, &parts).await {

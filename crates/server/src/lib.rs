@@ -126,7 +126,7 @@ pub struct AppParts {
     pub store: Store,
     pub config: Arc<ServerConfig>,
     pub throttle: Arc<auth::LoginThrottle>,
-    /// The data API's group-committed access log.
+    /// The data API's access log: group-committed to the database, or journaled locally.
     pub access_log: access_log::AccessLog,
     /// Per-grant rate limits and daily quotas.
     pub limiter: Arc<data::records::RateLimiter>,
@@ -177,6 +177,12 @@ impl AppState {
         Self {
             inner: Arc::new(parts),
         }
+    }
+
+    /// The same state, its access log kept in a local journal.
+    pub fn with_access_journal(mut self, journal: store::access_journal::Journal) -> Self {
+        Arc::make_mut(&mut self.inner).access_log = access_log::AccessLog::journaled(journal);
+        self
     }
 
     /// The same state, running manual pulls with `scheduler`.

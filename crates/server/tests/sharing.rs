@@ -1152,3 +1152,48 @@ async fn an_export_past_its_deadline_ends_in_an_error_and_frees_its_slot() {
         }
     }
 }
+
+/// Issue 12, item 7: with the access log journaled locally (and shipped here only when
+/// someone reads it), the provider's usage counts every call made before it is shown.
+#[tokio::test]
+async fn journaled_calls_count_in_usage_at_once() {
+    for app in TestApp::all(false).await {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app.journaled(dir.path()).await;
+        let code = loaded_entry(&app, ShareType::Unconditional).await;
+        let token = mzj_application(&app, "低保审批系统").await;
+        let staff = app.login("mzj-staff").await;
+        let submitted = app
+            .post(
+                "/api/v1/share-requests",
+                &staff,
+                request(&code, &["id_number", "full_name", "region"]),
+            )
+            .await;
+        assert_eq!(submitted.json["status"], "approved", "{}", submitted.json);
+        let data = format!("/api/v1/data/{code}/records");
+        for _ in 0..3 {
+            assert_eq!(app.get(&data, &token).await.status, StatusCode::OK);
+        }
+        let journaled: i64 = on_pool!(app.store, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM access_log WHERE journal IS NOT NULL").fetch_one(pool).await.unwrap()
+        });
+        assert_eq!(
+            journaled, 0,
+            "{}: not shipped before someone reads the log",
+            app.backend
+        );
+        let usage = app
+            .get(
+                &format!("/api/v1/resources/{code}/usage"),
+                &app.login("gaj-chief").await,
+            )
+            .await;
+        assert_eq!(usage.status, StatusCode::OK, "{}", usage.json);
+        assert_eq!(
+            usage.json["items"][0]["calls"], 3,
+            "{}: {}",
+            app.backend, usage.json
+        );
+    }
+}

@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::storage::ColumnType;
 use domain::values::TypedValue;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
 
@@ -213,7 +213,7 @@ macro_rules! fetch_records {
 }
 
 /// One logged data API call (never the values).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccessRecord {
     pub at: DateTime<Utc>,
     pub token_id: Option<i64>,
@@ -263,10 +263,39 @@ impl AccessRecord {
         ];
         let mut message = String::from("access");
         for field in fields {
-            message.push_str(&format!(":{}:{field}", field.len()));
+            push_field(&mut message, &field);
         }
         message
     }
+
+    /// The seal message of a record that came through a local journal: its place there
+    /// is sealed too, so that a record cannot be moved, and a gap cannot be filled.
+    pub fn journaled_seal_message(&self, journal: i64, seq: i64) -> String {
+        let mut message = self.seal_message();
+        push_field(&mut message, &journal.to_string());
+        push_field(&mut message, &seq.to_string());
+        message
+    }
+}
+
+/// A journal whose records do not follow on from, or match, what the database holds.
+fn diverged(journal: i64, seq: i64) -> crate::StoreError {
+    crate::StoreError::Conflict(format!(
+        "访问日志 {journal} 第 {seq} 条与数据库中的记录不接续或不一致：日志目录被复制或改动"
+    ))
+}
+
+/// Appends a length-prefixed field to a seal message.
+fn push_field(message: &mut String, field: &str) {
+    message.push_str(&format!(":{}:{field}", field.len()));
+}
+
+/// One row of the access log as written: the record, its seal, and its place in a local
+/// journal when it was shipped from one.
+struct LogRow<'a> {
+    record: &'a AccessRecord,
+    seal: Option<String>,
+    journal: Option<(i64, i64)>,
 }
 
 /// Usage of an entry's data: calls and rows per consuming department and application.
@@ -337,68 +366,149 @@ impl Store {
 
     /// Writes access records in one transaction: one commit (one fsync) for the group.
     pub async fn append_access_log(&self, records: &[AccessRecord]) -> StoreResult<()> {
-        if records.is_empty() {
+        let rows: Vec<LogRow> = records
+            .iter()
+            .map(|record| LogRow {
+                record,
+                seal: self.seal(&record.seal_message()),
+                journal: None,
+            })
+            .collect();
+        self.insert_access_rows(&rows).await
+    }
+
+    /// The highest sequence number of `journal` in the access log (0: none yet).
+    pub async fn journal_shipped(&self, journal: i64) -> StoreResult<i64> {
+        // Not MAX(): for a journal the statistics have not seen yet, PostgreSQL would plan
+        // an aggregate over all of its rows rather than one step back along the index.
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT journal_seq FROM access_log WHERE journal = $1 \
+                                          ORDER BY journal_seq DESC LIMIT 1")
+                .bind(journal).fetch_optional(pool).await?.unwrap_or(0)
+        }))
+    }
+
+    /// Ships records of a local journal, in sequence order, with the seals they were
+    /// journaled with. A shipment must go on right after what the database holds; records
+    /// it holds already must be the same calls (a shipment repeated after its answer was
+    /// lost), else the journal was copied or changed and nothing is stored. One journal has
+    /// one shipper (its directory's lock), and `(journal, journal_seq)` is unique besides.
+    pub async fn ship_journaled(
+        &self,
+        journal: i64,
+        records: &[crate::access_journal::JournaledRecord],
+    ) -> StoreResult<()> {
+        let shipped = self.journal_shipped(journal).await?;
+        let (held, fresh): (Vec<_>, Vec<_>) = records.iter().partition(|r| r.seq <= shipped);
+        if let (Some(first), Some(last)) = (held.first(), held.last()) {
+            let stored: std::collections::HashMap<i64, String> = on_pool!(self, pool => {
+                sqlx::query_as::<_, (i64, String)>("SELECT journal_seq, request_id FROM access_log \
+                     WHERE journal = $1 AND journal_seq >= $2 AND journal_seq <= $3")
+                    .bind(journal).bind(first.seq).bind(last.seq).fetch_all(pool).await?
+            })
+            .into_iter()
+            .collect();
+            if let Some(other) = held
+                .iter()
+                .find(|r| stored.get(&r.seq) != Some(&r.record.request_id))
+            {
+                return Err(diverged(journal, other.seq));
+            }
+        }
+        let in_order = fresh
+            .iter()
+            .enumerate()
+            .all(|(n, r)| r.seq == shipped + 1 + n as i64);
+        if let (false, Some(first)) = (in_order, fresh.first()) {
+            return Err(diverged(journal, first.seq));
+        }
+        let rows: Vec<LogRow> = fresh
+            .into_iter()
+            .map(|r| LogRow {
+                record: &r.record,
+                seal: r.seal.clone(),
+                journal: Some((journal, r.seq)),
+            })
+            .collect();
+        self.insert_access_rows(&rows).await
+    }
+
+    async fn insert_access_rows(&self, rows: &[LogRow<'_>]) -> StoreResult<()> {
+        // (Shipping and group commit share this one statement per dialect.)
+        if rows.is_empty() {
             return Ok(());
         }
-        let at: Vec<DateTime<Utc>> = records
+        let at: Vec<DateTime<Utc>> = rows
             .iter()
-            .map(|r| domain::audit::chain_time(r.at))
+            .map(|r| domain::audit::chain_time(r.record.at))
             .collect();
-        let seals: Vec<Option<String>> = records
-            .iter()
-            .map(|r| self.seal(&r.seal_message()))
-            .collect();
-        let (subject_requests, subjects): (Vec<&str>, Vec<&str>) = records
+        let (subject_requests, subjects): (Vec<&str>, Vec<&str>) = rows
             .iter()
             .flat_map(|r| {
-                r.subjects
+                r.record
+                    .subjects
                     .iter()
-                    .map(move |s| (r.request_id.as_str(), s.as_str()))
+                    .map(move |s| (r.record.request_id.as_str(), s.as_str()))
             })
             .unzip();
+        let journaled = rows.iter().any(|r| r.journal.is_some());
         if let crate::Backend::Postgres(pool) = self.backend() {
             // One statement of one shape whatever the group's size: prepared once per
             // connection (a multi-row VALUES list would be a new statement for every size),
             // and a single statement commits on its own, with the records' subjects.
-            sqlx::query(
+            let records = || rows.iter().map(|r| r.record);
+            let insert = sqlx::query(
                 "WITH subjects AS (INSERT INTO access_subjects (request_id, subject) \
                  SELECT * FROM UNNEST($15::text[], $16::text[])) \
                  INSERT INTO access_log (at, token_id, department_id, application, resource_id, endpoint, items, \
-                 filter_shape, row_count, outcome, status, latency_us, request_id, seal) \
+                 filter_shape, row_count, outcome, status, latency_us, request_id, seal, journal, journal_seq) \
                  SELECT * FROM UNNEST($1::timestamptz[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], \
                  $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::int[], $12::bigint[], \
-                 $13::text[], $14::text[])",
+                 $13::text[], $14::text[], $17::bigint[], $18::bigint[])",
             )
             .bind(&at)
-            .bind(records.iter().map(|r| r.token_id).collect::<Vec<_>>())
-            .bind(records.iter().map(|r| r.department_id).collect::<Vec<_>>())
-            .bind(records.iter().map(|r| r.application.clone()).collect::<Vec<_>>())
-            .bind(records.iter().map(|r| r.resource_id).collect::<Vec<_>>())
-            .bind(records.iter().map(|r| r.endpoint.as_str()).collect::<Vec<_>>())
-            .bind(records.iter().map(|r| r.items.as_str()).collect::<Vec<_>>())
-            .bind(records.iter().map(|r| r.filter_shape.as_str()).collect::<Vec<_>>())
-            .bind(records.iter().map(|r| r.row_count).collect::<Vec<_>>())
-            .bind(records.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>())
-            .bind(records.iter().map(|r| r.status).collect::<Vec<_>>())
-            .bind(records.iter().map(|r| r.latency_us).collect::<Vec<_>>())
-            .bind(records.iter().map(|r| r.request_id.as_str()).collect::<Vec<_>>())
-            .bind(&seals)
+            .bind(records().map(|r| r.token_id).collect::<Vec<_>>())
+            .bind(records().map(|r| r.department_id).collect::<Vec<_>>())
+            .bind(records().map(|r| r.application.clone()).collect::<Vec<_>>())
+            .bind(records().map(|r| r.resource_id).collect::<Vec<_>>())
+            .bind(records().map(|r| r.endpoint.as_str()).collect::<Vec<_>>())
+            .bind(records().map(|r| r.items.as_str()).collect::<Vec<_>>())
+            .bind(records().map(|r| r.filter_shape.as_str()).collect::<Vec<_>>())
+            .bind(records().map(|r| r.row_count).collect::<Vec<_>>())
+            .bind(records().map(|r| r.outcome.as_str()).collect::<Vec<_>>())
+            .bind(records().map(|r| r.status).collect::<Vec<_>>())
+            .bind(records().map(|r| r.latency_us).collect::<Vec<_>>())
+            .bind(records().map(|r| r.request_id.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.seal.as_deref()).collect::<Vec<_>>())
             .bind(&subject_requests)
             .bind(&subjects)
-            .execute(pool)
-            .await?;
+            .bind(rows.iter().map(|r| r.journal.map(|(j, _)| j)).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.journal.map(|(_, s)| s)).collect::<Vec<_>>());
+            if journaled {
+                // Shipped rows carry times from before their commit: the fence keeps a
+                // checkpoint from reading where the log ends while a shipment is in flight.
+                let mut tx = pool.begin().await?;
+                if let Some(fence) = crate::Dialect::Postgres.access_log_fence(false) {
+                    sqlx::query(fence).execute(&mut *tx).await?;
+                }
+                insert.execute(&mut *tx).await?;
+                tx.commit().await?;
+            } else {
+                insert.execute(pool).await?;
+            }
             return Ok(());
         }
         // SQLite: multi-row inserts in one transaction.
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let rows: Vec<(usize, &AccessRecord)> = records.iter().enumerate().collect();
-            for chunk in rows.chunks(500) {
+            let numbered: Vec<(usize, &LogRow)> = rows.iter().enumerate().collect();
+            for chunk in numbered.chunks(500) {
                 let mut builder = sqlx::QueryBuilder::new(
                     "INSERT INTO access_log (at, token_id, department_id, application, resource_id, endpoint, items, \
-                     filter_shape, row_count, outcome, status, latency_us, request_id, seal) ",
+                     filter_shape, row_count, outcome, status, latency_us, request_id, seal, journal, journal_seq) ",
                 );
-                builder.push_values(chunk, |mut b, (n, r)| {
+                builder.push_values(chunk, |mut b, (n, row)| {
+                    let r = row.record;
                     b.push_bind(at[*n])
                         .push_bind(r.token_id)
                         .push_bind(r.department_id)
@@ -412,7 +522,9 @@ impl Store {
                         .push_bind(r.status)
                         .push_bind(r.latency_us)
                         .push_bind(r.request_id.clone())
-                        .push_bind(seals[*n].clone());
+                        .push_bind(row.seal.clone())
+                        .push_bind(row.journal.map(|(j, _)| j))
+                        .push_bind(row.journal.map(|(_, s)| s));
                 });
                 builder.build().execute(&mut *tx).await?;
             }

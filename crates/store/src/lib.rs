@@ -12,6 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub mod access_journal;
 pub mod audit;
 pub mod basis_reviews;
 pub mod batch_writer;
@@ -124,6 +125,18 @@ impl Dialect {
         match self {
             Dialect::Sqlite => None,
             Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(7340100)"),
+        }
+    }
+
+    /// Rows shipped from a local access journal carry times from before their commit, so
+    /// a checkpoint (`checkpoint`: true) takes this fence exclusively and a shipment shares
+    /// it: no shipment is in flight when a checkpoint reads where the log ends. SQLite
+    /// writes one transaction at a time anyway.
+    pub fn access_log_fence(self, checkpoint: bool) -> Option<&'static str> {
+        match (self, checkpoint) {
+            (Dialect::Sqlite, _) => None,
+            (Dialect::Postgres, true) => Some("SELECT pg_advisory_xact_lock(7340101)"),
+            (Dialect::Postgres, false) => Some("SELECT pg_advisory_xact_lock_shared(7340101)"),
         }
     }
 }

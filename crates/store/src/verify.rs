@@ -54,11 +54,13 @@ struct AccessRow {
     latency_us: i64,
     request_id: Option<String>,
     seal: Option<String>,
+    journal: Option<i64>,
+    journal_seq: Option<i64>,
 }
 
 impl AccessRow {
     fn message(&self) -> String {
-        AccessRecord {
+        let record = AccessRecord {
             at: self.at,
             token_id: self.token_id,
             department_id: self.department_id,
@@ -73,8 +75,11 @@ impl AccessRow {
             latency_us: self.latency_us,
             request_id: self.request_id.clone().unwrap_or_default(),
             subjects: Vec::new(),
+        };
+        match (self.journal, self.journal_seq) {
+            (Some(journal), Some(seq)) => record.journaled_seal_message(journal, seq),
+            _ => record.seal_message(),
         }
-        .seal_message()
     }
 
     /// What a checkpoint's digest folds in for this row.
@@ -89,7 +94,7 @@ impl AccessRow {
 
 const ACCESS_COLUMNS: &str =
     "id, at, token_id, department_id, application, resource_id, endpoint, items, \
-     filter_shape, row_count, outcome, status, latency_us, request_id, seal";
+     filter_shape, row_count, outcome, status, latency_us, request_id, seal, journal, journal_seq";
 
 /// A broken report.
 fn broken(report: &mut ChainReport, seq: i64, reason: String) {
@@ -97,6 +102,35 @@ fn broken(report: &mut ChainReport, seq: i64, reason: String) {
         report.intact = false;
         report.first_broken_seq = Some(seq);
         report.reason = Some(reason);
+    }
+}
+
+/// Each local journal's sequence numbers as shipped: dense from 1, so a record removed
+/// from a journal before it reached the database is a gap.
+#[derive(Default)]
+struct JournalSpans(std::collections::BTreeMap<i64, (i64, i64, i64)>);
+
+impl JournalSpans {
+    fn add(&mut self, row: &AccessRow) {
+        if let (Some(journal), Some(seq)) = (row.journal, row.journal_seq) {
+            let span = self.0.entry(journal).or_insert((0, seq, seq));
+            *span = (span.0 + 1, span.1.min(seq), span.2.max(seq));
+        }
+    }
+
+    fn check(&self, report: &mut ChainReport) {
+        for (journal, &(rows, first, last)) in &self.0 {
+            if first != 1 || rows != last {
+                broken(
+                    report,
+                    0,
+                    format!(
+                        "数据访问日志缺少本地日志 {journal} 的 {} 条记录（第 1–{last} 条中只有 {rows} 条：在送入数据库之前被删除）",
+                        last - rows
+                    ),
+                );
+            }
+        }
     }
 }
 
@@ -220,6 +254,7 @@ impl Store {
             let mut pending = checkpoints.into_iter().peekable();
             let mut fold = Fold::default();
             let mut access_sealing = false;
+            let mut journals = JournalSpans::default();
             loop {
                 let rows: Vec<AccessRow> = sqlx::query_as(&access_sql).bind(after).bind(PAGE).fetch_all(&mut *tx).await?;
                 if rows.is_empty() {
@@ -227,6 +262,7 @@ impl Store {
                 }
                 for row in &rows {
                     report.access_checked += 1;
+                    journals.add(row);
                     if self.seals() {
                         match &row.seal {
                             Some(seal) if Some(seal) != self.seal(&row.message()).as_ref() => {
@@ -257,6 +293,7 @@ impl Store {
             for (seq, checkpoint) in pending {
                 close_checkpoint(&mut report, seq, &checkpoint, std::mem::take(&mut fold));
             }
+            journals.check(&mut report);
             tx.rollback().await?;
         });
         if report.intact {
@@ -323,21 +360,33 @@ impl Store {
             "SELECT {ACCESS_COLUMNS} FROM access_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3"
         );
         on_pool!(self, pool, dialect => {
-            let mut tx = crate::begin_write!(pool, dialect);
-            let last: Option<String> = sqlx::query_scalar(
-                "SELECT detail FROM audit_log WHERE action = 'access_log.checkpoint' ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *tx).await?;
-            let from = last
-                .and_then(|d| serde_json::from_str::<Checkpoint>(&d).ok())
-                .map_or(0, |c| c.to);
-            let first_recent: Option<i64> = sqlx::query_scalar("SELECT MIN(id) FROM access_log WHERE id > $1 AND at >= $2")
-                .bind(from).bind(settled).fetch_one(&mut *tx).await?;
-            let to: i64 = match first_recent {
-                Some(id) => id - 1,
-                None => sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM access_log")
-                    .fetch_one(&mut *tx).await?.unwrap_or(0),
+            // Where this checkpoint ends is fixed behind the fence, while no shipment from a
+            // journal is in flight (so no row below it commits later); the fold itself runs
+            // without it, so that shipping never waits for a long checkpoint.
+            let (from, to) = {
+                let mut fenced = pool.begin().await?;
+                if let Some(fence) = dialect.access_log_fence(true) {
+                    sqlx::query(fence).execute(&mut *fenced).await?;
+                }
+                let last: Option<String> = sqlx::query_scalar(LAST_CHECKPOINT).fetch_optional(&mut *fenced).await?;
+                let from = checkpoint_end(last);
+                let first_recent: Option<i64> = sqlx::query_scalar("SELECT MIN(id) FROM access_log WHERE id > $1 AND at >= $2")
+                    .bind(from).bind(settled).fetch_one(&mut *fenced).await?;
+                let to: i64 = match first_recent {
+                    Some(id) => id - 1,
+                    None => sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM access_log")
+                        .fetch_one(&mut *fenced).await?.unwrap_or(0),
+                };
+                fenced.commit().await?;
+                (from, to)
             };
             if to <= from {
+                return Ok(0);
+            }
+            let mut tx = crate::begin_write!(pool, dialect);
+            let last: Option<String> = sqlx::query_scalar(LAST_CHECKPOINT).fetch_optional(&mut *tx).await?;
+            if checkpoint_end(last) != from {
+                // Another process checkpointed in between.
                 return Ok(0);
             }
             let mut fold = Fold::default();
@@ -357,6 +406,16 @@ impl Store {
             Ok(rows)
         })
     }
+}
+
+const LAST_CHECKPOINT: &str =
+    "SELECT detail FROM audit_log WHERE action = 'access_log.checkpoint' ORDER BY seq DESC LIMIT 1";
+
+/// Where the last checkpoint (its audit record's detail) ended; 0 before the first.
+fn checkpoint_end(detail: Option<String>) -> i64 {
+    detail
+        .and_then(|d| serde_json::from_str::<Checkpoint>(&d).ok())
+        .map_or(0, |c| c.to)
 }
 
 /// The head's hash as the report ends (the last record checked).

@@ -1389,3 +1389,177 @@ async fn a_snapshot_that_replaces_every_key_is_a_mass_deletion_however_many_rows
         assert_eq!(people(&t).await.len(), 20, "{}", t.backend);
     }
 }
+
+/// Opens a journal on `dir`.
+async fn open_journal(
+    dir: &std::path::Path,
+    store: &store::Store,
+    options: store::access_journal::JournalOptions,
+) -> store::access_journal::Journal {
+    store::access_journal::Journal::open(dir, store.clone(), options)
+        .await
+        .unwrap()
+}
+
+async fn journaled_rows(store: &store::Store, journal: i64) -> Vec<(i64, String)> {
+    on_pool!(store, pool => {
+        sqlx::query_as("SELECT journal_seq, request_id FROM access_log WHERE journal = $1 ORDER BY journal_seq")
+            .bind(journal).fetch_all(pool).await.unwrap()
+    })
+}
+
+/// Appends `records` concurrently; each returns once durable.
+async fn append_all(
+    journal: &store::access_journal::Journal,
+    records: impl Iterator<Item = store::data_access::AccessRecord>,
+) {
+    let mut calls = tokio::task::JoinSet::new();
+    for record in records {
+        let journal = journal.clone();
+        calls.spawn(async move { journal.append(record).await });
+    }
+    while let Some(outcome) = calls.join_next().await {
+        outcome.unwrap().unwrap();
+    }
+}
+
+/// Issue 12, item 7: the access log's local journal. Records acknowledged but not shipped
+/// when the process stops reach the database at the next start, once each, with their
+/// seals and places; a torn tail is dropped; a directory serves one process at a time; a
+/// record changed in the file before shipping, or removed from it, is caught by verification.
+#[tokio::test]
+async fn journaled_access_records_reach_the_database_once_and_tampering_is_caught() {
+    use store::access_journal::{JournalError, JournalOptions};
+    let paused = JournalOptions {
+        ship_every: std::time::Duration::from_secs(3600),
+    };
+    for t in backends().await {
+        let store = &t.store;
+        let dir = tempfile::tempdir().unwrap();
+
+        // Forty calls acknowledged, none shipped yet; a second process is refused the
+        // directory; then the process stops without shipping.
+        let journal = open_journal(dir.path(), store, paused.clone()).await;
+        let id = journal.id();
+        append_all(&journal, (0..40).map(|n| access_record(n, 0))).await;
+        assert_eq!(journal.backlog(), 40);
+        assert!(journaled_rows(store, id).await.is_empty(), "{}", t.backend);
+        let second =
+            store::access_journal::Journal::open(dir.path(), store.clone(), paused.clone()).await;
+        assert!(
+            matches!(second, Err(JournalError::Locked(_))),
+            "{}",
+            t.backend
+        );
+        journal.stop().await;
+        assert!(
+            journal.append(access_record(99, 0)).await.is_err(),
+            "stopped: refused"
+        );
+
+        // A crash mid-write leaves half a frame after the last acknowledged one.
+        let segment = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "seg"))
+            .expect("a segment");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&segment)
+            .unwrap();
+        std::io::Write::write_all(&mut file, &[200, 1, 0, 0, 7, 7]).unwrap();
+        drop(file);
+
+        // The next start ships all forty, in order, and the journal goes on from 41.
+        let journal = open_journal(dir.path(), store, JournalOptions::default()).await;
+        assert_eq!(
+            journal.id(),
+            id,
+            "one journal per directory, across restarts"
+        );
+        assert!(
+            segment.with_extension("damaged").exists(),
+            "the torn segment is kept aside"
+        );
+        let rows = journaled_rows(store, id).await;
+        assert_eq!(rows.len(), 40, "{}", t.backend);
+        assert!(rows
+            .iter()
+            .enumerate()
+            .all(|(n, (seq, _))| *seq == n as i64 + 1));
+        append_all(&journal, (40..50).map(|n| access_record(n, 0))).await;
+        journal.settle(std::time::Duration::from_secs(10)).await;
+        assert_eq!(journal.backlog(), 0);
+        let rows = journaled_rows(store, id).await;
+        assert_eq!(rows.last().map(|r| r.0), Some(50), "{}", t.backend);
+        // Shipping again (an answer lost after its commit) stores nothing twice.
+        let again: Vec<_> = (45..50)
+            .map(|n| store::access_journal::JournaledRecord {
+                seq: n + 1,
+                seal: None,
+                record: access_record(n, 0),
+            })
+            .collect();
+        store.ship_journaled(id, &again).await.unwrap();
+        assert_eq!(journaled_rows(store, id).await.len(), 50);
+        let intact = store.verify_logs(None).await.unwrap();
+        assert!(intact.intact, "{}: {intact:?}", t.backend);
+        assert_eq!(intact.access_checked, 50);
+
+        // Someone with the machine edits a record in the file before it is shipped (and
+        // fixes its checksum): its seal no longer matches.
+        journal.stop().await;
+        let journaled = access_record(50, 0);
+        let forged = store::access_journal::JournaledRecord {
+            seq: 51,
+            seal: store.seal(&journaled.journaled_seal_message(id, 51)),
+            record: store::data_access::AccessRecord {
+                row_count: 0,
+                ..journaled
+            },
+        };
+        store.ship_journaled(id, &[forged]).await.unwrap();
+        let altered = store.verify_logs(None).await.unwrap();
+        assert!(!altered.intact, "{}", t.backend);
+        assert!(
+            altered.reason.as_deref().unwrap().contains("封印不符"),
+            "{altered:?}"
+        );
+
+        // A journal that skips records, or repeats a number for another call (a copied
+        // directory), ships nothing.
+        let t2 = testkit::sqlite().await;
+        let fresh = &t2.store;
+        let numbered = |seq: i64, n: i64| {
+            let record = access_record(n, 0);
+            store::access_journal::JournaledRecord {
+                seq,
+                seal: fresh.seal(&record.journaled_seal_message(7, seq)),
+                record,
+            }
+        };
+        fresh
+            .ship_journaled(7, &(1..=5).map(|n| numbered(n, n)).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        for wrong in [vec![numbered(7, 7)], vec![numbered(5, 99), numbered(6, 6)]] {
+            let refused = fresh.ship_journaled(7, &wrong).await.unwrap_err();
+            assert!(refused.to_string().contains("不接续或不一致"), "{refused}");
+        }
+        assert_eq!(journaled_rows(fresh, 7).await.len(), 5);
+        // …and records removed from the database later (its guards dropped) are a gap.
+        disable_guards(fresh).await;
+        on_pool!(fresh, pool => {
+            sqlx::query("DELETE FROM access_log WHERE journal_seq IN (3, 4)").execute(pool).await.unwrap();
+        });
+        let gap = fresh.verify_logs(None).await.unwrap();
+        assert!(!gap.intact);
+        assert!(
+            gap.reason
+                .as_deref()
+                .unwrap()
+                .contains("缺少本地日志 7 的 2 条记录"),
+            "{gap:?}"
+        );
+    }
+}

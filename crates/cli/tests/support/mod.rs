@@ -203,3 +203,57 @@ pub fn write_csv(path: &Path, ids: &[String], tag: &str) {
     }
     out.flush().unwrap();
 }
+
+/// `datahall serve --demo` on `port` with its access log journaled in `journal` (no
+/// scheduler).
+pub fn serve_journaled(database: &str, port: u16, journal: &Path, stderr: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_datahall"))
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--database")
+        .arg(database)
+        .env("DATAHALL_LOG", "warn")
+        .env("DATAHALL_SCHEDULER", "false")
+        .env("DATAHALL_ACCESS_JOURNAL_DIR", journal)
+        .env(
+            "DATAHALL_AUDIT_ANCHOR_FILE",
+            journal.with_extension("anchor"),
+        )
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
+pub fn wait_until_listening(address: &str) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(address).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One data API call (for an entry that does not exist, so a 404 when it is logged);
+/// its status and body when the answer came back whole.
+pub fn data_call(address: &str, token: &str) -> Option<(u16, String)> {
+    use std::io::Read;
+    let mut connection = std::net::TcpStream::connect(address).ok()?;
+    let request = format!(
+        "GET /api/v1/data/999999/000001/records HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    connection.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    let _ = connection.read_to_string(&mut answer);
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    let status = head.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
+    body.starts_with('{').then(|| (status, body.to_string()))
+}
+
+/// The demo's 民政局 低保审批系统 token (the same at every start).
+pub fn demo_token() -> String {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest("datahall-demo:mzj:低保审批系统"));
+    format!("dhapp_demo_mzj_{}", &digest[..24])
+}

@@ -73,7 +73,8 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])),
-    responses((status = 200, body = ChainReport), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ChainReport), (status = 403, body = crate::error::ErrorBody),
+              (status = 503, description = "the access journal has not reached the database yet", body = crate::error::ErrorBody)))]
 pub async fn verify(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -88,6 +89,7 @@ pub async fn verify(
 /// Verifies now, one verification at a time (a second caller waits for the first), and
 /// remembers the result for the audit page.
 pub async fn verify_now(state: &AppState, ctx: &store::AuditContext) -> ApiResult<ChainReport> {
+    state.access_log.settled().await?;
     let _one_at_a_time = state.verification.running.lock().await;
     let report =
         super::verification::verify(&state.store, state.config.audit_anchor_file.as_deref(), ctx)
@@ -122,7 +124,8 @@ pub fn parse_id_number(text: &str) -> ApiResult<domain::ids::IdCardNumber> {
 /// first, for the bureau and the auditor, at most 100 lookups a day each.
 #[utoipa::path(post, path = "/api/v1/audit/personal", tag = "audit", security(("bearer" = [])), request_body = PersonalQuery,
     responses((status = 200, body = store::personal_access::PersonalAccessReport), (status = 400, body = crate::error::ErrorBody),
-               (status = 403, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+               (status = 403, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody),
+               (status = 503, description = "the access journal has not reached the database yet", body = crate::error::ErrorBody)))]
 pub async fn personal(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -144,6 +147,7 @@ pub async fn personal(
             )],
         })?;
     let id_number = parse_id_number(&query.id_number)?;
+    state.access_log.settled().await?;
     Ok(axum::Json(
         state
             .store

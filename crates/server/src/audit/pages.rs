@@ -128,6 +128,7 @@ pub async fn personal_report(
     let outcome = async {
         let id_number = super::api::parse_id_number(crate::page::form_value(&form, "id_number"))?;
         let reason = crate::page::form_value(&form, "reason");
+        state.access_log.settled().await?;
         Ok::<_, crate::error::ApiError>(
             state
                 .store

@@ -249,6 +249,7 @@ async fn detail_page(
         provider: resource.provider.id,
     });
     let usage = if sees_usage && resource.published_version.is_some() {
+        let _ = state.access_log.settle().await;
         state.store.usage(resource.id).await?
     } else {
         Vec::new()

@@ -879,6 +879,8 @@ pub async fn usage(
             provider: resource.provider.id,
         },
     )?;
+    // Usage as far as it has reached the database.
+    let _ = state.access_log.settle().await;
     Ok(axum::Json(crate::json::List::all(
         state.store.usage(resource.id).await?,
     )))

@@ -24,6 +24,7 @@ pub struct TestApp {
     pub backend: &'static str,
     pub gaj: Department,
     pub mzj: Department,
+    config: ServerConfig,
     _test_store: testkit::TestStore,
 }
 
@@ -84,15 +85,31 @@ impl TestApp {
             ..ServerConfig::default()
         };
         configure(&mut config);
-        let router = router(AppState::new(store.clone(), config));
+        let router = router(AppState::new(store.clone(), config.clone()));
         TestApp {
             router,
             store,
             backend: test_store.backend,
             gaj,
             mzj,
+            config,
             _test_store: test_store,
         }
+    }
+
+    /// The same platform with its access log journaled in `dir`, shipped to the database
+    /// only when someone settles it (or at the next open).
+    pub async fn journaled(mut self, dir: &std::path::Path) -> Self {
+        let options = store::access_journal::JournalOptions {
+            ship_every: std::time::Duration::from_secs(3600),
+        };
+        let journal = store::access_journal::Journal::open(dir, self.store.clone(), options)
+            .await
+            .unwrap();
+        self.router = router(
+            AppState::new(self.store.clone(), self.config.clone()).with_access_journal(journal),
+        );
+        self
     }
 
     pub async fn all(demo_mode: bool) -> Vec<TestApp> {
