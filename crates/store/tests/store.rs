@@ -1526,6 +1526,34 @@ async fn journaled_access_records_reach_the_database_once_and_tampering_is_caugh
             "{altered:?}"
         );
 
+        // Damage that is not a torn last group (here: an earlier segment) is a changed or
+        // failing disk: the start refuses, and keeps the segment for whoever looks into it.
+        let damaged_dir = tempfile::tempdir().unwrap();
+        let earlier = open_journal(damaged_dir.path(), store, paused.clone()).await;
+        append_all(&earlier, (0..3).map(|n| access_record(n, 0))).await;
+        earlier.stop().await;
+        let first = std::fs::read_dir(damaged_dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "seg"))
+            .expect("a segment");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&first)
+            .unwrap();
+        std::io::Write::write_all(&mut file, &[9, 9, 9]).unwrap();
+        drop(file);
+        std::fs::write(damaged_dir.path().join("00000000000000000099.seg"), b"").unwrap();
+        let refused =
+            store::access_journal::Journal::open(damaged_dir.path(), store.clone(), paused.clone())
+                .await;
+        assert!(
+            matches!(refused, Err(JournalError::Damaged(_))),
+            "{}",
+            t.backend
+        );
+        assert!(first.with_extension("damaged").exists());
+
         // A journal that skips records, or repeats a number for another call (a copied
         // directory), ships nothing.
         let t2 = testkit::sqlite().await;
