@@ -17,6 +17,63 @@ labelled_enum! {
     }
 }
 
+/// Every audited action and its name in the audit viewer (审计日志), so that the log reads
+/// in Chinese. An entry's workflow steps (`resource.<step>`) and refused requests
+/// (`http.<method>`) are named by [`action_label`] from their parts. A tidy test keeps every
+/// action the platform writes in this list.
+pub const ACTIONS: &[(&str, &str)] = &[
+    ("access_log.checkpoint", "访问日志检查点"),
+    ("audit.anchor", "留存校验锚点"),
+    ("auth.login", "登录"),
+    ("auth.logout", "退出登录"),
+    ("basis_review.decide", "复核不予共享依据"),
+    ("basis_review.request", "申请复核不予共享依据"),
+    ("batch.apply", "数据入库"),
+    ("calendar.import", "导入工作日历"),
+    ("delegate.grant", "委托共享审核"),
+    ("delegate.revoke", "收回共享审核委托"),
+    ("department.create", "新建部门"),
+    ("duty.missed", "逾期未办"),
+    ("need.answer", "答复数据需求"),
+    ("need.assign", "分派数据需求"),
+    ("need.post", "提出数据需求"),
+    ("objection.answer", "答复数据异议"),
+    ("objection.raise", "提出数据异议"),
+    ("personal_access.query", "查询个人信息查询记录"),
+    ("platform.start", "平台启动"),
+    ("resource.import", "导入目录"),
+    ("share_request.decide", "审核共享申请"),
+    ("share_request.revoke", "撤销共享授权"),
+    ("share_request.submit", "提交共享申请"),
+    ("source.create", "登记数据源"),
+    ("source.disable", "停用数据源"),
+    ("source.enable", "启用数据源"),
+    ("token.create", "签发应用令牌"),
+    ("token.revoke", "吊销应用令牌"),
+    ("user.activate", "启用账号"),
+    ("user.change_password", "修改本人密码"),
+    ("user.create", "新建人员"),
+    ("user.deactivate", "停用账号"),
+    ("user.reset_password", "重置密码"),
+    ("user.set_role", "调整角色"),
+];
+
+/// The Chinese name of an audited action; `None` for a code the platform does not write.
+pub fn action_label(code: &str) -> Option<String> {
+    if let Some((_, label)) = ACTIONS.iter().find(|(known, _)| *known == code) {
+        return Some((*label).to_string());
+    }
+    if let Some(step) = code
+        .strip_prefix("resource.")
+        .and_then(crate::workflow::Action::parse)
+    {
+        return Some(format!("{}目录", step.label()));
+    }
+    let method = code.strip_prefix("http.")?;
+    (!method.is_empty() && method.chars().all(|c| c.is_ascii_lowercase()))
+        .then(|| format!("接口请求（{}）", method.to_ascii_uppercase()))
+}
+
 /// The hash that precedes the first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -109,6 +166,22 @@ pub fn mask_fields(value: &mut serde_json::Value, masks: &[(&str, Mask)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn actions_read_in_chinese_and_unknown_codes_are_not_named() {
+        assert_eq!(action_label("auth.login").as_deref(), Some("登录"));
+        assert_eq!(
+            action_label("resource.publish").as_deref(),
+            Some("发布目录")
+        );
+        assert_eq!(action_label("http.get").as_deref(), Some("接口请求（GET）"));
+        assert_eq!(action_label("resource.burn"), None);
+        assert_eq!(action_label("http.<b>"), None);
+        let mut codes: Vec<&str> = ACTIONS.iter().map(|(code, _)| *code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), ACTIONS.len(), "each action once");
+    }
 
     fn event() -> AuditEvent {
         AuditEvent {

@@ -87,3 +87,49 @@ fn routes_are_declared_only_in_capability_modules() {
         "routes declared outside a capability's mod.rs: {stray:?}"
     );
 }
+
+/// Every action the platform writes to the audit log has a Chinese name in
+/// `domain::audit::ACTIONS` (or is an entry's workflow step, or a refused request), so the
+/// audit viewer never shows a bare code.
+#[test]
+fn every_audited_action_has_a_chinese_name() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for crate_dir in ["store", "server", "collect", "cli"] {
+        sources(&workspace.join(crate_dir).join("src"), &mut files);
+    }
+    let mut actions = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("readable source");
+        for line in text.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            if !(code.contains("event(")
+                || code.contains("failure(")
+                || code.contains("let action ="))
+            {
+                continue;
+            }
+            for literal in code.split('"').skip(1).step_by(2) {
+                let is_action = literal.split_once('.').is_some_and(|(noun, verb)| {
+                    !noun.is_empty()
+                        && !verb.is_empty()
+                        && literal
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+                });
+                if is_action {
+                    actions.push(literal.to_string());
+                }
+            }
+        }
+    }
+    assert!(actions.len() > 25, "found the audited actions: {actions:?}");
+    let unnamed: Vec<&String> = actions
+        .iter()
+        .filter(|a| domain::audit::action_label(a).is_none())
+        .collect();
+    assert!(
+        unnamed.is_empty(),
+        "audited actions without a Chinese name: {unnamed:?}"
+    );
+}

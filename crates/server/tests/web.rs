@@ -291,6 +291,21 @@ async fn pages_follow_roles() {
         html.contains("立即校验") && html.contains("/audit") && html.contains("拒绝访问"),
         "the staff's refusals are listed"
     );
+    // In Chinese (issue 13, UI quality): roles and actions by name, not by code.
+    for named in [
+        "登录",
+        "工作人员",
+        "接口请求（GET）",
+        "<option value=\"auth.login\">登录</option>",
+    ] {
+        assert!(html.contains(named), "the audit viewer shows {named}");
+    }
+    for code in [">auth.login<", ">staff<", ">http.get<"] {
+        assert!(
+            !html.contains(code),
+            "the audit viewer shows the code {code}"
+        );
+    }
     let mut admin = Browser::new(&app);
     admin.sign_in("admin").await;
     let users = admin.request(Method::GET, "/admin/users", None).await;

@@ -2,7 +2,8 @@
 
 use axum::extract::{Query, State};
 use domain::access::Act;
-use domain::audit::Outcome;
+use domain::account::Role;
+use domain::audit::{action_label, Outcome, ACTIONS};
 use maud::html;
 
 use super::api::{page as audit_page, AuditParams};
@@ -42,7 +43,12 @@ pub async fn page(
         }
         form.filters method="get" action="/audit" {
             label { "操作人" input type="text" name="actor" value=(value(&params.actor)); }
-            label { "操作" input type="text" name="action" value=(value(&params.action)) placeholder="resource.publish"; }
+            label { "操作" select name="action" {
+                option value="" { "全部" }
+                @for (code, label) in filterable_actions() {
+                    option value=(code) selected[params.action.as_deref() == Some(code.as_str())] { (label) }
+                }
+            } }
             label { "对象前缀" input type="text" name="target" value=(value(&params.target)) placeholder="resource:"; }
             label { "结果" select name="outcome" {
                 option value="" { "全部" }
@@ -58,8 +64,8 @@ pub async fn page(
                     td.num { (r.seq) }
                     td { (beijing(&r.at)) }
                     td { (value(&r.actor)) }
-                    td { (value(&r.role)) }
-                    td.mono { (r.action) }
+                    td { (r.role.as_deref().and_then(Role::parse).map_or_else(|| value(&r.role), |role| role.label().to_string())) }
+                    td title=(r.action) { (action_label(&r.action).unwrap_or_else(|| r.action.clone())) }
                     td.mono { (r.target) }
                     td { @if let Some(o) = r.outcome.as_deref() { span class={"tag " (o)} { (Outcome::parse(o).map_or(o, |o| o.label())) } } }
                     td.mono { (value(&r.source_ip)) }
@@ -202,4 +208,18 @@ fn personal_page(
         ),
         form,
     )
+}
+
+/// The actions the viewer filters by, with their names: every listed action, an entry's
+/// workflow steps, and the refused requests of the two methods people use.
+fn filterable_actions() -> Vec<(String, String)> {
+    let steps = domain::workflow::Action::ALL
+        .iter()
+        .map(|step| format!("resource.{}", step.code()));
+    let listed = ACTIONS.iter().map(|(code, _)| code.to_string());
+    listed
+        .chain(steps)
+        .chain(["http.get".to_string(), "http.post".to_string()])
+        .filter_map(|code| action_label(&code).map(|label| (code, label)))
+        .collect()
 }
