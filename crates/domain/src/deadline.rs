@@ -155,7 +155,9 @@ pub struct Countdown {
     pub provisional: bool,
     /// Working days left (positive) or overdue (negative); none once done.
     pub working_days_left: Option<i64>,
-    /// "剩余 N 个工作日", "已逾期 N 个工作日", "已办结".
+    /// The (Beijing) day it was done, once done.
+    pub done_on: Option<NaiveDate>,
+    /// "剩余 N 个工作日", "已逾期 N 个工作日", "2026-03-05 办结".
     pub text: String,
 }
 
@@ -170,7 +172,10 @@ impl Countdown {
     ) -> Self {
         let mark = if provisional { "（暂定）" } else { "" };
         if let Some(done) = done_at {
-            let state = if beijing_date(done) <= due {
+            // Shown with the day it was done, not only its deadline (which may still lie
+            // ahead and read as if the matter were open).
+            let done_on = beijing_date(done);
+            let state = if done_on <= due {
                 DutyState::Done
             } else {
                 DutyState::DoneLate
@@ -180,7 +185,8 @@ impl Countdown {
                 due,
                 provisional,
                 working_days_left: None,
-                text: state.label().to_string(),
+                done_on: Some(done_on),
+                text: format!("{done_on} 办结"),
             };
         }
         let today = beijing_date(now);
@@ -210,6 +216,7 @@ impl Countdown {
             due,
             provisional,
             working_days_left: Some(left),
+            done_on: None,
             text,
         }
     }
@@ -285,5 +292,15 @@ mod tests {
         assert!(DutyState::DoneLate.missed() && !DutyState::Done.missed());
         let provisional = Countdown::of(&calendar, &rules, due, true, None, at("2026-02-24"));
         assert_eq!(provisional.text, "剩余 8 个工作日（暂定）");
+        // Done early: the day it was done, not the deadline still ahead.
+        let early_done = state("2026-03-09", Some("2026-02-25"));
+        assert_eq!(
+            (
+                early_done.state,
+                early_done.done_on,
+                early_done.text.as_str()
+            ),
+            (DutyState::Done, Some(date("2026-02-25")), "2026-02-25 办结")
+        );
     }
 }

@@ -449,12 +449,137 @@ pub fn thousands(n: i64) -> String {
     }
 }
 
-/// A state tag with the shared colours.
+/// An entry's state tag, from its state's code.
 pub fn status_tag(code: &str) -> Markup {
-    let label = domain::workflow::Status::parse(code)
-        .map(|s| s.label())
-        .unwrap_or(code);
-    html! { span class={"tag " (code)} { (label) } }
+    match domain::workflow::Status::parse(code) {
+        Some(status) => tag(status.label(), tones::entry(status)),
+        None => tag(code, Tone::Draft),
+    }
+}
+
+/// The colour of a state tag, one vocabulary on every page (SPEC §6): a matter waiting for
+/// someone's decision or answer is amber wherever it is shown (every "待…"), one being worked
+/// on blue, a finished one green, a refused or returned one red, one no longer in force grey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Draft,
+    Waiting,
+    Working,
+    Done,
+    Refused,
+    Retired,
+}
+
+impl Tone {
+    fn class(self) -> &'static str {
+        match self {
+            Tone::Draft => "draft",
+            Tone::Waiting => "waiting",
+            Tone::Working => "in-progress",
+            Tone::Done => "done",
+            Tone::Refused => "refused",
+            Tone::Retired => "retired",
+        }
+    }
+}
+
+/// A state tag: the state's label in the tone of its kind. Every page's state tags are
+/// made here (a tidy test keeps them here).
+pub fn tag(label: &str, tone: Tone) -> Markup {
+    html! { span class={"tag " (tone.class())} { (label) } }
+}
+
+/// The tone of each kind of state, in one place.
+pub mod tones {
+    use domain::audit::Outcome;
+    use domain::sharing::{NeedStatus, ObjectionStatus, RequestStatus, ReviewStatus};
+    use domain::workflow::Status;
+
+    use super::Tone;
+
+    pub fn entry(status: Status) -> Tone {
+        match status {
+            Status::Draft => Tone::Draft,
+            Status::Submitted | Status::Signed => Tone::Waiting,
+            Status::Published => Tone::Done,
+            Status::Returned => Tone::Refused,
+            Status::Retired => Tone::Retired,
+        }
+    }
+
+    pub fn request(status: RequestStatus) -> Tone {
+        match status {
+            RequestStatus::Pending | RequestStatus::Coordinating => Tone::Waiting,
+            RequestStatus::Approved => Tone::Done,
+            RequestStatus::Refused => Tone::Refused,
+            RequestStatus::Revoked => Tone::Retired,
+        }
+    }
+
+    pub fn objection(status: ObjectionStatus) -> Tone {
+        match status {
+            ObjectionStatus::Submitted => Tone::Waiting,
+            ObjectionStatus::Accepted => Tone::Working,
+            ObjectionStatus::Rejected => Tone::Refused,
+            ObjectionStatus::Corrected | ObjectionStatus::Confirmed => Tone::Done,
+        }
+    }
+
+    pub fn need(status: NeedStatus) -> Tone {
+        match status {
+            NeedStatus::Submitted | NeedStatus::Assigned => Tone::Waiting,
+            NeedStatus::Catalogued => Tone::Done,
+            NeedStatus::Declined => Tone::Refused,
+        }
+    }
+
+    pub fn review(status: ReviewStatus) -> Tone {
+        match status {
+            ReviewStatus::Submitted => Tone::Waiting,
+            ReviewStatus::Upheld => Tone::Refused,
+            ReviewStatus::Overturned => Tone::Done,
+        }
+    }
+
+    pub fn outcome(outcome: Outcome) -> Tone {
+        match outcome {
+            Outcome::Success => Tone::Done,
+            Outcome::Failure | Outcome::Denied => Tone::Refused,
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// 待审核 was amber for an entry and blue for a share request: the same words
+        /// now always have the same colour, and every "待…" is a matter waiting.
+        #[test]
+        fn the_same_state_name_has_the_same_tone_everywhere() {
+            let mut named: Vec<(&str, Tone)> = Vec::new();
+            named.extend(Status::ALL.iter().map(|s| (s.label(), entry(*s))));
+            named.extend(RequestStatus::ALL.iter().map(|s| (s.label(), request(*s))));
+            named.extend(
+                ObjectionStatus::ALL
+                    .iter()
+                    .map(|s| (s.label(), objection(*s))),
+            );
+            named.extend(NeedStatus::ALL.iter().map(|s| (s.label(), need(*s))));
+            named.extend(ReviewStatus::ALL.iter().map(|s| (s.label(), review(*s))));
+            for (label, tone) in &named {
+                for (other, other_tone) in &named {
+                    assert!(
+                        label != other || tone == other_tone,
+                        "{label}: {tone:?} and {other_tone:?}"
+                    );
+                }
+                if label.starts_with('待') {
+                    assert_eq!(*tone, Tone::Waiting, "{label}");
+                }
+            }
+            assert_eq!(entry(Status::Signed), request(RequestStatus::Pending));
+        }
+    }
 }
 
 /// Query-string encoding for links.
@@ -685,7 +810,13 @@ pub fn countdown_tag(countdown: &Countdown) -> Markup {
     };
     html! {
         span class={"tag " (class)} { (countdown.state.label()) }
-        " " span.muted { (countdown.text) "（" (countdown.due) "）" }
+        " " span.muted {
+            @if countdown.done_on.is_some() {
+                (countdown.text) "，时限 " (countdown.due)
+            } @else {
+                (countdown.text) "（" (countdown.due) "）"
+            }
+        }
     }
 }
 

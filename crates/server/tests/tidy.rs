@@ -133,3 +133,79 @@ fn every_audited_action_has_a_chinese_name() {
         "audited actions without a Chinese name: {unnamed:?}"
     );
 }
+
+/// State tags are made by `page::tag` in the tone `page::tones` gives each state, so that a
+/// state has one colour on every page (issue 13: 待审核 was amber here and blue there).
+#[test]
+fn state_tags_are_made_in_one_place() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    let mut found = Vec::new();
+    for file in files.iter().filter(|f| !f.ends_with("page.rs")) {
+        let text = std::fs::read_to_string(file).expect("readable source");
+        for (n, line) in text.lines().enumerate() {
+            if line.contains("class={\"tag ") {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "state tags made outside page::tag:\n{}",
+        found.join("\n")
+    );
+}
+
+/// A fixed tag (`span.tag.<class> { "<label>" }`) has one colour for one label on every page,
+/// and the colour of a state with that name.
+#[test]
+fn fixed_tags_agree_on_their_colours() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    let mut seen: std::collections::HashMap<String, (String, String)> = Default::default();
+    // The classes `page::tones` gives the states of these names.
+    for (label, class) in [
+        ("已停用", "retired"),
+        ("已发布", "done"),
+        ("待审核", "waiting"),
+    ] {
+        seen.insert(label.into(), (class.into(), "page::tones".into()));
+    }
+    let mut conflicts = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("readable source");
+        for (n, line) in text.lines().enumerate() {
+            for part in line.split("span.tag.").skip(1) {
+                let class: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                let Some(label) = part[class.len()..]
+                    .strip_prefix(" { \"")
+                    .and_then(|rest| rest.split_once('"'))
+                    .map(|(l, _)| l)
+                else {
+                    continue;
+                };
+                let place = format!("{}:{}", file.display(), n + 1);
+                match seen.get(label) {
+                    Some((known, at)) if *known != class => {
+                        conflicts.push(format!("{label}: {class} at {place}, {known} at {at}"))
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert(label.to_string(), (class, place));
+                    }
+                }
+            }
+        }
+    }
+    assert!(seen.len() >= 8, "found the fixed tags: {seen:?}");
+    assert!(
+        conflicts.is_empty(),
+        "one label, two colours:\n{}",
+        conflicts.join("\n")
+    );
+}

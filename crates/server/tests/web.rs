@@ -811,6 +811,11 @@ async fn a_consumer_applies_from_the_entry_page_and_the_provider_decides_in_its_
             after.contains("已授权") && after.contains("撤销授权"),
             "{after}"
         );
+        // A decided request shows the day it was decided, not only a deadline still ahead
+        // (issue 13, UI quality: "closed requests show a future date").
+        let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+        assert!(after.contains(&format!("{today} 办结，时限 ")), "{after}");
+        assert!(!after.contains("已办结（"), "{after}");
         let request = app.store.share_request(id).await.unwrap();
         assert_eq!(request.granted_items, Some(vec!["full_name".to_string()]));
 

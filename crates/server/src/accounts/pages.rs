@@ -172,7 +172,7 @@ async fn users_page(
                     td.mono { (u.username) } td { (u.display_name) } td { (u.role.label())
                         @if delegates.contains(&u.username) { br; span.tag.done { "受托审批" } } }
                     td { (u.department_name.as_deref().unwrap_or("—")) }
-                    td { @if u.active { span.tag.done { "在岗" } } @else { span.tag.refused { "已停用" } } }
+                    td { @if u.active { span.tag.done { "在岗" } } @else { span.tag.retired { "已停用" } } }
                     td { (beijing(&u.created_at)) }
                     td { (person_actions(user, u, &delegates, form)) }
                 }

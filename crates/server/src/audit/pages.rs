@@ -67,7 +67,10 @@ pub async fn page(
                     td { (r.role.as_deref().and_then(Role::parse).map_or_else(|| value(&r.role), |role| role.label().to_string())) }
                     td title=(r.action) { (action_label(&r.action).unwrap_or_else(|| r.action.clone())) }
                     td.mono { (r.target) }
-                    td { @if let Some(o) = r.outcome.as_deref() { span class={"tag " (o)} { (Outcome::parse(o).map_or(o, |o| o.label())) } } }
+                    td { @if let Some(o) = r.outcome.as_deref() { @match Outcome::parse(o) {
+                        Some(outcome) => (crate::page::tag(outcome.label(), crate::page::tones::outcome(outcome))),
+                        None => (o),
+                    } } }
                     td.mono { (value(&r.source_ip)) }
                     td { (value(&r.detail)) }
                 }

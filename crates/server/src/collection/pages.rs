@@ -227,7 +227,7 @@ fn sources_section(
                 tr { th { "名称" } th { "连接" } th { "表或查询" } th { "方式" } th { "最近成功" } th.num { "连续失败" } th { "原因" } th { "" } }
                 @for s in sources {
                     tr id={"source-" (s.id)} {
-                        td { (s.name) @if !s.enabled { " " span.tag.draft { "已停用" } } }
+                        td { (s.name) @if !s.enabled { " " span.tag.retired { "已停用" } } }
                         td.mono { (s.url_display) }
                         td.mono { (s.query) }
                         td { (if s.mode == "full" { "全量" } else { "增量" }) }

@@ -70,7 +70,7 @@ async fn page(
                          @if let Some(code) = &n.resource_code { " " a href=(code_path(code)) { (code) } } }
                     td { (n.consumer_name) }
                     td { (n.provider_name.as_deref().unwrap_or("—")) }
-                    td { span class={"tag " (match n.status { NeedStatus::Submitted | NeedStatus::Assigned => "in-progress", NeedStatus::Catalogued => "done", NeedStatus::Declined => "refused" })} { (n.status.label()) } }
+                    td { (crate::page::tag(n.status.label(), crate::page::tones::need(n.status))) }
                     td { @if let Some(d) = &n.duty { (countdown_tag(&crate::sharing::api::countdown(state, &calendar, d))) } }
                     td {
                         @if n.status == NeedStatus::Submitted && assigns {

@@ -29,13 +29,7 @@ type Fields = HashMap<String, Vec<String>>;
 
 /// The state tag of a request (SPEC §6 vocabulary and colours).
 fn request_tag(status: RequestStatus) -> Markup {
-    let class = match status {
-        RequestStatus::Pending => "in-progress",
-        RequestStatus::Approved => "done",
-        RequestStatus::Coordinating => "due-soon",
-        RequestStatus::Refused | RequestStatus::Revoked => "refused",
-    };
-    html! { span class={"tag " (class)} { (status.label()) } }
+    crate::page::tag(status.label(), crate::page::tones::request(status))
 }
 
 /// 共享申请: every request the person may see, newest first.
@@ -131,7 +125,7 @@ fn reviews_table(
                     td { @if b.items.is_empty() { "整个目录" } @else { (b.items.join("、")) } }
                     td { (b.consumer_name) }
                     td { (b.reason) }
-                    td { span class={"tag " (match b.status { ReviewStatus::Submitted => "in-progress", ReviewStatus::Upheld => "refused", ReviewStatus::Overturned => "done" })} { (b.status.label()) }
+                    td { (crate::page::tag(b.status.label(), crate::page::tones::review(b.status)))
                          @if let Some(a) = &b.answer { br; span.muted { (a) } } }
                     td { @if let Some(d) = &b.duty { (countdown_tag(&super::api::countdown(state, calendar, d))) } }
                     td {

@@ -12,7 +12,7 @@ fn percent(rate: f64) -> String {
 }
 
 fn verdict(meets: bool) -> Markup {
-    html! { @if meets { span.tag.success { "达标" } } @else { span.tag.overdue { "未达标" } } }
+    html! { @if meets { span.tag.done { "达标" } } @else { span.tag.overdue { "未达标" } } }
 }
 
 pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
