@@ -57,22 +57,22 @@ pub async fn page(
             button type="submit" { "查询" }
         }
         p.muted { "共 " (thousands(records.total)) " 条，按时间倒序。" }
-        table {
+        table.audit {
             tr { th { "序号" } th { "时间" } th { "操作人" } th { "角色" } th { "操作" } th { "对象" } th { "结果" } th { "来源" } th { "说明" } }
             @for r in &records.items {
                 tr {
                     td.num { (r.seq) }
-                    td { (beijing(&r.at)) }
-                    td { (value(&r.actor)) }
-                    td { (r.role.as_deref().and_then(Role::parse).map_or_else(|| value(&r.role), |role| role.label().to_string())) }
-                    td title=(r.action) { (action_label(&r.action).unwrap_or_else(|| r.action.clone())) }
+                    td.nowrap { (beijing(&r.at)) }
+                    td.nowrap { (value(&r.actor)) }
+                    td.nowrap { (r.role.as_deref().and_then(Role::parse).map_or_else(|| value(&r.role), |role| role.label().to_string())) }
+                    td.nowrap title=(r.action) { (action_label(&r.action).unwrap_or_else(|| r.action.clone())) }
                     td.mono { (r.target) }
                     td { @if let Some(o) = r.outcome.as_deref() { @match Outcome::parse(o) {
                         Some(outcome) => (crate::page::tag(outcome.label(), crate::page::tones::outcome(outcome))),
                         None => (o),
                     } } }
-                    td.mono { (value(&r.source_ip)) }
-                    td { (value(&r.detail)) }
+                    td.mono.nowrap { (value(&r.source_ip)) }
+                    td.detail { (value(&r.detail)) }
                 }
             }
         }
