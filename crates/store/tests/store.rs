@@ -1408,6 +1408,22 @@ async fn journaled_rows(store: &store::Store, journal: i64) -> Vec<(i64, String)
     })
 }
 
+/// Appends `bytes` to the journal segment in `dir` (as a crash mid-write would leave them);
+/// returns the segment.
+fn tear_segment(dir: &std::path::Path, bytes: &[u8]) -> std::path::PathBuf {
+    let segment = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "seg"))
+        .expect("a segment");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .unwrap();
+    std::io::Write::write_all(&mut file, bytes).unwrap();
+    segment
+}
+
 /// Appends `records` concurrently; each returns once durable.
 async fn append_all(
     journal: &store::access_journal::Journal,
@@ -1458,17 +1474,7 @@ async fn journaled_access_records_reach_the_database_once_and_tampering_is_caugh
         );
 
         // A crash mid-write leaves half a frame after the last acknowledged one.
-        let segment = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "seg"))
-            .expect("a segment");
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&segment)
-            .unwrap();
-        std::io::Write::write_all(&mut file, &[200, 1, 0, 0, 7, 7]).unwrap();
-        drop(file);
+        let segment = tear_segment(dir.path(), &[200, 1, 0, 0, 7, 7]);
 
         // The next start ships all forty, in order, and the journal goes on from 41.
         let journal = open_journal(dir.path(), store, JournalOptions::default()).await;
@@ -1532,17 +1538,7 @@ async fn journaled_access_records_reach_the_database_once_and_tampering_is_caugh
         let earlier = open_journal(damaged_dir.path(), store, paused.clone()).await;
         append_all(&earlier, (0..3).map(|n| access_record(n, 0))).await;
         earlier.stop().await;
-        let first = std::fs::read_dir(damaged_dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "seg"))
-            .expect("a segment");
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&first)
-            .unwrap();
-        std::io::Write::write_all(&mut file, &[9, 9, 9]).unwrap();
-        drop(file);
+        let first = tear_segment(damaged_dir.path(), &[9, 9, 9]);
         std::fs::write(damaged_dir.path().join("00000000000000000099.seg"), b"").unwrap();
         let refused =
             store::access_journal::Journal::open(damaged_dir.path(), store.clone(), paused.clone())
