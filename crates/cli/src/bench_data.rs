@@ -139,7 +139,6 @@ pub async fn run(url: &str, args: DataApiArgs) -> anyhow::Result<()> {
         )
         .await?
         .actor();
-    let rules = domain::deadline::DeadlineRules::default();
     let input = domain::sharing::RequestInput {
         // The key is granted too: reading by key needs it (a key not granted cannot be
         // looked up, or masked values could be probed through it).
@@ -156,7 +155,7 @@ pub async fn run(url: &str, args: DataApiArgs) -> anyhow::Result<()> {
         clear_items: vec![],
     };
     let request = store
-        .submit_share_request(&code, &input, &rules, &crate::demo::as_person(&staff))
+        .submit_share_request(&code, &input, &crate::demo::as_person(&staff))
         .await?;
     let chief = store.user_by_username("chief").await?.actor();
     let approve = domain::sharing::Decision::Approve {
@@ -168,12 +167,7 @@ pub async fn run(url: &str, args: DataApiArgs) -> anyhow::Result<()> {
         verify_quota: None,
     };
     store
-        .decide_share_request(
-            request.id,
-            &approve,
-            &rules,
-            &crate::demo::as_person(&chief),
-        )
+        .decide_share_request(request.id, &approve, &crate::demo::as_person(&chief))
         .await?;
     let (token, hash, prefix) = server::accounts::tokens::new_app_token();
     store

@@ -66,6 +66,10 @@ pub struct Config {
     pub deadline_objection_days: u32,
     pub deadline_need_days: u32,
     pub deadline_revision_days: u32,
+    pub deadline_sign_days: u32,
+    pub deadline_review_days: u32,
+    pub deadline_revise_days: u32,
+    pub deadline_collection_days: u32,
     /// Receipts after this Beijing time (`HH:MM`) count from the next working day; empty
     /// for none.
     pub deadline_cutoff: String,
@@ -118,6 +122,10 @@ impl Default for Config {
             deadline_objection_days: 5,
             deadline_need_days: 10,
             deadline_revision_days: 10,
+            deadline_sign_days: 5,
+            deadline_review_days: 5,
+            deadline_revise_days: 10,
+            deadline_collection_days: 3,
             deadline_cutoff: String::new(),
             source_networks: String::new(),
             trusted_proxies: String::new(),
@@ -127,7 +135,7 @@ impl Default for Config {
     }
 }
 
-const KEYS: [&str; 34] = [
+const KEYS: [&str; 38] = [
     "database",
     "listen",
     "platform_name",
@@ -157,6 +165,10 @@ const KEYS: [&str; 34] = [
     "deadline_objection_days",
     "deadline_need_days",
     "deadline_revision_days",
+    "deadline_sign_days",
+    "deadline_review_days",
+    "deadline_revise_days",
+    "deadline_collection_days",
     "deadline_cutoff",
     "source_networks",
     "trusted_proxies",
@@ -204,6 +216,12 @@ impl Config {
                 DutyKind::ObjectionVerification => self.deadline_objection_days,
                 DutyKind::NeedResponse => self.deadline_need_days,
                 DutyKind::BasisRevision => self.deadline_revision_days,
+                DutyKind::SignEntry => self.deadline_sign_days,
+                DutyKind::ReviewEntry => self.deadline_review_days,
+                DutyKind::ReviseEntry => self.deadline_revise_days,
+                DutyKind::CollectionFailure => self.deadline_collection_days,
+                // Due when the year begins; no working days to configure.
+                DutyKind::CalendarYear => continue,
             };
             anyhow::ensure!(
                 (1..=60).contains(&days),

@@ -10,7 +10,7 @@ use anyhow::Context;
 use chrono::{Duration, Utc};
 use domain::calendar::beijing_date;
 use domain::catalogue::ShareType;
-use domain::deadline::{DeadlineRules, DutyKind};
+use domain::deadline::DutyKind;
 use domain::sharing::{Decision, RequestInput};
 use sha2::{Digest, Sha256};
 use store::data_access::AccessRecord;
@@ -80,7 +80,7 @@ async fn candidates(store: &Store) -> anyhow::Result<Vec<Candidate>> {
 }
 
 pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
-    let rules = DeadlineRules::default();
+    let rules = store.deadline_rules().clone();
     let admin = store.user_by_username("admin").await?.actor();
     let candidates = candidates(store).await?;
     let mut filed = 0;
@@ -125,7 +125,6 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
                 .submit_share_request(
                     &c.code,
                     &input(c, "业务办理核验"),
-                    &rules,
                     &crate::demo::as_person(&staff),
                 )
                 .await?;
@@ -142,7 +141,6 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
                 .submit_share_request(
                     &c.code,
                     &input(c, "审批材料免提交"),
-                    &rules,
                     &crate::demo::as_person(&staff),
                 )
                 .await?;
@@ -172,7 +170,6 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
                         .decide_share_request(
                             request.id,
                             &approve,
-                            &rules,
                             &crate::demo::as_person(&provider_chief),
                         )
                         .await?;
@@ -195,7 +192,6 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
                         .decide_share_request(
                             request.id,
                             &refuse("涉及个人隐私，需补充授权依据"),
-                            &rules,
                             &crate::demo::as_person(&provider_chief),
                         )
                         .await?;
@@ -206,7 +202,6 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
                         .decide_share_request(
                             request.id,
                             &refuse("数据尚在核准中，暂不共享"),
-                            &rules,
                             &crate::demo::as_person(&provider_chief),
                         )
                         .await?;
@@ -214,7 +209,6 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
                         .decide_share_request(
                             request.id,
                             &refuse("维持提供方意见，核准后重新申请"),
-                            &rules,
                             &crate::demo::as_person(&admin),
                         )
                         .await?;
@@ -264,7 +258,7 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
             verify_quota: None,
         };
         store
-            .decide_share_request(late.id, &approve, &rules, &crate::demo::as_person(&admin))
+            .decide_share_request(late.id, &approve, &crate::demo::as_person(&admin))
             .await?;
     }
     store.record_missed_duties(Utc::now(), ctx).await?;
@@ -283,7 +277,7 @@ pub async fn load(store: &Store, ctx: &AuditContext) -> anyhow::Result<usize> {
             )
             .await?;
     }
-    needs_and_objections(store, &rules).await?;
+    needs_and_objections(store).await?;
     usage_history(store).await?;
     Ok(filed)
 }
@@ -377,8 +371,7 @@ async fn usage_history(store: &Store) -> anyhow::Result<()> {
 
 /// A need in each state the bureau and a provider leave it in, and an objection under
 /// verification (its record shows 异议中 to every consumer).
-async fn needs_and_objections(store: &Store, rules: &DeadlineRules) -> anyhow::Result<()> {
-    let calendar = store.calendar().await?;
+async fn needs_and_objections(store: &Store) -> anyhow::Result<()> {
     let admin = store.user_by_username("admin").await?.actor();
     let mzj = store.user_by_username("mzj-staff").await?.actor();
     let rsj = store.user_by_username("rsj-staff").await?.actor();
@@ -402,8 +395,6 @@ async fn needs_and_objections(store: &Store, rules: &DeadlineRules) -> anyhow::R
         .assign_need(
             assigned.id,
             store.department_by_code("wjw").await?.id,
-            rules,
-            &calendar,
             &crate::demo::as_person(&admin),
         )
         .await?;
@@ -415,13 +406,7 @@ async fn needs_and_objections(store: &Store, rules: &DeadlineRules) -> anyhow::R
         )
         .await?;
     store
-        .assign_need(
-            declined.id,
-            gaj.id,
-            rules,
-            &calendar,
-            &crate::demo::as_person(&admin),
-        )
+        .assign_need(declined.id, gaj.id, &crate::demo::as_person(&admin))
         .await?;
     store
         .answer_need(
@@ -488,8 +473,6 @@ async fn needs_and_objections(store: &Store, rules: &DeadlineRules) -> anyhow::R
                 items: grant.items.iter().take(1).map(|g| g.item.clone()).collect(),
                 description: "与申请人提供的证件信息不一致，请核实",
             },
-            rules,
-            &calendar,
             &crate::demo::as_person(&mzj),
         )
         .await?;
@@ -506,17 +489,12 @@ async fn needs_and_objections(store: &Store, rules: &DeadlineRules) -> anyhow::R
             &crate::demo::as_person(&provider_staff),
         )
         .await?;
-    basis_review(store, &mzj, rules, &calendar).await
+    basis_review(store, &mzj).await
 }
 
 /// A consumer's request that the bureau review why an entry is not shared, waiting for the
 /// bureau's decision (in its queue).
-async fn basis_review(
-    store: &Store,
-    consumer: &domain::account::Actor,
-    rules: &DeadlineRules,
-    calendar: &domain::calendar::Calendar,
-) -> anyhow::Result<()> {
+async fn basis_review(store: &Store, consumer: &domain::account::Actor) -> anyhow::Result<()> {
     for entry in store.published_freshness().await? {
         let resource = store.resource(&entry.code).await?;
         if Some(resource.provider.id) == consumer.department_id {
@@ -531,8 +509,6 @@ async fn basis_review(
                         items: &[],
                         reason: "低保家庭经济状况核对需要该数据，依据《社会救助暂行办法》第十一条",
                     },
-                    rules,
-                    calendar,
                     &crate::demo::as_person(consumer),
                 )
                 .await?;

@@ -242,7 +242,8 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
     // The logs are sealed, and data subjects hashed, with keys derived from the secret.
     Ok(store
         .with_keys(config.secret_key()?.store_keys())
-        .with_batch_limits(config.max_batches, config.max_batches_per_department))
+        .with_batch_limits(config.max_batches, config.max_batches_per_department)
+        .with_deadline_rules(config.deadline_rules()?))
 }
 
 /// Reads a password from DATAHALL_PASSWORD or the first line of standard input.
@@ -401,7 +402,6 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         audit_anchor_file: Some(config.anchor_path()),
         target_government: config.target_government / 100.0,
         target_social: config.target_social / 100.0,
-        deadline_rules: config.deadline_rules()?,
         feed_retention_days: config.feed_retention_days.max(1),
         export_deadline: std::time::Duration::from_secs(config.export_deadline_minutes.max(1) * 60),
         audit_data_access: !args.unaudited_benchmark,

@@ -672,13 +672,42 @@ pub enum DutyScope {
     All,
 }
 
-pub fn duty_scope(caller: &Caller) -> Result<DutyScope, Denied> {
+/// Which queue a caller asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueAsked {
+    /// Their own: their department's, or the bureau's for its people.
+    #[default]
+    Own,
+    /// One department's (supervision, or a department person's own).
+    Department(i64),
+    /// The bureau's own duties.
+    Bureau,
+    /// Every queue at once (supervision).
+    All,
+}
+
+/// The queue a caller may read for what they ask: a department's people read their own
+/// department's only; the bureau and the auditor read any (the auditor's own is all).
+pub fn duty_scope(caller: &Caller, asked: QueueAsked) -> Result<DutyScope, Denied> {
     check(caller, Act::ViewMatters)?;
-    Ok(match (caller.department_id(), caller.role()) {
-        (Some(department), _) if caller.department_person() => DutyScope::Department(department),
-        (_, Some(Role::Admin)) => DutyScope::Bureau,
+    let supervises = caller.bureau() || caller.auditor();
+    let own = match caller.department_id() {
+        Some(department) if caller.department_person() => DutyScope::Department(department),
+        _ if caller.bureau() => DutyScope::Bureau,
         _ => DutyScope::All,
-    })
+    };
+    match asked {
+        QueueAsked::Own => Ok(own),
+        QueueAsked::Department(d) if supervises || own == DutyScope::Department(d) => {
+            Ok(DutyScope::Department(d))
+        }
+        QueueAsked::Bureau if supervises => Ok(DutyScope::Bureau),
+        QueueAsked::All if supervises => Ok(DutyScope::All),
+        _ => Err(Denied {
+            act: "查看待办",
+            reason: "只能查看本部门的待办",
+        }),
+    }
 }
 
 /// Which catalogue entries a caller sees.
@@ -941,9 +970,33 @@ mod tests {
             Ok(MatterScope::Department(C))
         );
         assert!(matter_scope(&caller("p-app")).is_err());
-        assert_eq!(duty_scope(&caller("admin")), Ok(DutyScope::Bureau));
-        assert_eq!(duty_scope(&caller("auditor")), Ok(DutyScope::All));
-        assert_eq!(duty_scope(&caller("p-chief")), Ok(DutyScope::Department(P)));
+        let own = QueueAsked::Own;
+        assert_eq!(duty_scope(&caller("admin"), own), Ok(DutyScope::Bureau));
+        assert_eq!(duty_scope(&caller("auditor"), own), Ok(DutyScope::All));
+        assert_eq!(
+            duty_scope(&caller("p-chief"), own),
+            Ok(DutyScope::Department(P))
+        );
+        assert_eq!(
+            duty_scope(&caller("p-chief"), QueueAsked::Department(P)),
+            Ok(DutyScope::Department(P))
+        );
+        // A department reads no other queue, and not the hall as a whole.
+        for asked in [
+            QueueAsked::Department(P + 1),
+            QueueAsked::Bureau,
+            QueueAsked::All,
+        ] {
+            assert!(duty_scope(&caller("p-chief"), asked).is_err(), "{asked:?}");
+        }
+        assert_eq!(
+            duty_scope(&caller("admin"), QueueAsked::Department(P + 1)),
+            Ok(DutyScope::Department(P + 1))
+        );
+        assert_eq!(
+            duty_scope(&caller("admin"), QueueAsked::All),
+            Ok(DutyScope::All)
+        );
         assert_eq!(entry_scope(&caller("auditor")), EntryScope::All);
         assert_eq!(
             entry_scope(&caller("p-staff")),

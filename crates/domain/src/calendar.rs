@@ -269,6 +269,25 @@ impl Calendar {
         }
     }
 
+    /// The last day by which at most `n` working days remain from `today`: a deadline up
+    /// to then counts as due soon when `n` is the due-soon threshold.
+    pub fn last_day_within(&self, today: NaiveDate, n: i64) -> NaiveDate {
+        let mut working = 0;
+        let mut day = today;
+        // A year of days off at most: the schedule cannot hold more.
+        for _ in 0..400 {
+            let next = day.succ_opt().unwrap_or(NaiveDate::MAX);
+            if self.day(next).working {
+                working += 1;
+                if working > n {
+                    return day;
+                }
+            }
+            day = next;
+        }
+        day
+    }
+
     /// Working days in `(from, to]`: how many remain from `from` until `to`.
     pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> i64 {
         from.iter_days()
@@ -564,6 +583,23 @@ mod tests {
         assert_eq!(
             calendar.working_days_between(date("2026-02-26"), date("2026-02-25")),
             0
+        );
+    }
+
+    #[test]
+    fn due_soon_ends_before_the_next_working_day_past_the_threshold() {
+        let calendar = Calendar::builtin();
+        let date = |t: &str| NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap();
+        // Thursday 2026-02-12: Friday the 13th is one working day, then the Spring
+        // Festival (and Monday the 16th off) until the make-up and working days after it.
+        let until = calendar.last_day_within(date("2026-02-12"), 2);
+        assert_eq!(calendar.working_days_between(date("2026-02-12"), until), 2);
+        let after = until.succ_opt().unwrap();
+        assert_eq!(calendar.working_days_between(date("2026-02-12"), after), 3);
+        // No working days allowed: only the days off before the next working day.
+        assert_eq!(
+            calendar.last_day_within(date("2026-03-06"), 0),
+            date("2026-03-08")
         );
     }
 }

@@ -5,55 +5,66 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{beijing_date, Calendar, Deadline};
+use crate::duty::SubjectKind;
+use crate::labelled::labelled_enum;
 
-/// The kinds of duty the platform times.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DutyKind {
-    /// Data the platform provides directly (无条件共享).
-    PlatformProvision,
-    /// A provider department's decision on a conditional request.
-    DepartmentDecision,
-    /// The bureau's coordination of a refused or overdue request.
-    Coordination,
-    /// The provider's verification of an objection.
-    ObjectionVerification,
-    /// The provider's answer to a data need assigned to it.
-    NeedResponse,
-    /// The provider's revision of an entry whose not-shared basis the bureau overturned.
-    BasisRevision,
+labelled_enum! {
+    /// The kinds of duty the platform times.
+    DutyKind {
+        /// Data the platform provides directly (无条件共享).
+        PlatformProvision => "platform_provision", "平台直接提供";
+        /// A provider department's decision on a conditional request.
+        DepartmentDecision => "department_decision", "部门受理审批";
+        /// The bureau's coordination of a refused or overdue request, or of a review of a
+        /// not-shared basis.
+        Coordination => "coordination", "管理方协调";
+        /// The provider's verification of an objection.
+        ObjectionVerification => "objection_verification", "异议核实";
+        /// The provider's answer to a data need assigned to it.
+        NeedResponse => "need_response", "需求响应";
+        /// The provider's revision of an entry whose not-shared basis the bureau overturned.
+        BasisRevision => "basis_revision", "调整共享属性";
+        /// The chief representative's signature on a submitted catalogue entry.
+        SignEntry => "sign_entry", "签发目录";
+        /// The bureau's review and publication of a signed entry.
+        ReviewEntry => "review_entry", "审核发布目录";
+        /// The department's revision of an entry sent back to it.
+        ReviseEntry => "revise_entry", "修改退回的目录";
+        /// The department's repair of a source whose pulls fail.
+        CollectionFailure => "collection_failure", "处理归集失败";
+        /// The bureau's import of a year's holiday schedule, due when the year begins.
+        CalendarYear => "calendar_year", "导入节假日安排";
+    }
 }
 
 impl DutyKind {
-    pub const ALL: [DutyKind; 6] = [
-        DutyKind::PlatformProvision,
-        DutyKind::DepartmentDecision,
-        DutyKind::Coordination,
-        DutyKind::ObjectionVerification,
-        DutyKind::NeedResponse,
-        DutyKind::BasisRevision,
-    ];
-
-    pub fn code(self) -> &'static str {
+    /// The matters a duty of this kind can be about.
+    pub fn subjects(self) -> &'static [SubjectKind] {
         match self {
-            DutyKind::PlatformProvision => "platform_provision",
-            DutyKind::DepartmentDecision => "department_decision",
-            DutyKind::Coordination => "coordination",
-            DutyKind::ObjectionVerification => "objection_verification",
-            DutyKind::NeedResponse => "need_response",
-            DutyKind::BasisRevision => "basis_revision",
+            DutyKind::PlatformProvision | DutyKind::DepartmentDecision => {
+                &[SubjectKind::ShareRequest]
+            }
+            DutyKind::Coordination => &[SubjectKind::ShareRequest, SubjectKind::BasisReview],
+            DutyKind::ObjectionVerification => &[SubjectKind::Objection],
+            DutyKind::NeedResponse => &[SubjectKind::Need],
+            DutyKind::BasisRevision => &[SubjectKind::BasisReview],
+            DutyKind::SignEntry | DutyKind::ReviewEntry | DutyKind::ReviseEntry => {
+                &[SubjectKind::Entry]
+            }
+            DutyKind::CollectionFailure => &[SubjectKind::Source],
+            DutyKind::CalendarYear => &[SubjectKind::CalendarYear],
         }
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            DutyKind::PlatformProvision => "平台直接提供",
-            DutyKind::DepartmentDecision => "部门受理审批",
-            DutyKind::Coordination => "管理方协调",
-            DutyKind::ObjectionVerification => "异议核实",
-            DutyKind::NeedResponse => "需求响应",
-            DutyKind::BasisRevision => "调整共享属性",
-        }
+    /// Owed by the bureau (or the platform itself), not by a department.
+    pub fn owed_by_bureau(self) -> bool {
+        matches!(
+            self,
+            DutyKind::PlatformProvision
+                | DutyKind::Coordination
+                | DutyKind::ReviewEntry
+                | DutyKind::CalendarYear
+        )
     }
 }
 
@@ -93,6 +104,10 @@ impl Default for DeadlineRules {
                 rule(DutyKind::ObjectionVerification, 5, DEFAULT),
                 rule(DutyKind::NeedResponse, 10, DEFAULT),
                 rule(DutyKind::BasisRevision, 10, DEFAULT),
+                rule(DutyKind::SignEntry, 5, DEFAULT),
+                rule(DutyKind::ReviewEntry, 5, DEFAULT),
+                rule(DutyKind::ReviseEntry, 10, DEFAULT),
+                rule(DutyKind::CollectionFailure, 3, DEFAULT),
             ],
             due_soon_days: 2,
             cutoff: None,

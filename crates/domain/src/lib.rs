@@ -14,6 +14,7 @@ pub mod code;
 pub mod collection;
 pub mod deadline;
 pub mod diff;
+pub mod duty;
 pub mod error;
 pub mod freshness;
 pub mod ids;

@@ -57,6 +57,18 @@ fn act(action: Action, status: Status, owner_department: i64) -> Act {
     }
 }
 
+/// The duty an entry in `status` puts on someone: the chief's signature, the bureau's
+/// review, the department's revision of what was sent back. A draft owes nothing yet.
+pub fn waiting_duty(status: Status) -> Option<crate::deadline::DutyKind> {
+    use crate::deadline::DutyKind;
+    match status {
+        Status::Submitted => Some(DutyKind::SignEntry),
+        Status::Signed => Some(DutyKind::ReviewEntry),
+        Status::Returned => Some(DutyKind::ReviseEntry),
+        Status::Draft | Status::Published | Status::Retired => None,
+    }
+}
+
 /// The state an action leads to from `status`, or why it may not be taken.
 /// Permission is checked before state so that an outsider learns nothing about the entry.
 pub fn next_status(

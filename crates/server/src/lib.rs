@@ -68,8 +68,6 @@ pub struct ServerConfig {
     /// Aggregation-rate targets, 0–1: government data, social/economic data.
     pub target_government: f64,
     pub target_social: f64,
-    /// Working days allowed per kind of duty, with their sources.
-    pub deadline_rules: domain::deadline::DeadlineRules,
     /// Days the change feed keeps deleted records; an older cursor is refused (410).
     pub feed_retention_days: i64,
     /// The longest an export may hold its slot and its snapshot (a slow reader included).
@@ -94,7 +92,6 @@ impl Default for ServerConfig {
             audit_anchor_file: None,
             target_government: 1.0,
             target_social: 0.6,
-            deadline_rules: domain::deadline::DeadlineRules::default(),
             feed_retention_days: 90,
             export_deadline: std::time::Duration::from_secs(3600),
             audit_data_access: true,

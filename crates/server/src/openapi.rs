@@ -23,7 +23,8 @@ impl Modify for BearerAuth {
     modifiers(&BearerAuth),
     tags((name = "catalogue", description = "政务数据资源目录"), (name = "audit", description = "审计日志"),
         (name = "sharing", description = "共享申请、授权与办理时限"), (name = "calendar", description = "工作日历"),
-        (name = "data", description = "数据接口：按授权读取、核验"))
+        (name = "data", description = "数据接口：按授权读取、核验"),
+        (name = "hall", description = "线上政务数据大厅：待办与督办"))
 )]
 pub struct ApiDoc;
 

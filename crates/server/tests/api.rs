@@ -63,7 +63,7 @@ async fn health_and_openapi_cover_every_endpoint() {
         ("post", "/api/v1/share-requests/{id}/revoke"),
         ("post", "/api/v1/share-requests/{id}/renew"),
         ("put", "/api/v1/delegates/{username}"),
-        ("get", "/api/v1/duties"),
+        ("get", "/api/v1/tasks"),
         ("get", "/api/v1/accountability"),
         ("get", "/api/v1/calendar/years"),
         ("post", "/api/v1/calendar/years"),

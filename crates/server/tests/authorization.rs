@@ -112,7 +112,7 @@ async fn every_sharing_endpoint_under_every_role_and_token() {
             ),
             (
                 Method::GET,
-                "/api/v1/duties".into(),
+                "/api/v1/tasks".into(),
                 None,
                 [ANON, ANON, OK, OK, OK, OK, OK, OK, NO, NO],
             ),

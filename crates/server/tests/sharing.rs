@@ -254,12 +254,12 @@ async fn a_conditional_request_waits_for_the_provider_and_refusals_go_to_the_bur
             calendar.json["due"], due,
             "10 working days on the holiday calendar"
         );
-        let queue = app.get("/api/v1/duties", &gaj_chief).await;
+        let queue = app.get("/api/v1/tasks", &gaj_chief).await;
         assert!(queue.json["items"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|d| d["subject"] == format!("share_request:{}", first["id"])));
+            .any(|d| d["subject"] == json!({"type": "share_request", "id": first["id"]})));
 
         // Only the provider decides: staff need the chief's delegation; the consumer never.
         error_of(
@@ -332,7 +332,7 @@ async fn a_conditional_request_waits_for_the_provider_and_refusals_go_to_the_bur
         )
         .await;
         assert_eq!(refused.json["status"], "coordinating", "{}", refused.json);
-        let bureau_queue = app.get("/api/v1/duties", &admin).await;
+        let bureau_queue = app.get("/api/v1/tasks", &admin).await;
         assert!(bureau_queue.json["items"]
             .as_array()
             .unwrap()
@@ -430,9 +430,9 @@ async fn a_conditional_request_waits_for_the_provider_and_refusals_go_to_the_bur
         // Past its due date a duty is recorded for accountability, and the bureau may step in.
         let late = submit(&["full_name"]).await;
         on_pool!(app.store, pool => {
-            sqlx::query("UPDATE duties SET due_date = $1 WHERE subject = $2")
+            sqlx::query("UPDATE duties SET due_date = $1 WHERE subject_type = 'share_request' AND subject_id = $2")
                 .bind(chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap())
-                .bind(format!("share_request:{}", late["id"]))
+                .bind(late["id"].as_i64().unwrap())
                 .execute(pool).await.unwrap();
         });
         let shown = app
@@ -679,7 +679,7 @@ async fn a_need_is_assigned_by_the_bureau_and_answered_by_the_provider_in_time()
             .as_str()
             .unwrap()
             .starts_with("剩余 "));
-        let queue = app.get("/api/v1/duties", &gaj_staff).await;
+        let queue = app.get("/api/v1/tasks", &gaj_staff).await;
         assert!(queue.json["items"]
             .as_array()
             .unwrap()
@@ -980,13 +980,13 @@ async fn a_consumer_asks_the_bureau_to_review_why_data_is_not_shared() {
             asked.json
         );
         let id = asked.json["id"].as_i64().unwrap();
-        let bureau_queue = app.get("/api/v1/duties", &admin).await;
+        let bureau_queue = app.get("/api/v1/tasks", &admin).await;
         assert!(
             bureau_queue.json["items"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|d| d["subject"] == format!("basis_review:{id}")),
+                .any(|d| d["subject"] == json!({"type": "basis_review", "id": id})),
             "{}",
             bureau_queue.json
         );
@@ -1022,14 +1022,14 @@ async fn a_consumer_asks_the_bureau_to_review_why_data_is_not_shared() {
             overturned.json
         );
         assert_eq!(overturned.json["countdown"]["state"], "on_time");
-        let provider_queue = app.get("/api/v1/duties", &gaj).await;
+        let provider_queue = app.get("/api/v1/tasks", &gaj).await;
         assert!(
             provider_queue.json["items"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .any(|d| d["kind"] == "basis_revision"
-                    && d["subject"] == format!("basis_review:{id}")),
+                    && d["subject"] == json!({"type": "basis_review", "id": id})),
             "{}",
             provider_queue.json
         );
@@ -1194,6 +1194,163 @@ async fn journaled_calls_count_in_usage_at_once() {
             usage.json["items"][0]["calls"], 3,
             "{}: {}",
             app.backend, usage.json
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_queue_lists_every_duty_by_deadline_and_each_department_reads_only_its_own() {
+    for app in TestApp::all(false).await {
+        let code = loaded_entry(&app, ShareType::Conditional).await;
+        let (mzj_staff, mzj_chief) = (app.login("mzj-staff").await, app.login("mzj-chief").await);
+        let (gaj_chief, admin) = (app.login("gaj-chief").await, app.login("admin").await);
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let filed = app
+                .post(
+                    "/api/v1/share-requests",
+                    &mzj_staff,
+                    request(&code, &["full_name"]),
+                )
+                .await;
+            assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.json);
+            ids.push(filed.json["id"].as_i64().unwrap());
+        }
+        // The provider's queue, a page of two at a time, earliest due first.
+        let first = app.get("/api/v1/tasks?limit=2", &gaj_chief).await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.json);
+        assert_eq!(first.json["total"], 3, "{}", first.json);
+        let items = first.json["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        let item = &items[0];
+        assert_eq!(item["kind"], "department_decision");
+        assert_eq!(item["title"], "部门受理审批");
+        assert_eq!(item["department_id"], app.gaj.id);
+        assert_eq!(item["entry_code"], code.as_str());
+        let id = item["subject"]["id"].as_i64().unwrap();
+        assert_eq!(item["subject"]["type"], "share_request");
+        assert_eq!(item["href"], format!("/sharing#request-{id}"));
+        assert!(
+            item["countdown"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("剩余 "),
+            "{item}"
+        );
+        let cursor = first.json["next"].as_str().expect("a second page");
+        let second = app
+            .get(
+                &format!("/api/v1/tasks?limit=2&cursor={cursor}"),
+                &gaj_chief,
+            )
+            .await;
+        let rest = second.json["items"].as_array().unwrap();
+        assert_eq!(rest.len(), 1, "{}", second.json);
+        assert!(second.json["next"].is_null());
+        let mut seen: Vec<i64> = items
+            .iter()
+            .chain(rest)
+            .map(|d| d["subject"]["id"].as_i64().unwrap())
+            .collect();
+        let dues: Vec<&str> = items
+            .iter()
+            .chain(rest)
+            .map(|d| d["due_date"].as_str().unwrap())
+            .collect();
+        assert!(
+            dues.windows(2).all(|w| w[0] <= w[1]),
+            "by deadline: {dues:?}"
+        );
+        seen.sort();
+        assert_eq!(seen, ids, "each duty once across the pages");
+
+        // A department reads its own queue only; the consumer owes nothing here.
+        let own = app.get("/api/v1/tasks", &mzj_chief).await;
+        assert_eq!(own.json["total"], 0, "{}", own.json);
+        for other in [
+            format!("/api/v1/tasks?department={}", app.gaj.id),
+            "/api/v1/tasks?scope=all".into(),
+        ] {
+            error_of(&app.get(&other, &mzj_chief).await, StatusCode::FORBIDDEN);
+        }
+        // The bureau supervises: by department, by kind, by state.
+        let bureau_own = app.get("/api/v1/tasks", &admin).await;
+        assert_eq!(
+            bureau_own.json["total"], 0,
+            "the bureau owes none of these: {}",
+            bureau_own.json
+        );
+        let by_department = app
+            .get(&format!("/api/v1/tasks?department={}", app.gaj.id), &admin)
+            .await;
+        assert_eq!(by_department.json["total"], 3);
+        let by_kind = app
+            .get("/api/v1/tasks?scope=all&kind=need_response", &admin)
+            .await;
+        assert_eq!(by_kind.json["total"], 0);
+        on_pool!(app.store, pool => {
+            sqlx::query("UPDATE duties SET due_date = $1 WHERE subject_type = 'share_request' AND subject_id = $2")
+                .bind(chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap())
+                .bind(ids[1])
+                .execute(pool).await.unwrap();
+        });
+        let overdue = app
+            .get("/api/v1/tasks?scope=all&state=overdue", &admin)
+            .await;
+        assert_eq!(overdue.json["total"], 1, "{}", overdue.json);
+        assert_eq!(overdue.json["items"][0]["subject"]["id"], ids[1]);
+        assert_eq!(overdue.json["items"][0]["countdown"]["state"], "overdue");
+        let first_due = app.get("/api/v1/tasks?limit=1", &gaj_chief).await;
+        assert_eq!(
+            first_due.json["items"][0]["subject"]["id"], ids[1],
+            "the overdue one comes first"
+        );
+
+        // Deciding discharges the duty in the same step.
+        let decided = app
+            .post(
+                &format!("/api/v1/share-requests/{}/decision", ids[0]),
+                &gaj_chief,
+                json!({"decision": "refuse", "reason": "申请用途与所需数据项不符，请补充依据"}),
+            )
+            .await;
+        assert_eq!(decided.status, StatusCode::OK, "{}", decided.json);
+        let open = app.get("/api/v1/tasks", &gaj_chief).await;
+        assert_eq!(open.json["total"], 2);
+        let done = app.get("/api/v1/tasks?state=done", &gaj_chief).await;
+        assert!(
+            done.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["subject"]["id"] == ids[0] && d["countdown"]["state"] == "done"),
+            "{}",
+            done.json
+        );
+        // A refusal puts coordination on the bureau's own queue.
+        let bureau = app.get("/api/v1/tasks", &admin).await;
+        assert!(
+            bureau.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["kind"] == "coordination" && d["subject"]["id"] == ids[0]),
+            "{}",
+            bureau.json
+        );
+
+        // Bad filters are named, not ignored.
+        for (query, field) in [("cursor=yesterday", "cursor"), ("limit=0", "limit")] {
+            let bad = app.get(&format!("/api/v1/tasks?{query}"), &gaj_chief).await;
+            assert_eq!(
+                error_of(&bad, StatusCode::BAD_REQUEST)["details"][0]["field"],
+                field,
+                "{query}"
+            );
+        }
+        error_of(
+            &app.get("/api/v1/tasks?state=late", &gaj_chief).await,
+            StatusCode::BAD_REQUEST,
         );
     }
 }

@@ -779,7 +779,9 @@ async fn a_consumer_applies_from_the_entry_page_and_the_provider_decides_in_its_
         provider.sign_in("gaj-chief").await;
         let home = Browser::text(&provider.request(Method::GET, "/", None).await);
         assert!(
-            home.contains("限时办理事项") && home.contains("部门受理审批"),
+            home.contains("待办事项")
+                && home.contains("部门受理审批")
+                && home.contains("href=\"/sharing#request-"),
             "{home}"
         );
         let queue = Browser::text(&provider.request(Method::GET, "/sharing", None).await);

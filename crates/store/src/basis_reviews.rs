@@ -5,14 +5,14 @@
 
 use chrono::{DateTime, Utc};
 use domain::access::{check, Act};
-use domain::calendar::Calendar;
-use domain::deadline::{DeadlineRules, DutyKind};
+use domain::deadline::DutyKind;
+use domain::duty::{DutyOwner, DutySubject, NewDuty, SubjectKind};
 use domain::sharing::{review_targets, ReviewStatus};
 use domain::workflow::WorkflowError;
 use serde::Serialize;
 
 use crate::audit::snapshot;
-use crate::sharing::Duty;
+use crate::duties::Duty;
 use crate::{decode, now, on_pool, AuditContext, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -76,8 +76,6 @@ pub struct ReviewDecision<'a> {
     /// The basis holds (`true`) or the data should be shared.
     pub upheld: bool,
     pub answer: &'a str,
-    pub rules: &'a DeadlineRules,
-    pub calendar: &'a Calendar,
 }
 
 fn reason_text(text: &str, field: &str, message: &str) -> StoreResult<String> {
@@ -97,8 +95,6 @@ impl Store {
     pub async fn request_basis_review(
         &self,
         new: &ReviewRequest<'_>,
-        rules: &DeadlineRules,
-        calendar: &Calendar,
         ctx: &AuditContext,
     ) -> StoreResult<BasisReview> {
         let resource = self.shared_entry(new.code, &ctx.caller).await?;
@@ -117,7 +113,7 @@ impl Store {
             "请说明需要该数据的用途和依据（4–2000 字）",
         )?;
         let at = now();
-        let deadline = rules.deadline(calendar, DutyKind::Coordination, at);
+        let calendar = self.calendar().await?;
         let id: i64 = on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
             let id: i64 = sqlx::query_scalar("INSERT INTO basis_reviews (resource_id, provider_id, consumer_id, requested_by, items, reason, status, created_at) \
@@ -125,12 +121,11 @@ impl Store {
                 .bind(resource.id).bind(resource.provider.id).bind(consumer).bind(ctx.actor_name())
                 .bind(serde_json::to_string(&items)?).bind(&reason).bind(at)
                 .fetch_one(&mut *tx).await?;
-            sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) VALUES ($1, $2, NULL, $3, $4, $5)")
-                .bind(DutyKind::Coordination.code()).bind(format!("basis_review:{id}"))
-                .bind(at).bind(deadline.due).bind(deadline.provisional)
-                .execute(&mut *tx).await?;
-            let mut event = ctx.event("basis_review.request", format!("basis_review:{id}"));
-            event.after = snapshot(&serde_json::json!({"resource": resource.code, "items": items, "due": deadline.due}));
+            let subject = DutySubject::new(SubjectKind::BasisReview, id);
+            let duty = NewDuty::open(DutyKind::Coordination, subject, DutyOwner::Bureau, at, &calendar, &self.deadline_rules)?;
+            crate::open_duty!(tx, duty);
+            let mut event = ctx.event("basis_review.request", subject.target());
+            event.after = snapshot(&serde_json::json!({"resource": resource.code, "items": items, "due": duty.due}));
             crate::append_audit!(self, tx, event);
             tx.commit().await?;
             id
@@ -165,6 +160,20 @@ impl Store {
             ReviewStatus::Overturned
         };
         let at = now();
+        let subject = DutySubject::new(SubjectKind::BasisReview, id);
+        let revision = if upheld {
+            None
+        } else {
+            let calendar = self.calendar().await?;
+            Some(NewDuty::open(
+                DutyKind::BasisRevision,
+                subject,
+                DutyOwner::Department(review.provider_id),
+                at,
+                &calendar,
+                &self.deadline_rules,
+            )?)
+        };
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
             let changed = sqlx::query("UPDATE basis_reviews SET status = $2, answer = $3, decided_by = $4, decided_at = $5 \
@@ -174,32 +183,16 @@ impl Store {
             if changed == 0 {
                 return Err(StoreError::Conflict("该复核已有结论".into()));
             }
-            sqlx::query("UPDATE duties SET done_at = $2 WHERE subject = $1 AND done_at IS NULL")
-                .bind(format!("basis_review:{id}")).bind(at).execute(&mut *tx).await?;
-            if !upheld {
-                let deadline = decision.rules.deadline(decision.calendar, DutyKind::BasisRevision, at);
-                sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(DutyKind::BasisRevision.code()).bind(format!("basis_review:{id}")).bind(review.provider_id)
-                    .bind(at).bind(deadline.due).bind(deadline.provisional)
-                    .execute(&mut *tx).await?;
+            crate::discharge_duties!(tx, subject, at);
+            if let Some(revision) = &revision {
+                crate::open_duty!(tx, revision);
             }
-            let mut event = ctx.event("basis_review.decide", format!("basis_review:{id}"));
+            let mut event = ctx.event("basis_review.decide", subject.target());
             event.after = snapshot(&serde_json::json!({"status": status.code(), "answer": answer}));
             crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
         self.basis_review(id).await
-    }
-
-    /// A new published version of an entry ends its providers' revision duties.
-    pub(crate) async fn revision_published(&self, resource_id: i64) -> StoreResult<()> {
-        on_pool!(self, pool => {
-            sqlx::query("UPDATE duties SET done_at = $1 WHERE kind = $2 AND done_at IS NULL AND subject IN \
-                         (SELECT 'basis_review:' || CAST(id AS TEXT) FROM basis_reviews WHERE resource_id = $3 AND status = 'overturned')")
-                .bind(now()).bind(DutyKind::BasisRevision.code()).bind(resource_id)
-                .execute(pool).await?;
-        });
-        Ok(())
     }
 
     pub async fn basis_review(&self, id: i64) -> StoreResult<BasisReview> {
@@ -236,7 +229,7 @@ impl Store {
 
     async fn reviews_of(&self, rows: Vec<ReviewRow>) -> StoreResult<Vec<BasisReview>> {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut duties = self.latest_duties("basis_review", &ids).await?;
+        let mut duties = self.latest_duties(SubjectKind::BasisReview, &ids).await?;
         rows.into_iter()
             .map(|row| {
                 Ok(BasisReview {

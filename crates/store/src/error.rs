@@ -32,6 +32,9 @@ pub enum StoreError {
     Coalesced(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A capability asked for a duty its kind does not allow: a bug, reported as a 500.
+    #[error("duty refused: {0}")]
+    Duty(#[from] domain::duty::DutyError),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

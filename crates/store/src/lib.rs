@@ -23,6 +23,7 @@ pub mod data_access;
 pub mod data_tables;
 mod denials;
 pub mod departments;
+pub mod duties;
 mod error;
 mod lookup;
 pub mod needs;
@@ -215,6 +216,8 @@ pub struct StoreParts {
     denials: std::sync::Arc<denials::Denials>,
     /// The keys that seal the logs and hash data subjects.
     keys: std::sync::Arc<Keys>,
+    /// The working days each kind of duty is given (configuration).
+    deadline_rules: std::sync::Arc<domain::deadline::DeadlineRules>,
 }
 
 /// Keys derived from the platform's secret: one seals every record of both logs
@@ -371,12 +374,24 @@ impl Store {
                 lookups: std::sync::Arc::new(lookup::Lookups::new(lookup_pool)),
                 denials: Default::default(),
                 keys: Default::default(),
+                deadline_rules: Default::default(),
             }),
         })
     }
 
     pub fn backend(&self) -> &Backend {
         &self.backend
+    }
+
+    /// The same store, timing duties by `rules`.
+    pub fn with_deadline_rules(mut self, rules: domain::deadline::DeadlineRules) -> Self {
+        std::sync::Arc::make_mut(&mut self.inner).deadline_rules = std::sync::Arc::new(rules);
+        self
+    }
+
+    /// The deadline rules duties are timed by.
+    pub fn deadline_rules(&self) -> &domain::deadline::DeadlineRules {
+        &self.inner.deadline_rules
     }
 
     /// The same store, writing at most `total` batches at once, `per_department` of them

@@ -4,14 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use domain::access::{check, Act};
-use domain::calendar::Calendar;
-use domain::deadline::{DeadlineRules, DutyKind};
+use domain::deadline::DutyKind;
+use domain::duty::{DutyOwner, DutySubject, NewDuty, SubjectKind};
 use domain::sharing::NeedStatus;
 use domain::workflow::WorkflowError;
 use serde::Serialize;
 
 use crate::audit::snapshot;
-use crate::sharing::Duty;
+use crate::duties::Duty;
 use crate::{decode, now, on_pool, AuditContext, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -113,8 +113,6 @@ impl Store {
         &self,
         id: i64,
         provider_id: i64,
-        rules: &DeadlineRules,
-        calendar: &Calendar,
         ctx: &AuditContext,
     ) -> StoreResult<DataNeed> {
         check(&ctx.caller, Act::AssignNeed)?;
@@ -124,7 +122,16 @@ impl Store {
         }
         self.department(provider_id).await?;
         let at = now();
-        let deadline = rules.deadline(calendar, DutyKind::NeedResponse, at);
+        let subject = DutySubject::new(SubjectKind::Need, id);
+        let calendar = self.calendar().await?;
+        let duty = NewDuty::open(
+            DutyKind::NeedResponse,
+            subject,
+            DutyOwner::Department(provider_id),
+            at,
+            &calendar,
+            &self.deadline_rules,
+        )?;
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
             let changed = sqlx::query("UPDATE data_needs SET status = 'assigned', provider_id = $2, assigned_by = $3 WHERE id = $1 AND status = 'submitted'")
@@ -132,12 +139,9 @@ impl Store {
             if changed.rows_affected() != 1 {
                 return Err(wrong_state("分派数据需求", need.status));
             }
-            sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(DutyKind::NeedResponse.code()).bind(format!("need:{id}")).bind(provider_id)
-                .bind(at).bind(deadline.due).bind(deadline.provisional)
-                .execute(&mut *tx).await?;
-            let mut event = ctx.event("need.assign", format!("need:{id}"));
-            event.after = snapshot(&serde_json::json!({"provider_id": provider_id, "due": deadline.due}));
+            crate::open_duty!(tx, duty);
+            let mut event = ctx.event("need.assign", subject.target());
+            event.after = snapshot(&serde_json::json!({"provider_id": provider_id, "due": duty.due}));
             crate::append_audit!(self, tx, event);
             tx.commit().await?;
         });
@@ -192,8 +196,7 @@ impl Store {
             if changed.rows_affected() != 1 {
                 return Err(wrong_state("响应数据需求", need.status));
             }
-            sqlx::query("UPDATE duties SET done_at = $2 WHERE subject = $1 AND done_at IS NULL")
-                .bind(format!("need:{id}")).bind(at).execute(&mut *tx).await?;
+            crate::discharge_duties!(tx, DutySubject::new(SubjectKind::Need, id), at);
             let mut event = ctx.event("need.answer", format!("need:{id}"));
             event.after = snapshot(&serde_json::json!({"status": status.code(), "answer": text, "resource": code}));
             crate::append_audit!(self, tx, event);
@@ -221,7 +224,7 @@ impl Store {
 
     async fn needs_of(&self, rows: Vec<NeedRow>) -> StoreResult<Vec<DataNeed>> {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut duties = self.latest_duties("need", &ids).await?;
+        let mut duties = self.latest_duties(SubjectKind::Need, &ids).await?;
         rows.into_iter()
             .map(|row| {
                 let duty = duties.remove(&row.id);

@@ -4,13 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use domain::access::{check, Act};
-use domain::calendar::Calendar;
-use domain::deadline::{DeadlineRules, DutyKind};
+use domain::deadline::DutyKind;
+use domain::duty::{DutyOwner, DutySubject, NewDuty, SubjectKind};
 use domain::sharing::{ObjectionStatus, ObjectionStep};
 use serde::Serialize;
 
 use crate::audit::snapshot;
-use crate::sharing::Duty;
+use crate::duties::Duty;
 use crate::{decode, now, on_pool, AuditContext, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -75,8 +75,6 @@ impl Store {
     pub async fn raise_objection(
         &self,
         new: &NewObjection<'_>,
-        rules: &DeadlineRules,
-        calendar: &Calendar,
         ctx: &AuditContext,
     ) -> StoreResult<Objection> {
         let resource = self.shared_entry(new.code, &ctx.caller).await?;
@@ -105,7 +103,7 @@ impl Store {
         let body = self.published_body(&resource).await?;
         self.check_objected_record(&resource, &body, &grants, new)
             .await?;
-        let deadline = rules.deadline(calendar, DutyKind::ObjectionVerification, at);
+        let calendar = self.calendar().await?;
         let key = serde_json::to_string(&new.record_key)?;
         let items = serde_json::to_string(&new.items)?;
         let id: i64 = on_pool!(self, pool, dialect => {
@@ -116,13 +114,12 @@ impl Store {
                 .bind(resource.id).bind(resource.provider.id).bind(consumer).bind(&key).bind(&items)
                 .bind(description).bind(ctx.actor_name()).bind(at)
                 .fetch_one(&mut *tx).await?;
-            sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(DutyKind::ObjectionVerification.code()).bind(format!("objection:{id}")).bind(resource.provider.id)
-                .bind(at).bind(deadline.due).bind(deadline.provisional)
-                .execute(&mut *tx).await?;
-            let mut event = ctx.event("objection.raise", format!("objection:{id}"));
+            let subject = DutySubject::new(SubjectKind::Objection, id);
+            let duty = NewDuty::open(DutyKind::ObjectionVerification, subject, DutyOwner::Department(resource.provider.id), at, &calendar, &self.deadline_rules)?;
+            crate::open_duty!(tx, duty);
+            let mut event = ctx.event("objection.raise", subject.target());
             // The key identifies a person: the audit keeps which items, not whose record.
-            event.after = snapshot(&serde_json::json!({"resource": new.code, "items": new.items, "due": deadline.due}));
+            event.after = snapshot(&serde_json::json!({"resource": new.code, "items": new.items, "due": duty.due}));
             crate::append_audit!(self, tx, event);
             tx.commit().await?;
             id
@@ -227,8 +224,7 @@ impl Store {
                 return Err(StoreError::Conflict("异议状态已被他人修改，请刷新后重试".into()));
             }
             if next.closed() {
-                sqlx::query("UPDATE duties SET done_at = $2 WHERE subject = $1 AND done_at IS NULL")
-                    .bind(format!("objection:{id}")).bind(at).execute(&mut *tx).await?;
+                crate::discharge_duties!(tx, DutySubject::new(SubjectKind::Objection, id), at);
             }
             let mut event = ctx.event("objection.answer", format!("objection:{id}"));
             event.before = snapshot(&serde_json::json!({"status": objection.status.code()}));
@@ -292,7 +288,7 @@ impl Store {
 
     async fn objections_of(&self, rows: Vec<ObjectionRow>) -> StoreResult<Vec<Objection>> {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut duties = self.latest_duties("objection", &ids).await?;
+        let mut duties = self.latest_duties(SubjectKind::Objection, &ids).await?;
         rows.into_iter()
             .map(|row| {
                 let duty = duties.remove(&row.id);

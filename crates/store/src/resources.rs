@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::account::DepartmentKind;
 use domain::catalogue::{ResourceBody, SecurityGrade, ShareType};
 use domain::code::{ClassKind, ResourceCode};
+use domain::duty::{DutyOwner, DutySubject, NewDuty, SubjectKind};
 use domain::search::{document_text, index_grams, SearchQuery};
 use domain::workflow::{next_status, Action, Status};
 use serde::Serialize;
@@ -438,6 +439,27 @@ impl Store {
             return Err(domain::ValidationErrors::single("reason", "退回时必须说明理由").into());
         }
         let at = now();
+        // The step ends the duty the entry put on someone and opens the next one's.
+        let subject = DutySubject::new(SubjectKind::Entry, current.id);
+        let next_duty = match domain::workflow::waiting_duty(next) {
+            Some(kind) => {
+                let owner = if kind.owed_by_bureau() {
+                    DutyOwner::Bureau
+                } else {
+                    DutyOwner::Department(current.provider.id)
+                };
+                let calendar = self.calendar().await?;
+                Some(NewDuty::open(
+                    kind,
+                    subject,
+                    owner,
+                    at,
+                    &calendar,
+                    self.deadline_rules(),
+                )?)
+            }
+            None => None,
+        };
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
             let changed = sqlx::query(
@@ -456,7 +478,12 @@ impl Store {
             if changed.rows_affected() != 1 {
                 return Err(StoreError::Conflict("目录状态已被他人修改，请刷新后重试".into()));
             }
+            crate::discharge_duties!(tx, subject, at);
+            if let Some(duty) = &next_duty {
+                crate::open_duty!(tx, duty);
+            }
             if next == Status::Published {
+                crate::discharge_revisions!(tx, current.id, at);
                 // The entry's data table follows its published items.
                 let table = crate::data_tables::table_name(&ResourceCode::parse(code).map_err(|e| StoreError::Corrupt(e.to_string()))?);
                 let statements = match current.published_version {
@@ -510,9 +537,6 @@ impl Store {
             tx.commit().await?;
         });
         self.cache.entries.invalidate_all();
-        if next == Status::Published {
-            self.revision_published(current.id).await?;
-        }
         self.resource(code).await
     }
 

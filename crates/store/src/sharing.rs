@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::access::{check, decide_share, Act, Caller, Decider, DutyScope, RequestFacts};
+use domain::access::{check, decide_share, Act, Caller, Decider, RequestFacts};
 use domain::calendar::{beijing_date, Calendar, YearSchedule};
 use domain::catalogue::ShareType;
-use domain::deadline::{DeadlineRules, DutyKind};
+use domain::deadline::DutyKind;
+use domain::duty::{DutyOwner, DutySubject, NewDuty, SubjectKind};
 use domain::sharing::{
     check_request, clear_personal, grant_terms, Decision, GrantTerms, GrantedItem, Limits,
     RequestInput, RequestStatus,
@@ -55,31 +56,6 @@ macro_rules! insert_grant {
     }};
 }
 
-/// Opens the bureau's task to load a missing calendar year, once, inside `$tx`. It is due
-/// when the year begins: deadlines into it stay provisional until it is loaded.
-macro_rules! open_calendar_task {
-    ($tx:ident, $year:expr, $at:expr) => {{
-        let year: i32 = $year;
-        let subject = format!("calendar:{year}");
-        let open: Option<i64> = sqlx::query_scalar("SELECT id FROM duties WHERE subject = $1 AND done_at IS NULL")
-            .bind(&subject)
-            .fetch_optional(&mut *$tx)
-            .await?;
-        if open.is_none() {
-            let due = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MAX);
-            sqlx::query(
-                "INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) \
-                 VALUES ('calendar_year', $1, NULL, $2, $3, false)",
-            )
-            .bind(&subject)
-            .bind($at)
-            .bind(due)
-            .execute(&mut *$tx)
-            .await?;
-        }
-    }};
-}
-
 /// A share request as listed and shown.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ShareRequest {
@@ -107,7 +83,7 @@ pub struct ShareRequest {
     pub renewal_of: Option<i64>,
     pub created_at: DateTime<Utc>,
     /// The open (or last) duty on the request: its deadline.
-    pub duty: Option<Duty>,
+    pub duty: Option<crate::duties::Duty>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -148,25 +124,6 @@ const REQUEST_SELECT: &str = "SELECT q.id, r.code, r.name AS resource_name, q.pr
      q.share_type, q.status, q.granted_items, q.decided_by, q.decided_at, q.reason, q.renewal_of, q.created_at \
      FROM share_requests q JOIN resources r ON r.id = q.resource_id \
      JOIN departments p ON p.id = q.provider_id JOIN departments c ON c.id = q.consumer_id";
-
-/// A duty with a deadline in working days.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
-pub struct Duty {
-    pub id: i64,
-    /// A [`DutyKind`] code.
-    pub kind: String,
-    /// What the duty is about, e.g. `share_request:12`.
-    pub subject: String,
-    /// The department that owes it; none for the bureau.
-    pub department_id: Option<i64>,
-    pub received_at: DateTime<Utc>,
-    pub due_date: NaiveDate,
-    pub provisional: bool,
-    pub done_at: Option<DateTime<Utc>>,
-}
-
-const DUTY_COLUMNS: &str =
-    "id, kind, subject, department_id, received_at, due_date, provisional, done_at";
 
 /// A grant as the data API reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -282,8 +239,7 @@ impl Store {
                 .bind(ctx.actor_name()).bind(at)
                 .execute(&mut *tx).await?;
             // The bureau's task to load this year is done.
-            sqlx::query("UPDATE duties SET done_at = $2 WHERE subject = $1 AND done_at IS NULL")
-                .bind(format!("calendar:{}", schedule.year)).bind(at).execute(&mut *tx).await?;
+            crate::discharge_duties!(tx, DutySubject::new(SubjectKind::CalendarYear, i64::from(schedule.year)), at);
             let mut event = ctx.event("calendar.import", format!("calendar:{}", schedule.year));
             event.after = snapshot(schedule);
             crate::append_audit!(self, tx, event);
@@ -299,10 +255,9 @@ impl Store {
         &self,
         code: &str,
         input: &RequestInput,
-        rules: &DeadlineRules,
         ctx: &AuditContext,
     ) -> StoreResult<ShareRequest> {
-        self.file_share_request(code, input, None, rules, ctx).await
+        self.file_share_request(code, input, None, ctx).await
     }
 
     /// Renews an approved request: a new request for the same items with a later end,
@@ -311,7 +266,6 @@ impl Store {
         &self,
         id: i64,
         valid_until: NaiveDate,
-        rules: &DeadlineRules,
         ctx: &AuditContext,
     ) -> StoreResult<ShareRequest> {
         let old = self.visible_share_request(id, &ctx.caller).await?;
@@ -341,7 +295,7 @@ impl Store {
             valid_until,
             clear_items: old.clear_items.clone(),
         };
-        self.file_share_request(&old.code, &input, Some(id), rules, ctx)
+        self.file_share_request(&old.code, &input, Some(id), ctx)
             .await
     }
 
@@ -350,7 +304,6 @@ impl Store {
         code: &str,
         input: &RequestInput,
         renewal_of: Option<i64>,
-        rules: &DeadlineRules,
         ctx: &AuditContext,
     ) -> StoreResult<ShareRequest> {
         let resource = self.shared_entry(code, &ctx.caller).await?;
@@ -373,7 +326,11 @@ impl Store {
         } else {
             DutyKind::DepartmentDecision
         };
-        let deadline = rules.deadline(&calendar, kind, at);
+        let owner = if unconditional {
+            DutyOwner::Bureau
+        } else {
+            DutyOwner::Department(resource.provider.id)
+        };
         let stored = serde_json::to_string(&StoredItems {
             items: checked.items.clone(),
             clear: checked.clear_items.clone(),
@@ -411,23 +368,15 @@ impl Store {
                 .bind(renewal_of)
                 .bind(at)
                 .fetch_one(&mut *tx).await?;
-            sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional, done_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(kind.code()).bind(format!("share_request:{id}"))
-                .bind(if unconditional { None } else { Some(resource.provider.id) })
-                .bind(at).bind(deadline.due).bind(deadline.provisional)
-                .bind(terms.as_ref().map(|_| at))
-                .execute(&mut *tx).await?;
+            let duty = NewDuty::open(kind, DutySubject::new(SubjectKind::ShareRequest, id), owner, at, &calendar, &self.deadline_rules)?;
+            crate::open_duty!(tx, duty, done terms.as_ref().map(|_| at));
             if let Some(terms) = &terms {
                 insert_grant!(tx, id, resource.id, consumer_id, input.application.trim(), terms, end_of_beijing_day(input.valid_until), at);
-            }
-            for year in &deadline.missing_years {
-                open_calendar_task!(tx, *year, at);
             }
             let mut event = ctx.event("share_request.submit", format!("share_request:{id}"));
             event.after = snapshot(&serde_json::json!({"resource": code, "items": checked.items, "clear_items": checked.clear_items,
                 "purpose": input.purpose, "legal_basis": input.legal_basis, "application": input.application,
-                "valid_until": input.valid_until, "status": status.code(), "due": deadline.due, "renewal_of": renewal_of}));
+                "valid_until": input.valid_until, "status": status.code(), "due": duty.due, "renewal_of": renewal_of}));
             crate::append_audit!(self, tx, event);
             tx.commit().await?;
             id
@@ -443,7 +392,6 @@ impl Store {
         &self,
         id: i64,
         decision: &Decision,
-        rules: &DeadlineRules,
         ctx: &AuditContext,
     ) -> StoreResult<ShareRequest> {
         let request = self.visible_share_request(id, &ctx.caller).await?;
@@ -452,7 +400,15 @@ impl Store {
         let clear_personal = clear_personal(&body, &request.clear_items);
         let at = now();
         let calendar = self.calendar().await?;
-        let coordination = rules.deadline(&calendar, DutyKind::Coordination, at);
+        let subject = DutySubject::new(SubjectKind::ShareRequest, id);
+        let coordination = NewDuty::open(
+            DutyKind::Coordination,
+            subject,
+            DutyOwner::Bureau,
+            at,
+            &calendar,
+            &self.deadline_rules,
+        )?;
         let caller_name = ctx.caller.person().map(|p| p.username.clone());
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
@@ -461,8 +417,8 @@ impl Store {
             let status = decode(&status, RequestStatus::parse)?;
             let delegated: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decision_delegates WHERE department_id = $1 AND username = $2")
                 .bind(request.provider_id).bind(caller_name.as_deref().unwrap_or("")).fetch_one(&mut *tx).await?;
-            let due: Option<NaiveDate> = sqlx::query_scalar("SELECT due_date FROM duties WHERE subject = $1 AND done_at IS NULL ORDER BY id DESC LIMIT 1")
-                .bind(format!("share_request:{id}")).fetch_optional(&mut *tx).await?;
+            let due: Option<NaiveDate> = sqlx::query_scalar("SELECT due_date FROM duties WHERE subject_type = $1 AND subject_id = $2 AND done_at IS NULL ORDER BY id DESC LIMIT 1")
+                .bind(subject.kind.code()).bind(subject.id).fetch_optional(&mut *tx).await?;
             let facts = RequestFacts {
                 provider: request.provider_id,
                 consumer: request.consumer_id,
@@ -481,17 +437,9 @@ impl Store {
                 .bind(terms.as_ref().map(|t| serde_json::to_string(&t.items.iter().map(|g| &g.item).collect::<Vec<_>>())).transpose()?)
                 .bind(ctx.actor_name()).bind(at).bind(&reason).bind(id)
                 .execute(&mut *tx).await?;
-            sqlx::query("UPDATE duties SET done_at = $2 WHERE subject = $1 AND done_at IS NULL")
-                .bind(format!("share_request:{id}")).bind(at).execute(&mut *tx).await?;
+            crate::discharge_duties!(tx, subject, at);
             if next == RequestStatus::Coordinating {
-                sqlx::query("INSERT INTO duties (kind, subject, department_id, received_at, due_date, provisional) \
-                             VALUES ($1, $2, NULL, $3, $4, $5)")
-                    .bind(DutyKind::Coordination.code()).bind(format!("share_request:{id}"))
-                    .bind(at).bind(coordination.due).bind(coordination.provisional)
-                    .execute(&mut *tx).await?;
-                for year in &coordination.missing_years {
-                    open_calendar_task!(tx, *year, at);
-                }
+                crate::open_duty!(tx, coordination);
             }
             if let Some(terms) = &terms {
                 insert_grant!(tx, id, resource.id, request.consumer_id, request.application.as_str(), terms, end_of_beijing_day(request.valid_until), at);
@@ -660,7 +608,7 @@ impl Store {
 
     async fn with_duties(&self, rows: Vec<RequestRow>) -> StoreResult<Vec<ShareRequest>> {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut duties = self.latest_duties("share_request", &ids).await?;
+        let mut duties = self.latest_duties(SubjectKind::ShareRequest, &ids).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let duty = duties.remove(&row.id);
@@ -698,49 +646,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The latest duty of each subject `{kind}:{id}`, by id: one query for a whole list
-    /// (per 500 ids), not one per row.
-    pub(crate) async fn latest_duties(
-        &self,
-        kind: &str,
-        ids: &[i64],
-    ) -> StoreResult<std::collections::HashMap<i64, Duty>> {
-        let mut latest = std::collections::HashMap::new();
-        for chunk in ids.chunks(500) {
-            let duties: Vec<Duty> = on_pool!(self, pool => {
-                let mut query = sqlx::QueryBuilder::new(format!("SELECT {DUTY_COLUMNS} FROM duties WHERE subject IN ("));
-                let mut subjects = query.separated(", ");
-                for id in chunk {
-                    subjects.push_bind(format!("{kind}:{id}"));
-                }
-                subjects.push_unseparated(") ORDER BY id");
-                query.build_query_as().fetch_all(pool).await?
-            });
-            // Ordered by id: a later duty of the same subject replaces an earlier one.
-            for duty in duties {
-                if let Some(id) = duty.subject.rsplit(':').next().and_then(|i| i.parse().ok()) {
-                    latest.insert(id, duty);
-                }
-            }
-        }
-        Ok(latest)
-    }
-
-    /// Open duties, earliest due first: a department's, the bureau's, or all.
-    pub async fn open_duties(&self, scope: DutyScope) -> StoreResult<Vec<Duty>> {
-        let (owner, department) = match scope {
-            DutyScope::Department(d) => ("department_id = $1", Some(d)),
-            DutyScope::Bureau => ("department_id IS NULL", None),
-            DutyScope::All => ("TRUE", None),
-        };
-        let sql = format!("SELECT {DUTY_COLUMNS} FROM duties WHERE done_at IS NULL AND {owner} ORDER BY due_date, id");
-        Ok(on_pool!(self, pool => {
-            let query = sqlx::query_as(&sql);
-            let query = match department { Some(d) => query.bind(d), None => query };
-            query.fetch_all(pool).await?
-        }))
-    }
-
     /// Writes an accountability record for every duty past its due date that has none
     /// yet (open and overdue, or done late). Returns how many were written.
     pub async fn record_missed_duties(
@@ -752,10 +657,10 @@ impl Store {
         let today = beijing_date(at);
         let written = on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
-            let missed: Vec<Duty> = sqlx::query_as(&format!(
-                "SELECT {DUTY_COLUMNS} FROM duties d WHERE d.due_date < $1 \
-                 AND NOT EXISTS (SELECT 1 FROM accountability a WHERE a.duty_id = d.id) ORDER BY id"))
-                .bind(today).fetch_all(&mut *tx).await?;
+            let missed = crate::duties::duties_of(sqlx::query_as(&format!(
+                "{} WHERE d.due_date < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM accountability a WHERE a.duty_id = d.id) ORDER BY d.id", crate::duties::DUTY_SELECT))
+                .bind(today).fetch_all(&mut *tx).await?)?;
             let mut written = 0;
             for duty in missed {
                 let late = match duty.done_at {
@@ -767,9 +672,9 @@ impl Store {
                 }
                 sqlx::query("INSERT INTO accountability (duty_id, department_id, kind, subject, due_date, recorded_at) \
                              VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(duty.id).bind(duty.department_id).bind(&duty.kind).bind(&duty.subject).bind(duty.due_date).bind(at)
+                    .bind(duty.id).bind(duty.department_id).bind(duty.kind.code()).bind(duty.subject.target()).bind(duty.due_date).bind(at)
                     .execute(&mut *tx).await?;
-                let mut event = ctx.event("duty.missed", duty.subject.clone());
+                let mut event = ctx.event("duty.missed", duty.subject.target());
                 event.after = snapshot(&duty);
                 crate::append_audit!(self, tx, event);
                 written += 1;
@@ -789,16 +694,17 @@ impl Store {
         due: NaiveDate,
         provisional: bool,
     ) -> StoreResult<()> {
-        on_pool!(self, pool, dialect => {
-            let mut tx = crate::begin_write!(pool, dialect);
+        on_pool!(self, pool => {
             sqlx::query("UPDATE share_requests SET created_at = $2 WHERE id = $1")
-                .bind(id).bind(received_at).execute(&mut *tx).await?;
-            sqlx::query("UPDATE duties SET received_at = $2, due_date = $3, provisional = $4 WHERE subject = $1 AND done_at IS NULL")
-                .bind(format!("share_request:{id}")).bind(received_at).bind(due).bind(provisional)
-                .execute(&mut *tx).await?;
-            tx.commit().await?;
+                .bind(id).bind(received_at).execute(pool).await?;
         });
-        Ok(())
+        self.backdate_open_duty(
+            DutySubject::new(SubjectKind::ShareRequest, id),
+            received_at,
+            due,
+            provisional,
+        )
+        .await
     }
 
     /// Accountability records, newest first. Deadlines missed since the last housekeeping

@@ -2,6 +2,8 @@
 //! makes each due pull run exactly once across several serving processes.
 
 use chrono::{DateTime, Utc};
+use domain::deadline::DutyKind;
+use domain::duty::{DutyOwner, DutySubject, NewDuty, SubjectKind};
 use serde::Serialize;
 
 use crate::audit::snapshot;
@@ -204,12 +206,41 @@ impl Store {
         next_run_at: DateTime<Utc>,
         error: Option<&str>,
     ) -> StoreResult<()> {
-        on_pool!(self, pool => {
+        // A failing source puts a duty on its department, once, until a pull succeeds.
+        let subject = DutySubject::new(SubjectKind::Source, id);
+        let at = crate::now();
+        let failure_duty = match error {
+            Some(_) => {
+                let source = self.source(id).await?;
+                let calendar = self.calendar().await?;
+                Some(NewDuty::open(
+                    DutyKind::CollectionFailure,
+                    subject,
+                    DutyOwner::Department(source.department_id),
+                    at,
+                    &calendar,
+                    self.deadline_rules(),
+                )?)
+            }
+            None => None,
+        };
+        on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
             match error {
-                None => sqlx::query("UPDATE sources SET next_run_at = $2, claimed_until = NULL WHERE id = $1").bind(id).bind(next_run_at).execute(pool).await?,
-                Some(error) => sqlx::query("UPDATE sources SET next_run_at = $2, last_error = $3, failures = failures + 1, claimed_until = NULL WHERE id = $1")
-                    .bind(id).bind(next_run_at).bind(error).execute(pool).await?,
-            };
+                None => {
+                    sqlx::query("UPDATE sources SET next_run_at = $2, claimed_until = NULL WHERE id = $1")
+                        .bind(id).bind(next_run_at).execute(&mut *tx).await?;
+                    crate::discharge_duties!(tx, subject, at);
+                }
+                Some(error) => {
+                    sqlx::query("UPDATE sources SET next_run_at = $2, last_error = $3, failures = failures + 1, claimed_until = NULL WHERE id = $1")
+                        .bind(id).bind(next_run_at).bind(error).execute(&mut *tx).await?;
+                    if let Some(duty) = &failure_duty {
+                        crate::open_duty!(tx, duty, unless open);
+                    }
+                }
+            }
+            tx.commit().await?;
         });
         Ok(())
     }

@@ -4,6 +4,7 @@ use datahall_store as store;
 
 use domain::account::Role;
 use domain::audit::Outcome;
+use domain::deadline::DutyKind;
 use domain::workflow::{Action, Status};
 use store::audit::AuditFilter;
 use store::resources::{ResourceQuery, Visibility};
@@ -12,6 +13,31 @@ use testkit::{backends, fixtures::*};
 
 fn ctx() -> AuditContext {
     AuditContext::system("test")
+}
+
+fn duty_query(filter: store::duties::DutyFilter) -> store::duties::DutyQuery {
+    let today = domain::calendar::beijing_date(chrono::Utc::now());
+    store::duties::DutyQuery {
+        scope: domain::access::DutyScope::All,
+        kind: None,
+        filter,
+        today,
+        due_soon_until: today,
+        after: None,
+        limit: 100,
+    }
+}
+
+/// Every open duty's kind and owing department, earliest due first.
+async fn open_duties(store: &store::Store) -> Vec<(DutyKind, Option<i64>)> {
+    let page = store
+        .duties(&duty_query(store::duties::DutyFilter::Open))
+        .await
+        .unwrap();
+    page.items
+        .iter()
+        .map(|d| (d.kind, d.department_id))
+        .collect()
 }
 
 #[tokio::test]
@@ -115,10 +141,13 @@ async fn workflow_publishes_and_keeps_versions() {
             matches!(err, StoreError::Workflow(_)),
             "cannot sign a draft"
         );
+        assert_eq!(open_duties(&t.store).await, [], "a draft owes nothing");
         t.store
             .transition(&code, Action::Submit, None, &as_person(&staff))
             .await
             .unwrap();
+        let sign = [(DutyKind::SignEntry, Some(dept.id))];
+        assert_eq!(open_duties(&t.store).await, sign, "{}", t.backend);
         let err = t
             .store
             .transition(&code, Action::Reject, Some(" "), &as_person(&chief))
@@ -142,14 +171,19 @@ async fn workflow_publishes_and_keeps_versions() {
             (returned.status, returned.return_reason.as_deref()),
             (Status::Returned, Some("摘要不完整"))
         );
+        let revise = [(DutyKind::ReviseEntry, Some(dept.id))];
+        assert_eq!(open_duties(&t.store).await, revise);
         t.store
             .transition(&code, Action::Submit, None, &as_person(&staff))
             .await
             .unwrap();
+        assert_eq!(open_duties(&t.store).await, sign, "signing is owed again");
         t.store
             .transition(&code, Action::Sign, None, &as_person(&chief))
             .await
             .unwrap();
+        let review = [(DutyKind::ReviewEntry, None)];
+        assert_eq!(open_duties(&t.store).await, review, "the bureau reviews");
         let err = t
             .store
             .transition(&code, Action::Publish, None, &as_person(&chief))
@@ -169,6 +203,23 @@ async fn workflow_publishes_and_keeps_versions() {
             (Status::Published, Some(1))
         );
         assert!(published.published_at.is_some());
+        assert_eq!(
+            open_duties(&t.store).await,
+            [],
+            "publishing ends the last duty"
+        );
+        let done = t
+            .store
+            .duties(&duty_query(store::duties::DutyFilter::Done))
+            .await
+            .unwrap();
+        assert_eq!(
+            done.total, 4,
+            "sign, revise, sign, review: each discharged once"
+        );
+        assert!(done.items.iter().all(|d| d.subject
+            == domain::duty::DutySubject::new(domain::duty::SubjectKind::Entry, created.id)
+            && d.entry_code.as_deref() == Some(code.as_str())));
 
         let mut changed = published.body.clone();
         changed.summary = "新的摘要".into();
@@ -1586,4 +1637,117 @@ async fn journaled_access_records_reach_the_database_once_and_tampering_is_caugh
             "{gap:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_failing_source_owes_its_department_one_duty_until_a_pull_succeeds() {
+    for t in backends().await {
+        let code = published_entry(&t).await;
+        let staff = t.store.user_by_username("gaj-staff").await.unwrap().actor();
+        let dept = t.store.department_by_code("gaj").await.unwrap();
+        let source = t
+            .store
+            .create_source(
+                &code,
+                &store::sources::NewSource {
+                    name: "人口库".into(),
+                    kind: "postgres".into(),
+                    url_sealed: "v1:not-sealed".into(),
+                    url_display: "postgres://db.example/people".into(),
+                    query: "people".into(),
+                    mapping: "{}".into(),
+                    mode: "full".into(),
+                    change_column: None,
+                    change_kind: None,
+                    overlap: 300,
+                    delete_column: None,
+                    reconcile_every: 0,
+                },
+                &as_person(&staff),
+            )
+            .await
+            .unwrap();
+        let later = chrono::Utc::now() + chrono::Duration::hours(1);
+        for _ in 0..2 {
+            t.store
+                .finish_source_run(source.id, later, Some("采集超时：源库 30 秒未响应"))
+                .await
+                .unwrap();
+        }
+        let failing = [(DutyKind::CollectionFailure, Some(dept.id))];
+        assert_eq!(
+            open_duties(&t.store).await,
+            failing,
+            "one duty for repeated failures ({})",
+            t.backend
+        );
+        t.store
+            .finish_source_run(source.id, later, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            open_duties(&t.store).await,
+            [],
+            "a successful pull discharges it"
+        );
+        let done = t
+            .store
+            .duties(&duty_query(store::duties::DutyFilter::Done))
+            .await
+            .unwrap();
+        let repaired: Vec<_> = done
+            .items
+            .iter()
+            .filter(|d| d.kind == DutyKind::CollectionFailure)
+            .collect();
+        assert_eq!(repaired.len(), 1);
+        assert_eq!(
+            repaired[0].entry_code.as_deref(),
+            Some(code.as_str()),
+            "the queue names the entry"
+        );
+    }
+}
+
+/// Duties are opened and discharged by `duties.rs` only (its macros, inside the caller's
+/// transaction): capabilities writing the table by hand is how string subjects and kinds
+/// outside their enum crept in (ARCHITECTURE.md, "Duties"). A tidy test: it reads the source.
+#[test]
+fn only_the_duties_module_writes_duties() {
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("source directory") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    const WRITES: [&str; 3] = ["INSERT INTO duties", "UPDATE duties", "DELETE FROM duties"];
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for krate in [
+        "store", "server", "collect", "cli", "ingest", "domain", "testkit",
+    ] {
+        sources(&workspace.join(krate).join("src"), &mut files);
+    }
+    assert!(files.len() > 20, "the sources were found: {}", files.len());
+    let found: Vec<String> = files
+        .iter()
+        .filter(|f| !f.ends_with("store/src/duties.rs"))
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(file).expect("readable source");
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| WRITES.iter().any(|w| line.contains(w)))
+                .map(|(n, line)| format!("{}:{}: {}", file.display(), n + 1, line.trim()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "duties written outside store/src/duties.rs:\n{}",
+        found.join("\n")
+    );
 }

@@ -102,6 +102,6 @@ pub async fn deadline(
     Ok(axum::Json(calendar.working_days_after(
         received,
         query.n,
-        state.config.deadline_rules.cutoff,
+        state.store.deadline_rules().cutoff,
     )))
 }

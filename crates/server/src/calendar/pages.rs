@@ -27,13 +27,13 @@ pub async fn calendar(
         (Some(received), Some(n)) => Some(
             domain::calendar::parse_receipt(received)
                 .map(|at| {
-                    calendar.working_days_after(at, n.min(366), state.config.deadline_rules.cutoff)
+                    calendar.working_days_after(at, n.min(366), state.store.deadline_rules().cutoff)
                 })
                 .ok_or("收到时间应为 YYYY-MM-DD"),
         ),
         _ => None,
     };
-    let rules = &state.config.deadline_rules;
+    let rules = &state.store.deadline_rules();
     let content = html! {
         h2 { "办理时限" }
         table {

@@ -9,7 +9,7 @@ use crate::AppState;
 
 pub mod api;
 mod editor;
-mod pages;
+pub(crate) mod pages;
 pub mod transfer;
 
 pub fn routes() -> OpenApiRouter<AppState> {

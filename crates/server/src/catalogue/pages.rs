@@ -23,7 +23,8 @@ use crate::AppState;
 
 type Fields = std::collections::HashMap<String, Vec<String>>;
 
-fn select<T: Copy>(
+/// A filter's drop-down: "全部" and every value, by code, labelled in Chinese.
+pub(crate) fn select<T: Copy>(
     name: &str,
     label: &str,
     all: &[T],

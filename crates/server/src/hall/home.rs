@@ -1,61 +1,145 @@
-//! 我的待办: each person's queue: the steps and duties that wait on them.
+//! 我的待办: each person's queue, every duty of every capability in one list by deadline;
+//! the bureau filters it by department, kind and state to supervise the hall.
 
 use axum::extract::State;
-use domain::access::{duty_scope, Act, DutyScope};
+use domain::access::{duty_scope, Act, DutyScope, QueueAsked};
+use domain::deadline::DutyKind;
 use domain::freshness::Freshness;
 use domain::workflow::Status;
-use maud::{html, Markup};
-use store::resources::{ResourceQuery, ResourceSummary};
+use maud::html;
+use serde::Deserialize;
+use store::duties::DutyFilter;
+use store::resources::ResourceQuery;
 
+use super::tasks::{queue_page, task_view, QueueParam, TaskParams, TaskView};
 use crate::catalogue::api::visibility;
 use crate::error::ApiError;
-use crate::page::{code_path, layout, status_tag, thousands, PageResult, WebUser};
+use crate::json::Query;
+use crate::page::{code_path, layout, query_string, status_tag, thousands, PageResult, WebUser};
 use crate::AppState;
 
-/// The catalogue steps that wait on a person: each with the act that takes it.
-fn waiting_on(own: i64) -> [(Status, &'static str, Act); 4] {
-    [
-        (
-            Status::Submitted,
-            "待签发",
-            Act::SignEntry { provider: own },
-        ),
-        (Status::Signed, "待审核发布", Act::PublishEntry),
-        (
-            Status::Returned,
-            "被退回待修改",
-            Act::AuthorEntry { provider: own },
-        ),
-        (
-            Status::Draft,
-            "草稿待提交",
-            Act::AuthorEntry { provider: own },
-        ),
-    ]
+/// The hall's filters as a form sends them: empty fields mean "all".
+#[derive(Deserialize, Default)]
+pub struct HallQuery {
+    scope: Option<String>,
+    department: Option<String>,
+    kind: Option<String>,
+    state: Option<String>,
+    cursor: Option<String>,
 }
 
-pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
+impl HallQuery {
+    fn params(&self) -> Result<TaskParams, ApiError> {
+        let chosen = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let scope = match chosen(&self.scope).as_deref() {
+            None | Some("own") => None,
+            Some("bureau") => Some(QueueParam::Bureau),
+            Some("all") => Some(QueueParam::All),
+            Some(_) => return Err(ApiError::field("scope", "无法识别的待办范围")),
+        };
+        let department = chosen(&self.department)
+            .map(|d| {
+                d.parse()
+                    .map_err(|_| ApiError::field("department", "请选择部门"))
+            })
+            .transpose()?;
+        let kind = chosen(&self.kind)
+            .map(|k| {
+                DutyKind::parse(&k).ok_or_else(|| ApiError::field("kind", "无法识别的事项类型"))
+            })
+            .transpose()?;
+        let state = match chosen(&self.state).as_deref() {
+            None | Some("open") => None,
+            Some("overdue") => Some(DutyFilter::Overdue),
+            Some("due_soon") => Some(DutyFilter::DueSoon),
+            Some("done") => Some(DutyFilter::Done),
+            Some(_) => return Err(ApiError::field("state", "无法识别的办理状态")),
+        };
+        Ok(TaskParams {
+            scope,
+            department,
+            kind,
+            state,
+            cursor: chosen(&self.cursor),
+            limit: Some(50),
+        })
+    }
+
+    /// The filters again, for the next page's link.
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        [
+            ("scope", &self.scope),
+            ("department", &self.department),
+            ("kind", &self.kind),
+            ("state", &self.state),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name, value.clone().unwrap_or_default()))
+        .collect()
+    }
+}
+
+const STATES: [(&str, &str); 4] = [
+    ("open", "未办结"),
+    ("overdue", "已逾期"),
+    ("due_soon", "即将到期"),
+    ("done", "已办结"),
+];
+
+pub async fn page(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(query): Query<HallQuery>,
+) -> PageResult {
     let caller = user.caller();
     let visible = visibility(&user.0);
-    let scope = duty_scope(&caller).map_err(ApiError::from)?;
+    let scope = duty_scope(&caller, QueueAsked::Own).map_err(ApiError::from)?;
     let own_department = match scope {
         DutyScope::Department(d) => Some(d),
         DutyScope::Bureau | DutyScope::All => None,
     };
-    let mut queues: Vec<(&str, i64, Vec<ResourceSummary>)> = Vec::new();
-    for (status, label, act) in waiting_on(own_department.unwrap_or(-1)) {
-        if !user.may(act) {
-            continue;
-        }
+    let params = query.params()?;
+    let queue = queue_page(&state, &caller, &params).await?;
+    let calendar = state.store.calendar().await?;
+    let tasks: Vec<TaskView> = queue
+        .items
+        .into_iter()
+        .map(|duty| task_view(&state, &calendar, duty))
+        .collect();
+    let supervises = duty_scope(&caller, QueueAsked::All).is_ok();
+    let link = |cursor: Option<String>| {
+        let mut pairs = query.pairs();
+        pairs.extend(cursor.map(|c| ("cursor", c)));
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        format!("/?{}", query_string(&pairs))
+    };
+    let first_page = params.cursor.is_some().then(|| link(None));
+    let next_page = queue
+        .next
+        .map(|(due, id)| link(Some(format!("{due}.{id}"))));
+    let departments = if supervises {
+        state.store.departments().await?
+    } else {
+        Vec::new()
+    };
+    let drafts = if user.may(Act::AuthorEntry {
+        provider: own_department.unwrap_or(-1),
+    }) {
         let query = ResourceQuery {
-            status: Some(status),
+            status: Some(Status::Draft),
             provider_id: own_department,
             limit: 10,
             ..Default::default()
         };
-        let page = state.store.search_resources(&query, visible).await?;
-        queues.push((label, page.total, page.items));
-    }
+        Some(state.store.search_resources(&query, visible).await?)
+    } else {
+        None
+    };
     let counts = state.store.resource_status_counts(visible).await?;
     let count = |s: Status| {
         counts
@@ -100,18 +184,6 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
     } else {
         Vec::new()
     };
-    // Duties with deadlines: the department's, the bureau's, or (read-only) all of them.
-    let calendar = state.store.calendar().await?;
-    let duties: Vec<crate::sharing::api::DutyView> = state
-        .store
-        .open_duties(scope)
-        .await?
-        .into_iter()
-        .map(|duty| crate::sharing::api::DutyView {
-            countdown: crate::sharing::api::countdown(&state, &calendar, &duty),
-            duty,
-        })
-        .collect();
     let content = html! {
         div.cards {
             @for status in [Status::Published, Status::Submitted, Status::Signed, Status::Returned, Status::Draft] {
@@ -124,19 +196,51 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
         @if user.may(Act::ReadAudit) {
             div.card { p { "安全审计员可查阅审计日志并校验哈希链，不能修改任何数据。" } a.button href="/audit" { "查看审计日志" } }
         }
-        @if !duties.is_empty() {
-            h2 { "限时办理事项 " span.muted { "（" (duties.len()) " 项）" } }
-            table id="duties" {
-                tr { th { "事项" } th { "对象" } th { "收到时间" } th { "时限" } }
-                @for d in &duties {
-                    tr {
-                        td { (duty_label(&d.duty.kind)) }
-                        td { (duty_subject(&d.duty.subject)) }
-                        td { (crate::page::beijing(&d.duty.received_at)) }
-                        td { (crate::page::countdown_tag(&d.countdown)) }
+        h2 { "待办事项 " span.muted { "（共 " (thousands(queue.total)) " 项，按办理时限排列）" } }
+        form.filters method="get" action="/" id="task-filters" {
+            @if supervises {
+                label { "范围"
+                    select name="scope" {
+                        option value="own" selected[query.scope.as_deref().is_none_or(|s| s == "own" || s.is_empty())] { "本人待办" }
+                        option value="bureau" selected[query.scope.as_deref() == Some("bureau")] { "管理方" }
+                        option value="all" selected[query.scope.as_deref() == Some("all")] { "全部部门" }
+                    }
+                }
+                label { "部门"
+                    select name="department" {
+                        option value="" { "全部" }
+                        @for d in &departments { option value=(d.id) selected[params.department == Some(d.id)] { (d.name) } }
                     }
                 }
             }
+            (crate::catalogue::pages::select("kind", "事项类型", DutyKind::ALL, DutyKind::code, DutyKind::label, query.kind.as_deref()))
+            label { "办理状态"
+                select name="state" {
+                    @for (code, label) in STATES { option value=(code) selected[query.state.as_deref() == Some(code)] { (label) } }
+                }
+            }
+            button type="submit" { "筛选" }
+            a href="/" { "重置" }
+        }
+        @if tasks.is_empty() {
+            p.muted id="no-tasks" { "暂无待办事项" }
+        } @else {
+            table id="tasks" {
+                tr { th { "事项" } th { "对象" } @if supervises { th { "承办部门" } } th { "收到时间" } th { "时限" } }
+                @for t in &tasks {
+                    tr {
+                        td { (t.title) }
+                        td { a href=(t.href) { (t.subject_label) } @if let Some(name) = &t.duty.matter_name { " " span.muted { (name) } } }
+                        @if supervises { td { (t.duty.department_name.as_deref().unwrap_or("市数据资源管理局")) } }
+                        td { (crate::page::beijing(&t.duty.received_at)) }
+                        td { (crate::page::countdown_tag(&t.countdown)) }
+                    }
+                }
+            }
+        }
+        div.pager {
+            @if let Some(href) = &first_page { a href=(href) { "第一页" } }
+            @if let Some(href) = &next_page { a href=(href) { "下一页" } }
         }
         @if !failing.is_empty() {
             h2 { "归集失败的数据源 " span.muted { "（" (failing.len()) " 个，按退避自动重试）" } }
@@ -169,14 +273,12 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
                 }
             }
         }
-        @for (label, total, items) in &queues {
-            h2 { (label) " " span.muted { "（" (thousands(*total)) " 项）" } }
-            @if items.is_empty() {
-                p.muted { "暂无" }
-            } @else {
-                table {
+        @if let Some(drafts) = &drafts {
+            @if drafts.total > 0 {
+                h2 { "草稿待提交 " span.muted { "（" (thousands(drafts.total)) " 项）" } }
+                table id="drafts" {
                     tr { th { "信息资源代码" } th { "名称" } th { "提供方" } th { "状态" } th { "更新时间" } }
-                    @for r in items {
+                    @for r in &drafts.items {
                         tr {
                             td.mono { a href=(code_path(&r.code)) { (r.code) } }
                             td { (r.name) }
@@ -197,31 +299,4 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult {
         "我的待办",
         content,
     ))
-}
-
-fn duty_label(kind: &str) -> &'static str {
-    match kind {
-        "calendar_year" => "导入下一年度节假日安排",
-        other => domain::deadline::DutyKind::ALL
-            .iter()
-            .find(|k| k.code() == other)
-            .map_or("待办事项", |k| k.label()),
-    }
-}
-
-/// A duty's subject (`share_request:12`, …) as a link to the page where it is handled.
-fn duty_subject(subject: &str) -> Markup {
-    const PAGES: [(&str, &str, &str); 4] = [
-        ("share_request:", "/sharing", "共享申请"),
-        ("objection:", "/objections", "数据异议"),
-        ("need:", "/needs", "数据需求"),
-        ("basis_review:", "/sharing#basis-reviews", "不予共享复核"),
-    ];
-    match PAGES
-        .iter()
-        .find_map(|(prefix, page, label)| subject.strip_prefix(prefix).map(|id| (page, label, id)))
-    {
-        Some((page, label, id)) => html! { a href=(page) { (label) " " (id) } },
-        None => html! { (subject) },
-    }
 }

@@ -2,11 +2,15 @@
 
 use axum::routing::get;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
 mod home;
+pub mod tasks;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().route("/", get(home::page))
+    OpenApiRouter::new()
+        .route("/", get(home::page))
+        .routes(routes!(tasks::tasks))
 }

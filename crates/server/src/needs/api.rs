@@ -26,7 +26,7 @@ async fn view(state: &AppState, need: DataNeed) -> ApiResult<NeedView> {
     let countdown = need
         .duty
         .as_ref()
-        .map(|d| crate::sharing::api::countdown(state, &calendar, d));
+        .map(|d| crate::hall::tasks::countdown(state, &calendar, d));
     Ok(NeedView { need, countdown })
 }
 
@@ -85,16 +85,9 @@ pub async fn assign(
     Json(assignment): Json<Assignment>,
 ) -> ApiResult<axum::Json<NeedView>> {
     let ctx = audit_context(Some(&principal), &meta);
-    let calendar = state.store.calendar().await?;
     let need = state
         .store
-        .assign_need(
-            id,
-            assignment.department_id,
-            &state.config.deadline_rules,
-            &calendar,
-            &ctx,
-        )
+        .assign_need(id, assignment.department_id, &ctx)
         .await?;
     Ok(axum::Json(view(&state, need).await?))
 }

@@ -71,7 +71,7 @@ async fn page(
                     td { (n.consumer_name) }
                     td { (n.provider_name.as_deref().unwrap_or("—")) }
                     td { (crate::page::tag(n.status.label(), crate::page::tones::need(n.status))) }
-                    td { @if let Some(d) = &n.duty { (countdown_tag(&crate::sharing::api::countdown(state, &calendar, d))) } }
+                    td { @if let Some(d) = &n.duty { (countdown_tag(&crate::hall::tasks::countdown(state, &calendar, d))) } }
                     td {
                         @if n.status == NeedStatus::Submitted && assigns {
                             (form.banner(&assign_form))
@@ -176,17 +176,7 @@ pub async fn assign_need(
         let department: i64 = form_value(&form, "department_id")
             .parse()
             .map_err(|_| ApiError::field("department_id", "请选择提供方"))?;
-        let calendar = state.store.calendar().await?;
-        state
-            .store
-            .assign_need(
-                id,
-                department,
-                &state.config.deadline_rules,
-                &calendar,
-                &ctx,
-            )
-            .await?;
+        state.store.assign_need(id, department, &ctx).await?;
         Ok(())
     }
     .await;

@@ -27,7 +27,7 @@ async fn view(state: &AppState, objection: Objection) -> ApiResult<ObjectionView
     let countdown = objection
         .duty
         .as_ref()
-        .map(|d| crate::sharing::api::countdown(state, &calendar, d));
+        .map(|d| crate::hall::tasks::countdown(state, &calendar, d));
     Ok(ObjectionView {
         objection,
         countdown,
@@ -70,7 +70,6 @@ pub async fn raise_objection(
     meta: &crate::auth::RequestMeta,
     body: NewObjectionBody,
 ) -> ApiResult<Objection> {
-    let calendar = state.store.calendar().await?;
     let ctx = audit_context(Some(principal), meta);
     Ok(state
         .store
@@ -81,8 +80,6 @@ pub async fn raise_objection(
                 items: body.items,
                 description: &body.description,
             },
-            &state.config.deadline_rules,
-            &calendar,
             &ctx,
         )
         .await?)

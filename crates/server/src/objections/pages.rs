@@ -76,7 +76,7 @@ async fn page(
                     td { (o.items.join("、")) }
                     td { (o.description) @if let Some(a) = &o.answer { br; span.muted { "答复：" (a) } } }
                     td { (crate::page::tag(o.status.label(), crate::page::tones::objection(o.status))) }
-                    td { @if let Some(d) = &o.duty { (countdown_tag(&crate::sharing::api::countdown(state, &calendar, d))) } }
+                    td { @if let Some(d) = &o.duty { (countdown_tag(&crate::hall::tasks::countdown(state, &calendar, d))) } }
                     td {
                         @if !o.status.closed() && user.may(Act::AnswerObjection { provider: o.provider_id }) {
                             (form.banner(&id))

@@ -1,16 +1,16 @@
-//! Share requests (`/api/v1/share-requests`), the working-day calendar, duties and
-//! accountability records.
+//! Share requests (`/api/v1/share-requests`), decision delegates and accountability
+//! records.
 
 use crate::json::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{NaiveDate, Utc};
-use domain::access::{check, duty_scope, matter_scope, Act};
+use chrono::NaiveDate;
+use domain::access::{check, matter_scope, Act};
 use domain::calendar::Calendar;
 use domain::deadline::Countdown;
 use domain::sharing::{Decision, RequestInput};
 use serde::{Deserialize, Serialize};
-use store::sharing::{Accountability, Duty, RequestScope, ShareRequest};
+use store::sharing::{Accountability, RequestScope, ShareRequest};
 
 use crate::auth::{audit_context, Auth, Meta, Principal};
 use crate::error::ApiResult;
@@ -25,27 +25,11 @@ pub struct ShareRequestView {
     pub countdown: Option<Countdown>,
 }
 
-/// A duty with its countdown.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct DutyView {
-    #[serde(flatten)]
-    pub duty: Duty,
-    pub countdown: Countdown,
-}
-
-pub fn countdown(state: &AppState, calendar: &Calendar, duty: &Duty) -> Countdown {
-    Countdown::of(
-        calendar,
-        &state.config.deadline_rules,
-        duty.due_date,
-        duty.provisional,
-        duty.done_at,
-        Utc::now(),
-    )
-}
-
 pub fn view(state: &AppState, calendar: &Calendar, request: ShareRequest) -> ShareRequestView {
-    let countdown = request.duty.as_ref().map(|d| countdown(state, calendar, d));
+    let countdown = request
+        .duty
+        .as_ref()
+        .map(|d| crate::hall::tasks::countdown(state, calendar, d));
     ShareRequestView { request, countdown }
 }
 
@@ -93,7 +77,7 @@ pub async fn submit(
     let ctx = audit_context(Some(&principal), &meta);
     let request = state
         .store
-        .submit_share_request(&new.resource, &input, &state.config.deadline_rules, &ctx)
+        .submit_share_request(&new.resource, &input, &ctx)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -156,7 +140,7 @@ pub async fn decide(
     let ctx = audit_context(Some(&principal), &meta);
     let request = state
         .store
-        .decide_share_request(id, &decision, &state.config.deadline_rules, &ctx)
+        .decide_share_request(id, &decision, &ctx)
         .await?;
     Ok(axum::Json(view_one(&state, request).await?))
 }
@@ -204,7 +188,7 @@ pub async fn renew(
     let ctx = audit_context(Some(&principal), &meta);
     let request = state
         .store
-        .renew_share_request(id, renewal.valid_until, &state.config.deadline_rules, &ctx)
+        .renew_share_request(id, renewal.valid_until, &ctx)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -234,26 +218,6 @@ pub async fn set_delegate(
         .set_delegate(&username, delegation.allowed, &ctx)
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[utoipa::path(get, path = "/api/v1/duties", tag = "sharing", security(("bearer" = [])),
-    responses((status = 200, body = List<DutyView>), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn duties(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-) -> ApiResult<axum::Json<List<DutyView>>> {
-    let scope = duty_scope(&principal.caller())?;
-    let calendar = state.store.calendar().await?;
-    let duties = state.store.open_duties(scope).await?;
-    Ok(axum::Json(List::all(
-        duties
-            .into_iter()
-            .map(|duty| DutyView {
-                countdown: countdown(&state, &calendar, &duty),
-                duty,
-            })
-            .collect(),
-    )))
 }
 
 #[utoipa::path(get, path = "/api/v1/accountability", tag = "sharing", security(("bearer" = [])),

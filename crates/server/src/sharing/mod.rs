@@ -19,7 +19,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::revoke))
         .routes(routes!(api::renew))
         .routes(routes!(api::set_delegate))
-        .routes(routes!(api::duties))
         .routes(routes!(api::accountability))
         .routes(routes!(reviews::list, reviews::request))
         .routes(routes!(reviews::decide))

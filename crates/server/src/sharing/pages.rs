@@ -127,7 +127,7 @@ fn reviews_table(
                     td { (b.reason) }
                     td { (crate::page::tag(b.status.label(), crate::page::tones::review(b.status)))
                          @if let Some(a) = &b.answer { br; span.muted { (a) } } }
-                    td { @if let Some(d) = &b.duty { (countdown_tag(&super::api::countdown(state, calendar, d))) } }
+                    td { @if let Some(d) = &b.duty { (countdown_tag(&crate::hall::tasks::countdown(state, calendar, d))) } }
                     td {
                         @if b.status == ReviewStatus::Submitted && user.may(Act::DecideBasisReview) {
                             (form.banner(&id))
@@ -263,7 +263,7 @@ pub async fn decide(
     let outcome = match decision_of(&form) {
         Ok(decision) => state
             .store
-            .decide_share_request(id, &decision, &state.config.deadline_rules, &ctx)
+            .decide_share_request(id, &decision, &ctx)
             .await
             .map_err(ApiError::from),
         Err(error) => Err(error),
@@ -315,7 +315,7 @@ pub async fn renew(
         Ok::<_, ApiError>(
             state
                 .store
-                .renew_share_request(id, valid_until, &state.config.deadline_rules, &ctx)
+                .renew_share_request(id, valid_until, &ctx)
                 .await?,
         )
     }
@@ -347,7 +347,6 @@ pub async fn decide_review(
         _ => None,
     };
     let ctx = audit_context(Some(&user.0), &meta);
-    let calendar = state.store.calendar().await?;
     let outcome = match upheld {
         None => Err(ApiError::field("decision", "请选择复核结论")),
         Some(upheld) => state
@@ -357,8 +356,6 @@ pub async fn decide_review(
                 &store::basis_reviews::ReviewDecision {
                     upheld,
                     answer: form_value(&form, "answer"),
-                    rules: &state.config.deadline_rules,
-                    calendar: &calendar,
                 },
                 &ctx,
             )
@@ -521,12 +518,7 @@ async fn submit_request(
     };
     Ok(state
         .store
-        .submit_share_request(
-            code,
-            &input,
-            &state.config.deadline_rules,
-            &audit_context(Some(&user.0), meta),
-        )
+        .submit_share_request(code, &input, &audit_context(Some(&user.0), meta))
         .await?)
 }
 
@@ -540,7 +532,6 @@ pub async fn request_review(
     user.check_csrf(form_value(&form, "_csrf"))?;
     let code = format!("{prefix}/{seq}");
     let ctx = audit_context(Some(&user.0), &meta);
-    let calendar = state.store.calendar().await?;
     let items = form.get("review_items").cloned().unwrap_or_default();
     let outcome = state
         .store
@@ -550,8 +541,6 @@ pub async fn request_review(
                 items: &items,
                 reason: form_value(&form, "reason"),
             },
-            &state.config.deadline_rules,
-            &calendar,
             &ctx,
         )
         .await;

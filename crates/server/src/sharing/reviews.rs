@@ -27,7 +27,7 @@ pub(crate) async fn view(state: &AppState, review: BasisReview) -> ApiResult<Bas
     let countdown = review
         .duty
         .as_ref()
-        .map(|d| super::api::countdown(state, &calendar, d));
+        .map(|d| crate::hall::tasks::countdown(state, &calendar, d));
     Ok(BasisReviewView { review, countdown })
 }
 
@@ -53,7 +53,6 @@ pub async fn request(
     Json(new): Json<NewBasisReview>,
 ) -> ApiResult<(StatusCode, axum::Json<BasisReviewView>)> {
     let ctx = audit_context(Some(&principal), &meta);
-    let calendar = state.store.calendar().await?;
     let review = state
         .store
         .request_basis_review(
@@ -62,8 +61,6 @@ pub async fn request(
                 items: &new.items,
                 reason: &new.reason,
             },
-            &state.config.deadline_rules,
-            &calendar,
             &ctx,
         )
         .await?;
@@ -112,7 +109,6 @@ pub async fn decide(
         _ => return Err(ApiError::field("decision", "应为 uphold 或 overturn")),
     };
     let ctx = audit_context(Some(&principal), &meta);
-    let calendar = state.store.calendar().await?;
     let review = state
         .store
         .decide_basis_review(
@@ -120,8 +116,6 @@ pub async fn decide(
             &store::basis_reviews::ReviewDecision {
                 upheld,
                 answer: &decision.answer,
-                rules: &state.config.deadline_rules,
-                calendar: &calendar,
             },
             &ctx,
         )
