@@ -82,12 +82,15 @@ pub fn task_view(state: &AppState, calendar: &Calendar, duty: Duty) -> TaskView 
 pub struct TaskParams {
     /// `own` (default): the caller's queue; `bureau`: the bureau's; `all`: every queue
     /// (the bureau and the auditor). Ignored when `department` is given.
+    #[param(inline)]
     pub scope: Option<QueueParam>,
     /// One department's queue (the bureau and the auditor; a department reads only its own).
     pub department: Option<i64>,
     /// One kind of duty.
+    #[param(inline)]
     pub kind: Option<DutyKind>,
     /// `open` (default), `overdue`, `due_soon` or `done`.
+    #[param(inline)]
     pub state: Option<DutyFilter>,
     /// The `next` of the previous page.
     pub cursor: Option<String>,
