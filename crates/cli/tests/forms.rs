@@ -697,8 +697,7 @@ async fn sharing(hall: &Hall<'_>, code: &str) -> Step<i64> {
             .is_empty(),
         "no decision form for the staff"
     );
-    hall.sign_in("gaj-chief").await?;
-    hall.open("/sharing").await?;
+    supervise_and_work_the_queue(hall, request).await?;
     let approve = format!("{decision}:has(input[value=approve])");
     for item in ["id_number", "person_name", "income"] {
         if hall
@@ -761,6 +760,95 @@ async fn sharing(hall: &Hall<'_>, code: &str) -> Step<i64> {
     assert!(text.contains("已提交续期申请"), "{text}");
     hall.shot("renewed").await?;
     Ok(request)
+}
+
+/// The bureau filters the hall to the provider's decisions and urges (督办) the one on
+/// `request`; the provider's chief sees the bell, reads and clears the notification, and
+/// goes from the queue item to the request's row on the sharing page.
+async fn supervise_and_work_the_queue(hall: &Hall<'_>, request: i64) -> Step {
+    hall.sign_in("admin").await?;
+    let mut gaj = None;
+    for option in hall
+        .client
+        .find_all(Locator::Css("#task-filters select[name=department] option"))
+        .await?
+    {
+        if option.text().await?.trim() == "市公安局" {
+            gaj = option.attr("value").await?;
+        }
+    }
+    let filters = "#task-filters";
+    hall.set(
+        filters,
+        "department",
+        &gaj.expect("the provider is a filter choice"),
+    )
+    .await?;
+    hall.set(filters, "kind", "department_decision").await?;
+    hall.press(filters, None).await?;
+    let label = format!("共享申请 {request}");
+    let mut row = None;
+    for candidate in hall.client.find_all(Locator::Css("#tasks tr")).await? {
+        if candidate.text().await?.contains(&label) {
+            row = candidate.attr("id").await?;
+        }
+    }
+    let row = row.unwrap_or_else(|| panic!("{label} is in the provider's queue"));
+    let duty = row.trim_start_matches("task-");
+    let urge = format!("form[action=\"/tasks/{duty}/urge\"]");
+    hall.set(&urge, "note", "请于本周内完成审核").await?;
+    hall.press(&urge, None).await?;
+    let text = hall.text().await?;
+    assert!(
+        text.contains(&format!("已督办：部门受理审批（{label}）")),
+        "{text}"
+    );
+    assert!(hall
+        .text_of(&format!("#{row}"))
+        .await?
+        .contains("已督办 1 次：请于本周内完成审核"));
+    hall.shot("hall-supervision").await?;
+
+    hall.sign_in("gaj-chief").await?;
+    let bell = hall.text_of("#bell").await?;
+    assert!(
+        bell.starts_with("通知 ") && bell != "通知 0",
+        "unread shown on the bell: {bell}"
+    );
+    hall.shot("hall-queue").await?;
+    hall.open("/notifications").await?;
+    assert!(hall
+        .text_of("#notifications")
+        .await?
+        .contains("督办：部门受理审批"));
+    hall.press("#read-all", None).await?;
+    assert_eq!(hall.path().await?, "/notifications");
+    assert!(hall.text().await?.contains("条通知标为已读"));
+    assert_eq!(hall.text_of("#bell").await?, "通知", "nothing unread");
+    hall.open("/").await?;
+    let link = hall
+        .client
+        .find(Locator::Css(&format!(
+            "#{row} a[href=\"/sharing#request-{request}\"]"
+        )))
+        .await?;
+    link.click().await?;
+    for _ in 0..200 {
+        if hall.path().await? == "/sharing" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        hall.path().await?,
+        "/sharing",
+        "the queue item leads to the matter"
+    );
+    assert_eq!(
+        hall.url().await?.fragment(),
+        Some(format!("request-{request}").as_str())
+    );
+    Ok(())
 }
 
 /// 提出异议 (refused description, then raised), 受理, 已更正.

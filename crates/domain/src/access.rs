@@ -306,6 +306,8 @@ pub enum Act {
         provider: i64,
     },
     DecideBasisReview,
+    /// Urge (督办) the owner of an open duty: the bureau supervising the hall.
+    UrgeDuty,
 
     // Audit and oversight.
     ReadAudit,
@@ -521,6 +523,7 @@ fn outcome(caller: &Caller, act: Act) -> Outcome {
             "只有其他部门的首席代表和工作人员可以申请复核",
         ),
         Act::DecideBasisReview => rule(caller.bureau(), "只有数据资源管理方可以复核"),
+        Act::UrgeDuty => rule(caller.bureau(), "只有数据资源管理方可以督办"),
 
         Act::ReadAudit => rule(caller.auditor(), "三员分立：审计日志只由安全审计员查阅"),
         Act::VerifyAudit => rule(
@@ -576,6 +579,7 @@ fn name(act: Act) -> &'static str {
         Act::AnswerNeed { .. } => "响应需求",
         Act::RequestBasisReview { .. } => "申请复核",
         Act::DecideBasisReview => "复核不予共享依据",
+        Act::UrgeDuty => "督办",
         Act::ReadAudit => "查阅审计日志",
         Act::VerifyAudit => "校验审计日志",
         Act::ReadPersonalAccess => "查询个人信息查询记录",
@@ -707,6 +711,17 @@ pub fn duty_scope(caller: &Caller, asked: QueueAsked) -> Result<DutyScope, Denie
             act: "查看待办",
             reason: "只能查看本部门的待办",
         }),
+    }
+}
+
+/// Whose notifications a person reads: their department's, or the bureau's for its
+/// people. Nobody else is notified (the auditor owes no duty; applications read no hall).
+pub fn notification_owner(caller: &Caller) -> Option<crate::duty::DutyOwner> {
+    use crate::duty::DutyOwner;
+    match caller.department_id() {
+        Some(department) if caller.department_person() => Some(DutyOwner::Department(department)),
+        _ if caller.bureau() => Some(DutyOwner::Bureau),
+        _ => None,
     }
 }
 
@@ -844,6 +859,7 @@ mod tests {
             (". . . Y Y . . . . . .", "answer need of P", AnswerNeed { provider: P }),
             (". . . . . Y Y Y . . .", "basis review of P", RequestBasisReview { provider: P }),
             (". Y . . . . . . . . .", "decide review", DecideBasisReview),
+            (". Y . . . . . . . . .", "urge a duty", UrgeDuty),
             (". . Y . . . . . . . .", "read audit", ReadAudit),
             (". Y Y . . . . . . . Y", "verify audit", VerifyAudit),
             (". Y Y . . . . . . . .", "personal access", ReadPersonalAccess),
@@ -904,7 +920,7 @@ mod tests {
             ViewAccountability, Housekeeping, ReadData, ViewUsage { provider: P },
             RaiseObjection { provider: P, holds_grant: true }, AnswerObjection { provider: P },
             PostNeed, ViewNeeds, AssignNeed, AnswerNeed { provider: P },
-            RequestBasisReview { provider: P }, DecideBasisReview, ReadAudit, VerifyAudit,
+            RequestBasisReview { provider: P }, DecideBasisReview, UrgeDuty, ReadAudit, VerifyAudit,
             ReadPersonalAccess, ViewStats,
         ];
         for act in &every {
@@ -917,7 +933,7 @@ mod tests {
                 | ViewMatters | ImportCalendar | ViewAccountability | Housekeeping | ReadData
                 | ViewUsage { .. } | RaiseObjection { .. } | AnswerObjection { .. } | PostNeed
                 | ViewNeeds | AssignNeed | AnswerNeed { .. } | RequestBasisReview { .. }
-                | DecideBasisReview | ReadAudit | VerifyAudit | ReadPersonalAccess
+                | DecideBasisReview | UrgeDuty | ReadAudit | VerifyAudit | ReadPersonalAccess
                 | ViewStats => assert!(covered(act), "{act:?} is not in the table"),
             }
         }
@@ -997,6 +1013,17 @@ mod tests {
             duty_scope(&caller("admin"), QueueAsked::All),
             Ok(DutyScope::All)
         );
+        use crate::duty::DutyOwner;
+        assert_eq!(
+            notification_owner(&caller("p-staff")),
+            Some(DutyOwner::Department(P))
+        );
+        assert_eq!(
+            notification_owner(&caller("admin")),
+            Some(DutyOwner::Bureau)
+        );
+        assert_eq!(notification_owner(&caller("auditor")), None);
+        assert_eq!(notification_owner(&caller("p-app")), None);
         assert_eq!(entry_scope(&caller("auditor")), EntryScope::All);
         assert_eq!(
             entry_scope(&caller("p-staff")),

@@ -36,6 +36,14 @@ impl DutySubject {
         Self { kind, id }
     }
 
+    /// The matter in Chinese: "共享申请 12", "2027 年节假日安排".
+    pub fn label(self) -> String {
+        match self.kind {
+            SubjectKind::CalendarYear => format!("{} 年节假日安排", self.id),
+            kind => format!("{} {}", kind.label(), self.id),
+        }
+    }
+
     /// The audit log's target for the matter (`share_request:12`).
     pub fn target(self) -> String {
         format!("{}:{}", self.kind.code(), self.id)
@@ -146,6 +154,16 @@ impl NewDuty {
             provisional: false,
             missing_years: Vec::new(),
         }
+    }
+
+    /// The hall's notice of the duty to its owner.
+    pub fn notice(&self) -> String {
+        format!(
+            "新的待办：{}（{}），请于 {} 前办理",
+            self.kind.label(),
+            self.subject.label(),
+            self.due
+        )
     }
 
     /// The duties to load the years this one's deadline ran into.

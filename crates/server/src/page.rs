@@ -103,7 +103,7 @@ pub async fn dress_failures(
     };
     let dressed = layout(
         &state,
-        &WebUser(principal),
+        &WebUser(principal, Bell::default()),
         "",
         &[("", title)],
         title,
@@ -116,15 +116,32 @@ pub async fn dress_failures(
 
 pub type PageResult = Result<Response, PageError>;
 
-/// Extractor: the signed-in person; anyone else is sent to the login page.
-pub struct WebUser(pub Principal);
+/// Extractor: the signed-in person, with their unread notifications for the bell in the
+/// top bar; anyone else is sent to the login page.
+pub struct WebUser(pub Principal, pub Bell);
 
-impl<S: Send + Sync> FromRequestParts<S> for WebUser {
+/// The top bar's bell: how many notifications the person has not read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bell {
+    pub unread: i64,
+}
+
+impl FromRequestParts<AppState> for WebUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         match parts.extensions.get::<Principal>() {
-            Some(principal @ Principal::User { .. }) => Ok(WebUser(principal.clone())),
+            Some(principal @ Principal::User { .. }) => {
+                // A bell that cannot be read is shown empty rather than failing the page.
+                let unread = match state.store.unread_notifications(&principal.caller()).await {
+                    Ok(unread) => unread,
+                    Err(error) => {
+                        tracing::warn!(%error, "unread notifications not counted");
+                        0
+                    }
+                };
+                Ok(WebUser(principal.clone(), Bell { unread }))
+            }
             _ => Err(Redirect::to("/login").into_response()),
         }
     }
@@ -397,6 +414,9 @@ pub fn layout(
             div.brand { (state.config.platform_name) }
             div.who {
                 span { (person.display_name) " · " (person.department_name.as_deref().unwrap_or("市数据资源管理局")) " · " (person.role.label()) }
+                a.bell href="/notifications" id="bell" aria-label={"通知，未读 " (user.1.unread) " 条"} {
+                    "通知" @if user.1.unread > 0 { " " span.count { (thousands(user.1.unread)) } }
+                }
                 form method="post" action="/logout" { (csrf_field(user)) button type="submit" { "退出" } }
             }
         }
@@ -788,7 +808,7 @@ pub async fn not_found(
     };
     let mut response = match principal {
         Some(axum::Extension(principal @ Principal::User { .. })) => {
-            layout(&state, &WebUser(principal), "", &[("", "页面不存在")], "页面不存在", content)
+            layout(&state, &WebUser(principal, Bell::default()), "", &[("", "页面不存在")], "页面不存在", content)
         }
         _ => bare_page(
             "页面不存在",
@@ -886,6 +906,8 @@ pub fn redirect_to(page: &str, notice: &str) -> PageResult {
     let query = query_string(&[("notice", notice), ("sig", &signature)]);
     let target = if query.is_empty() {
         page.to_string()
+    } else if page.contains('?') {
+        format!("{page}&{query}")
     } else {
         format!("{page}?{query}")
     };
@@ -919,6 +941,14 @@ mod tests {
         assert!(location.starts_with("/sharing?notice="), "{location}");
         let bare = redirect_to("/needs", "").unwrap();
         assert_eq!(bare.headers()[header::LOCATION], "/needs");
+        // A page that already has a query (the hall's filters) keeps it.
+        let filtered = redirect_to("/?scope=all&kind=sign_entry", "已督办").unwrap();
+        let location = filtered.headers()[header::LOCATION].to_str().unwrap();
+        assert!(
+            location.starts_with("/?scope=all&kind=sign_entry&notice="),
+            "{location}"
+        );
+        assert_eq!(location.matches('?').count(), 1, "{location}");
     }
 
     #[test]

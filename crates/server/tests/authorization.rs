@@ -117,6 +117,24 @@ async fn every_sharing_endpoint_under_every_role_and_token() {
                 [ANON, ANON, OK, OK, OK, OK, OK, OK, NO, NO],
             ),
             (
+                Method::POST,
+                "/api/v1/tasks/1/urge".into(),
+                Some(json!({"note": "快"})),
+                [ANON, ANON, BAD, NO, NO, NO, NO, NO, NO, NO],
+            ),
+            (
+                Method::GET,
+                "/api/v1/notifications".into(),
+                None,
+                [ANON, ANON, OK, OK, OK, OK, OK, OK, NO, NO],
+            ),
+            (
+                Method::POST,
+                "/api/v1/notifications/read".into(),
+                Some(json!({"ids": []})),
+                [ANON, ANON, BAD, BAD, BAD, BAD, BAD, BAD, NO, NO],
+            ),
+            (
                 Method::GET,
                 "/api/v1/accountability".into(),
                 None,

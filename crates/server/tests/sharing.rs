@@ -1339,6 +1339,141 @@ async fn the_queue_lists_every_duty_by_deadline_and_each_department_reads_only_i
             bureau.json
         );
 
+        // Each new duty reached its owner in the hall; each person keeps their own marks.
+        let gaj_staff = app.login("gaj-staff").await;
+        let unread = app
+            .get("/api/v1/notifications?unread=true", &gaj_chief)
+            .await;
+        assert_eq!(unread.status, StatusCode::OK, "{}", unread.json);
+        let announced: Vec<&Value> = unread.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| {
+                n["kind"] == "duty_opened" && n["text"].as_str().unwrap().contains("部门受理审批")
+            })
+            .collect();
+        assert_eq!(announced.len(), 3, "{}", unread.json);
+        let first_id = announced[0]["id"].as_i64().unwrap();
+        let marked = app
+            .post(
+                "/api/v1/notifications/read",
+                &gaj_chief,
+                json!({"ids": [first_id]}),
+            )
+            .await;
+        assert_eq!(marked.json["marked"], 1, "{}", marked.json);
+        let again = app
+            .post(
+                "/api/v1/notifications/read",
+                &gaj_chief,
+                json!({"ids": [first_id]}),
+            )
+            .await;
+        assert_eq!(again.json["marked"], 0, "read once");
+        let after = app
+            .get("/api/v1/notifications?unread=true", &gaj_chief)
+            .await;
+        assert_eq!(
+            after.json["total"].as_i64().unwrap(),
+            unread.json["total"].as_i64().unwrap() - 1
+        );
+        let staff_unread = app
+            .get("/api/v1/notifications?unread=true", &gaj_staff)
+            .await;
+        assert_eq!(
+            staff_unread.json["total"], unread.json["total"],
+            "the staff member's marks are their own"
+        );
+        let foreign = app
+            .post(
+                "/api/v1/notifications/read",
+                &mzj_chief,
+                json!({"ids": [first_id]}),
+            )
+            .await;
+        assert_eq!(
+            foreign.json["marked"], 0,
+            "another department's notification is left alone"
+        );
+        error_of(
+            &app.post(
+                "/api/v1/notifications/read",
+                &gaj_chief,
+                json!({"ids": [first_id], "all": true}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        );
+
+        // 督办: the bureau urges an open duty; the owner sees the note on it and is notified.
+        let urge = |id: i64, token: String, note: &'static str| {
+            let app = &app;
+            async move {
+                app.post(
+                    &format!("/api/v1/tasks/{id}/urge"),
+                    &token,
+                    json!({"note": note}),
+                )
+                .await
+            }
+        };
+        let duty_of = |request: i64| {
+            open.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["subject"]["id"] == request)
+                .map(|d| d["id"].as_i64().unwrap())
+                .unwrap()
+        };
+        let urged = urge(duty_of(ids[2]), admin.clone(), "请于本周内完成审核").await;
+        assert_eq!(urged.status, StatusCode::CREATED, "{}", urged.json);
+        assert_eq!(
+            (
+                urged.json["urgings"].as_i64(),
+                urged.json["last_urging"].as_str()
+            ),
+            (Some(1), Some("请于本周内完成审核"))
+        );
+        let told = app
+            .get("/api/v1/notifications?unread=true", &gaj_staff)
+            .await;
+        assert!(
+            told.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["kind"] == "urged"
+                    && n["text"].as_str().unwrap().contains("请于本周内完成审核")),
+            "{}",
+            told.json
+        );
+        error_of(
+            &urge(duty_of(ids[2]), gaj_chief.clone(), "自己督办自己").await,
+            StatusCode::FORBIDDEN,
+        );
+        error_of(
+            &urge(duty_of(ids[2]), admin.clone(), "快").await,
+            StatusCode::BAD_REQUEST,
+        );
+        error_of(
+            &urge(987_654, admin.clone(), "请尽快办理").await,
+            StatusCode::NOT_FOUND,
+        );
+        let done_duty = done.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["subject"]["id"] == ids[0])
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        error_of(
+            &urge(done_duty, admin.clone(), "请尽快办理").await,
+            StatusCode::CONFLICT,
+        );
+
         // Bad filters are named, not ignored.
         for (query, field) in [("cursor=yesterday", "cursor"), ("limit=0", "limit")] {
             let bad = app.get(&format!("/api/v1/tasks?{query}"), &gaj_chief).await;

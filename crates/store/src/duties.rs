@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::access::DutyScope;
+use domain::access::{check, Act, DutyScope};
 use domain::deadline::DutyKind;
-use domain::duty::{DutySubject, SubjectKind};
+use domain::duty::{DutyOwner, DutySubject, SubjectKind};
 use serde::Serialize;
 
-use crate::{decode, on_pool, Store, StoreResult};
+use crate::{decode, on_pool, AuditContext, Store, StoreResult};
 
 /// Opens a duty (a [`domain::duty::NewDuty`]) inside `$tx`, and the bureau's duty to load
 /// each calendar year its deadline runs into (once per year). With `done $at`, the duty is
@@ -53,9 +53,10 @@ macro_rules! open_duty {
 macro_rules! insert_duty {
     ($tx:ident, $duty:expr, $done_at:expr) => {{
         let duty: &domain::duty::NewDuty = $duty;
-        sqlx::query(
+        let done_at: Option<chrono::DateTime<chrono::Utc>> = $done_at;
+        let duty_id: i64 = sqlx::query_scalar(
             "INSERT INTO duties (kind, subject_type, subject_id, department_id, received_at, due_date, provisional, done_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(duty.kind.code())
         .bind(duty.subject.kind.code())
@@ -64,7 +65,30 @@ macro_rules! insert_duty {
         .bind(duty.received_at)
         .bind(duty.due)
         .bind(duty.provisional)
-        .bind($done_at)
+        .bind(done_at)
+        .fetch_one(&mut *$tx)
+        .await?;
+        // The owner hears of it in the hall, unless it was met on the spot.
+        if done_at.is_none() {
+            $crate::notify!($tx, duty.owner, Some(duty_id), "duty_opened", duty.notice(), duty.received_at);
+        }
+    }};
+}
+
+/// Writes a notification to `$owner` (a [`domain::duty::DutyOwner`]) inside `$tx`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! notify {
+    ($tx:ident, $owner:expr, $duty_id:expr, $kind:expr, $text:expr, $at:expr) => {{
+        let owner: domain::duty::DutyOwner = $owner;
+        sqlx::query(
+            "INSERT INTO notifications (department_id, duty_id, kind, text, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(owner.department_id())
+        .bind($duty_id)
+        .bind($kind)
+        .bind($text)
+        .bind($at)
         .execute(&mut *$tx)
         .await?;
     }};
@@ -123,6 +147,9 @@ pub struct Duty {
     pub due_date: NaiveDate,
     pub provisional: bool,
     pub done_at: Option<DateTime<Utc>>,
+    /// How often the bureau urged (督办) it, and its latest note.
+    pub urgings: i64,
+    pub last_urging: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -139,6 +166,8 @@ pub(crate) struct DutyRow {
     due_date: NaiveDate,
     provisional: bool,
     done_at: Option<DateTime<Utc>>,
+    urgings: i64,
+    last_urging: Option<String>,
 }
 
 impl TryFrom<DutyRow> for Duty {
@@ -160,6 +189,8 @@ impl TryFrom<DutyRow> for Duty {
             due_date: row.due_date,
             provisional: row.provisional,
             done_at: row.done_at,
+            urgings: row.urgings,
+            last_urging: row.last_urging,
         })
     }
 }
@@ -169,7 +200,10 @@ impl TryFrom<DutyRow> for Duty {
 pub(crate) const DUTY_SELECT: &str =
     "SELECT d.id, d.kind, d.subject_type, d.subject_id, d.department_id, p.name AS department_name, \
      r.code AS entry_code, COALESCE(r.name, n.title) AS matter_name, \
-     d.received_at, d.due_date, d.provisional, d.done_at FROM duties d \
+     d.received_at, d.due_date, d.provisional, d.done_at, \
+     (SELECT COUNT(*) FROM duty_urgings u WHERE u.duty_id = d.id) AS urgings, \
+     (SELECT u.note FROM duty_urgings u WHERE u.duty_id = d.id ORDER BY u.id DESC LIMIT 1) AS last_urging \
+     FROM duties d \
      LEFT JOIN departments p ON p.id = d.department_id \
      LEFT JOIN share_requests q ON d.subject_type = 'share_request' AND q.id = d.subject_id \
      LEFT JOIN objections o ON d.subject_type = 'objection' AND o.id = d.subject_id \
@@ -249,6 +283,54 @@ impl Store {
             None
         };
         Ok(DutyPage { items, total, next })
+    }
+
+    pub async fn duty(&self, id: i64) -> StoreResult<Duty> {
+        let sql = format!("{DUTY_SELECT} WHERE d.id = $1");
+        let row: Option<DutyRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?);
+        Duty::try_from(row.ok_or_else(|| crate::StoreError::NotFound(format!("待办事项 {id}")))?)
+    }
+
+    /// The bureau urges (督办) the owner of an open duty: a note the owner reads on the
+    /// duty and in a notification. Audited; never edited or removed.
+    pub async fn urge_duty(&self, id: i64, note: &str, ctx: &AuditContext) -> StoreResult<Duty> {
+        check(&ctx.caller, Act::UrgeDuty)?;
+        let note = note.trim();
+        if !(4..=500).contains(&note.chars().count()) {
+            return Err(
+                domain::ValidationErrors::single("note", "请写明督办意见（4–500 字）").into(),
+            );
+        }
+        let duty = self.duty(id).await?;
+        let owner = match duty.department_id {
+            Some(d) => DutyOwner::Department(d),
+            None => DutyOwner::Bureau,
+        };
+        let text = format!(
+            "督办：{}（{}）：{note}",
+            duty.kind.label(),
+            duty.subject.label()
+        );
+        let at = crate::now();
+        on_pool!(self, pool, dialect => {
+            let mut tx = crate::begin_write!(pool, dialect);
+            // Only an open duty is urged, as it stands in this transaction.
+            let written = sqlx::query(
+                "INSERT INTO duty_urgings (duty_id, note, urged_by, urged_at) \
+                 SELECT id, $2, $3, $4 FROM duties WHERE id = $1 AND done_at IS NULL")
+                .bind(id).bind(note).bind(ctx.actor_name()).bind(at)
+                .execute(&mut *tx).await?.rows_affected();
+            if written == 0 {
+                return Err(crate::StoreError::Conflict("该事项已办结，无需督办".into()));
+            }
+            crate::notify!(tx, owner, Some(id), "urged", text, at);
+            let mut event = ctx.event("duty.urge", duty.subject.target());
+            event.after = crate::audit::snapshot(&serde_json::json!({"duty": id, "kind": duty.kind.code(), "note": note}));
+            crate::append_audit!(self, tx, event);
+            tx.commit().await?;
+        });
+        self.duty(id).await
     }
 
     /// The latest duty of each matter of `kind`, by id: one query for a whole list (per

@@ -27,6 +27,7 @@ pub mod duties;
 mod error;
 mod lookup;
 pub mod needs;
+pub mod notifications;
 pub mod objections;
 pub mod personal_access;
 pub mod resources;

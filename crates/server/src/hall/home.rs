@@ -15,7 +15,10 @@ use super::tasks::{queue_page, task_view, QueueParam, TaskParams, TaskView};
 use crate::catalogue::api::visibility;
 use crate::error::ApiError;
 use crate::json::Query;
-use crate::page::{code_path, layout, query_string, status_tag, thousands, PageResult, WebUser};
+use crate::page::{
+    code_path, form_value, layout, query_string, redirect_to, status_tag, thousands, Notice,
+    PageResult, WebUser,
+};
 use crate::AppState;
 
 /// The hall's filters as a form sends them: empty fields mean "all".
@@ -95,6 +98,7 @@ pub async fn page(
     State(state): State<AppState>,
     user: WebUser,
     Query(query): Query<HallQuery>,
+    axum::extract::Query(notice): axum::extract::Query<Notice>,
 ) -> PageResult {
     let caller = user.caller();
     let visible = visibility(&user.0);
@@ -112,6 +116,7 @@ pub async fn page(
         .map(|duty| task_view(&state, &calendar, duty))
         .collect();
     let supervises = duty_scope(&caller, QueueAsked::All).is_ok();
+    let urges = user.may(Act::UrgeDuty);
     let link = |cursor: Option<String>| {
         let mut pairs = query.pairs();
         pairs.extend(cursor.map(|c| ("cursor", c)));
@@ -119,6 +124,8 @@ pub async fn page(
         format!("/?{}", query_string(&pairs))
     };
     let first_page = params.cursor.is_some().then(|| link(None));
+    // The urge form comes back to this view, filters and page included.
+    let here = link(params.cursor.clone());
     let next_page = queue
         .next
         .map(|(due, id)| link(Some(format!("{due}.{id}"))));
@@ -185,6 +192,7 @@ pub async fn page(
         Vec::new()
     };
     let content = html! {
+        @if let Some(text) = notice.text() { div.notice.ok role="status" { (text) } }
         div.cards {
             @for status in [Status::Published, Status::Submitted, Status::Signed, Status::Returned, Status::Draft] {
                 div.card { div.muted { (status.label()) } div.big.num { (thousands(count(status))) } }
@@ -226,14 +234,27 @@ pub async fn page(
             p.muted id="no-tasks" { "暂无待办事项" }
         } @else {
             table id="tasks" {
-                tr { th { "事项" } th { "对象" } @if supervises { th { "承办部门" } } th { "收到时间" } th { "时限" } }
+                tr { th { "事项" } th { "对象" } @if supervises { th { "承办部门" } } th { "收到时间" } th { "时限" } th { "督办" } }
                 @for t in &tasks {
-                    tr {
+                    tr id={"task-" (t.duty.id)} {
                         td { (t.title) }
                         td { a href=(t.href) { (t.subject_label) } @if let Some(name) = &t.duty.matter_name { " " span.muted { (name) } } }
                         @if supervises { td { (t.duty.department_name.as_deref().unwrap_or("市数据资源管理局")) } }
                         td { (crate::page::beijing(&t.duty.received_at)) }
                         td { (crate::page::countdown_tag(&t.countdown)) }
+                        td {
+                            @if t.duty.urgings > 0 {
+                                div.urged { "已督办 " (t.duty.urgings) " 次" @if let Some(note) = &t.duty.last_urging { "：" (note) } }
+                            }
+                            @if urges && t.duty.done_at.is_none() {
+                                form.inline method="post" action={"/tasks/" (t.duty.id) "/urge"} {
+                                    input type="hidden" name="_csrf" value=(user.csrf());
+                                    input type="hidden" name="back" value=(here);
+                                    input type="text" name="note" required minlength="4" maxlength="500" placeholder="督办意见" aria-label="督办意见";
+                                    button type="submit" { "督办" }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -299,4 +320,34 @@ pub async fn page(
         "我的待办",
         content,
     ))
+}
+
+/// 督办 from the supervision view: the note goes to the duty's owner.
+pub async fn urge(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::auth::Meta(meta): crate::auth::Meta,
+    crate::json::Path(id): crate::json::Path<i64>,
+    axum_extra::extract::Form(form): axum_extra::extract::Form<
+        std::collections::HashMap<String, Vec<String>>,
+    >,
+) -> PageResult {
+    user.check_csrf(form_value(&form, "_csrf"))?;
+    let ctx = crate::auth::audit_context(Some(&user.0), &meta);
+    let duty = state
+        .store
+        .urge_duty(id, form_value(&form, "note"), &ctx)
+        .await
+        .map_err(ApiError::from)?;
+    // Back to the hall view the form was on: only ever a path of this page.
+    let back = form_value(&form, "back");
+    let back = if back.starts_with("/?") && !back.contains("://") {
+        back
+    } else {
+        "/"
+    };
+    redirect_to(
+        back,
+        &format!("已督办：{}（{}）", duty.kind.label(), duty.subject.label()),
+    )
 }

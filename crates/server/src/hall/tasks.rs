@@ -10,9 +10,9 @@ use domain::duty::SubjectKind;
 use serde::{Deserialize, Serialize};
 use store::duties::{Duty, DutyFilter, DutyPage, DutyQuery};
 
-use crate::auth::Auth;
+use crate::auth::{audit_context, Auth, Meta};
 use crate::error::{ApiError, ApiResult};
-use crate::json::{List, Query};
+use crate::json::{Json, List, Path, Query};
 use crate::AppState;
 
 /// A duty as a queue shows it: its countdown, what it is in Chinese and where it is done.
@@ -184,4 +184,35 @@ pub async fn tasks(
         total: page.total,
         next: page.next.map(|(due, id)| format!("{due}.{id}")),
     }))
+}
+
+/// The bureau's urging note (督办).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Urging {
+    /// What the owner should do, 4–500 characters.
+    pub note: String,
+}
+
+/// Urges (督办) the owner of an open duty: the note shows on the duty and reaches the
+/// owner as a notification.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/urge", tag = "hall", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = Urging,
+    responses((status = 201, body = TaskView), (status = 400, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+pub async fn urge(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+    Json(urging): Json<Urging>,
+) -> ApiResult<(axum::http::StatusCode, axum::Json<TaskView>)> {
+    let ctx = audit_context(Some(&principal), &meta);
+    let duty = state.store.urge_duty(id, &urging.note, &ctx).await?;
+    let calendar = state.store.calendar().await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        axum::Json(task_view(&state, &calendar, duty)),
+    ))
 }
