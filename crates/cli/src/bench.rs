@@ -33,6 +33,17 @@ pub enum BenchCommand {
     /// The data API: prepares an empty database (an entry of N records, a grant, a token);
     /// see benches/sharing/run.sh.
     DataApi(crate::bench_data::DataApiArgs),
+    /// The hall at scale: fills an empty database with DEPARTMENTS departments (codes
+    /// `b0`, `b1`, …), ENTRIES entries and DUTIES duties (6 % open, with a notification
+    /// each) and leaves it for `serve`; see benches/hall/run.sh, which times the pages.
+    Hall {
+        #[arg(long, default_value_t = 200)]
+        departments: usize,
+        #[arg(long, default_value_t = 20_000)]
+        entries: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        duties: usize,
+    },
     /// A bare axum hello-world, the floor `/healthz` is compared with.
     Hello {
         #[arg(long, default_value = "127.0.0.1:18182")]
@@ -152,10 +163,15 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn fill(store: &Store, entries: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<()> {
+async fn fill(
+    store: &Store,
+    count: usize,
+    entries: usize,
+    rng: &mut ChaCha8Rng,
+) -> anyhow::Result<Vec<store::departments::Department>> {
     let ctx = AuditContext::system("bench");
     let mut departments = Vec::new();
-    for n in 0..50 {
+    for n in 0..count {
         let org = CreditCode::organisation_code(&format!("{:08}", 5000_0000 + n)).expect("digits");
         let new = NewDepartment {
             code: format!("b{n}"),
@@ -185,6 +201,112 @@ async fn fill(store: &Store, entries: usize, rng: &mut ChaCha8Rng) -> anyhow::Re
             );
         }
     }
+    Ok(departments)
+}
+
+/// A city of `duties` duties over `departments` and `entries`: most done long ago, 6 %
+/// open around today, one in twenty the bureau's.
+fn benchmark_duties(
+    departments: &[store::departments::Department],
+    entries: usize,
+    duties: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<store::duties::BenchmarkDuty> {
+    use domain::deadline::DutyKind::*;
+    use domain::duty::{DutySubject, SubjectKind};
+    let today = chrono::Utc::now().date_naive();
+    let noon = chrono::NaiveTime::from_hms_opt(2, 0, 0).expect("a time");
+    let entry = |rng: &mut ChaCha8Rng| rng.gen_range(1..=entries as i64);
+    (0..duties)
+        .map(|_| {
+            let bureau = rng.gen_bool(0.05);
+            let kind = if bureau {
+                *[ReviewEntry, Coordination].choose(rng).expect("kinds")
+            } else {
+                *[
+                    DepartmentDecision,
+                    SignEntry,
+                    ReviseEntry,
+                    ObjectionVerification,
+                    NeedResponse,
+                    CollectionFailure,
+                ]
+                .choose(rng)
+                .expect("kinds")
+            };
+            let subject = match kind {
+                SignEntry | ReviewEntry | ReviseEntry => {
+                    DutySubject::new(SubjectKind::Entry, entry(rng))
+                }
+                CollectionFailure => DutySubject::new(SubjectKind::Source, rng.gen_range(1..=1000)),
+                ObjectionVerification => {
+                    DutySubject::new(SubjectKind::Objection, rng.gen_range(1..=100_000))
+                }
+                NeedResponse => DutySubject::new(SubjectKind::Need, rng.gen_range(1..=10_000)),
+                _ => DutySubject::new(SubjectKind::ShareRequest, rng.gen_range(1..=500_000)),
+            };
+            let open = rng.gen_bool(0.06);
+            let due = if open {
+                today + chrono::Duration::days(rng.gen_range(-20..=15))
+            } else {
+                today - chrono::Duration::days(rng.gen_range(1..=700))
+            };
+            let received = (due - chrono::Duration::days(14)).and_time(noon).and_utc();
+            let done_at = (!open).then(|| {
+                let late = rng.gen_bool(0.1);
+                let shift = if late {
+                    rng.gen_range(1..=5)
+                } else {
+                    -rng.gen_range(0..=10)
+                };
+                (due + chrono::Duration::days(shift))
+                    .and_time(noon)
+                    .and_utc()
+            });
+            store::duties::BenchmarkDuty {
+                kind,
+                subject,
+                department_id: (!bureau).then(|| departments.choose(rng).expect("departments").id),
+                received_at: received,
+                due_date: due,
+                done_at,
+            }
+        })
+        .collect()
+}
+
+/// `bench hall`: the scaled city, left in the database for `serve` to time.
+async fn fill_hall(
+    url: &str,
+    departments: usize,
+    entries: usize,
+    duties: usize,
+) -> anyhow::Result<()> {
+    let store = Store::connect(url).await?;
+    store.migrate().await?;
+    anyhow::ensure!(
+        store.is_empty().await?,
+        "bench hall needs an empty database"
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let started = Instant::now();
+    let made = fill(&store, departments, entries, &mut rng).await?;
+    eprintln!(
+        "{departments} departments, {entries} entries in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    for chunk in 0..duties.div_ceil(100_000) {
+        let count = 100_000.min(duties - chunk * 100_000);
+        store
+            .fill_benchmark_duties(&benchmark_duties(&made, entries, count, &mut rng))
+            .await?;
+    }
+    store.analyze().await?;
+    eprintln!(
+        "{duties} duties with their notifications in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -197,6 +319,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Collect(args) => return crate::bench_collect::run(&url, args).await,
         BenchCommand::DataApi(args) => return crate::bench_data::run(&url, args).await,
         BenchCommand::Hello { listen } => return crate::bench_data::hello(&listen).await,
+        BenchCommand::Hall {
+            departments,
+            entries,
+            duties,
+        } => return fill_hall(&url, departments, entries, duties).await,
     };
     let store = Store::connect(&url).await?;
     store.migrate().await?;
@@ -210,7 +337,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         store::redact_url(&url)
     );
     let fill_started = Instant::now();
-    fill(&store, entries, &mut rng).await?;
+    fill(&store, 50, entries, &mut rng).await?;
     store.analyze().await?;
     eprintln!(
         "filled and analysed in {:.1} s",

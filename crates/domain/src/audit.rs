@@ -50,6 +50,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("source.create", "登记数据源"),
     ("source.disable", "停用数据源"),
     ("source.enable", "启用数据源"),
+    ("source.failure", "数据源采集失败"),
+    ("source.recover", "数据源恢复采集"),
     ("token.create", "签发应用令牌"),
     ("token.revoke", "吊销应用令牌"),
     ("user.activate", "启用账号"),

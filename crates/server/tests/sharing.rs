@@ -1449,6 +1449,22 @@ async fn the_queue_lists_every_duty_by_deadline_and_each_department_reads_only_i
             "{}",
             told.json
         );
+        // The consumer reads the request, not the bureau's note to the provider.
+        let consumer_view = app
+            .get(&format!("/api/v1/share-requests/{}", ids[2]), &mzj_chief)
+            .await;
+        assert_eq!(
+            consumer_view.status,
+            StatusCode::OK,
+            "{}",
+            consumer_view.json
+        );
+        assert!(
+            consumer_view.json["duty"]["last_urging"].is_null(),
+            "{}",
+            consumer_view.json
+        );
+        assert_eq!(consumer_view.json["duty"]["urgings"], 0);
         error_of(
             &urge(duty_of(ids[2]), gaj_chief.clone(), "自己督办自己").await,
             StatusCode::FORBIDDEN,

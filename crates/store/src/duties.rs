@@ -42,9 +42,11 @@ macro_rules! open_duty {
         .bind(duty.subject.id)
         .fetch_optional(&mut *$tx)
         .await?;
-        if open.is_none() {
+        let opened = open.is_none();
+        if opened {
             $crate::insert_duty!($tx, duty, None::<chrono::DateTime<chrono::Utc>>);
         }
+        opened
     }};
 }
 
@@ -94,7 +96,8 @@ macro_rules! notify {
     }};
 }
 
-/// Discharges every open duty about `$subject` (a [`DutySubject`]) inside `$tx`, at `$at`.
+/// Discharges every open duty about `$subject` (a [`DutySubject`]) inside `$tx`, at `$at`;
+/// evaluates to how many there were.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! discharge_duties {
@@ -107,7 +110,8 @@ macro_rules! discharge_duties {
         .bind(subject.id)
         .bind($at)
         .execute(&mut *$tx)
-        .await?;
+        .await?
+        .rows_affected()
     }};
 }
 
@@ -147,7 +151,8 @@ pub struct Duty {
     pub due_date: NaiveDate,
     pub provisional: bool,
     pub done_at: Option<DateTime<Utc>>,
-    /// How often the bureau urged (督办) it, and its latest note.
+    /// How often the bureau urged (督办) it, and its latest note: in queues only (a duty
+    /// shown with its matter, which both parties read, leaves them out).
     pub urgings: i64,
     pub last_urging: Option<String>,
 }
@@ -353,7 +358,11 @@ impl Store {
                 query.build_query_as().fetch_all(pool).await?
             });
             // Ordered by id: a later duty of the same matter replaces an earlier one.
-            for duty in duties_of(rows)? {
+            for mut duty in duties_of(rows)? {
+                // A matter is read by both its parties; the bureau's urging notes are for
+                // the owner, who reads them in the queue.
+                duty.urgings = 0;
+                duty.last_urging = None;
                 latest.insert(duty.subject.id, duty);
             }
         }
@@ -374,6 +383,46 @@ impl Store {
                          WHERE subject_type = $1 AND subject_id = $2 AND done_at IS NULL")
                 .bind(subject.kind.code()).bind(subject.id).bind(received_at).bind(due).bind(provisional)
                 .execute(pool).await?;
+        });
+        Ok(())
+    }
+}
+
+/// One duty of a benchmark city: what [`Store::fill_benchmark_duties`] writes.
+#[derive(Debug, Clone)]
+pub struct BenchmarkDuty {
+    pub kind: DutyKind,
+    pub subject: DutySubject,
+    pub department_id: Option<i64>,
+    pub received_at: DateTime<Utc>,
+    pub due_date: NaiveDate,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Benchmarks only (`datahall bench hall`): writes `duties` as they stand, with the
+    /// notification each would have had, in statements of a few thousand rows. No audit
+    /// record: a benchmark city is thrown away.
+    pub async fn fill_benchmark_duties(&self, duties: &[BenchmarkDuty]) -> StoreResult<()> {
+        let before: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM duties").fetch_one(pool).await?
+        });
+        for chunk in duties.chunks(3000) {
+            on_pool!(self, pool => {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO duties (kind, subject_type, subject_id, department_id, received_at, due_date, provisional, done_at) ");
+                insert.push_values(chunk, |mut row, duty| {
+                    row.push_bind(duty.kind.code()).push_bind(duty.subject.kind.code()).push_bind(duty.subject.id)
+                        .push_bind(duty.department_id).push_bind(duty.received_at).push_bind(duty.due_date)
+                        .push_bind(false).push_bind(duty.done_at);
+                });
+                insert.build().execute(pool).await?;
+            });
+        }
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO notifications (department_id, duty_id, kind, text, created_at) \
+                         SELECT department_id, id, 'duty_opened', '新的待办', received_at FROM duties WHERE id > $1")
+                .bind(before).execute(pool).await?;
         });
         Ok(())
     }

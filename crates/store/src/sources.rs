@@ -230,13 +230,21 @@ impl Store {
                 None => {
                     sqlx::query("UPDATE sources SET next_run_at = $2, claimed_until = NULL WHERE id = $1")
                         .bind(id).bind(next_run_at).execute(&mut *tx).await?;
-                    crate::discharge_duties!(tx, subject, at);
+                    if crate::discharge_duties!(tx, subject, at) > 0 {
+                        let event = AuditContext::system("collection").event("source.recover", format!("source:{id}"));
+                        crate::append_audit!(self, tx, event);
+                    }
                 }
                 Some(error) => {
                     sqlx::query("UPDATE sources SET next_run_at = $2, last_error = $3, failures = failures + 1, claimed_until = NULL WHERE id = $1")
                         .bind(id).bind(next_run_at).bind(error).execute(&mut *tx).await?;
+                    // The first failure of a run of them is audited with the duty it opens.
                     if let Some(duty) = &failure_duty {
-                        crate::open_duty!(tx, duty, unless open);
+                        if crate::open_duty!(tx, duty, unless open) {
+                            // The reason stays on the source: a source's answer is not audit text.
+                            let event = AuditContext::system("collection").event("source.failure", format!("source:{id}"));
+                            crate::append_audit!(self, tx, event);
+                        }
                     }
                 }
             }

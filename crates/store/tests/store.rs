@@ -1706,6 +1706,16 @@ async fn a_failing_source_owes_its_department_one_duty_until_a_pull_succeeds() {
             Some(code.as_str()),
             "the queue names the entry"
         );
+        // The duty's opening and its discharge are audited, once each.
+        for action in ["source.failure", "source.recover"] {
+            let filter = AuditFilter {
+                action: Some(action.into()),
+                ..Default::default()
+            };
+            let (rows, total) = t.store.audit_list(&filter, 10).await.unwrap();
+            assert_eq!(total, 1, "{action}");
+            assert_eq!(rows[0].target, format!("source:{}", source.id));
+        }
     }
 }
 

@@ -341,7 +341,7 @@ pub async fn urge(
         .map_err(ApiError::from)?;
     // Back to the hall view the form was on: only ever a path of this page.
     let back = form_value(&form, "back");
-    let back = if back.starts_with("/?") && !back.contains("://") {
+    let back = if back.starts_with("/?") && back.bytes().all(|b| b.is_ascii_graphic()) {
         back
     } else {
         "/"
