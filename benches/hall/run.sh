@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The hall's queue (我的待办) and its JSON twin, server time as a signed-in person loads
-# them: on the demo city (SQLite) and on a scaled city in PostgreSQL (200 departments,
+# them: on the demo city (SQLite) and on a scaled city in PostgreSQL (99 departments,
 # 20,000 entries, 1,000,000 duties by default), p50/p99 of LOADS loads each. The issue's
-# budget is 300 ms per page.
+# budget is 300 ms per page. The issue asks for 200 departments; a city has at most 99
+# that catalogue, since a department's number is the 2-digit 项 of its resource codes.
 # Usage: benches/hall/run.sh [duties] [loads]   (DATAHALL_BIN=… to skip the release build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,11 +36,11 @@ time_pages gaj-chief demo-password "$loads" / /api/v1/tasks
 time_pages admin demo-password "$loads" "/?scope=all" "/api/v1/tasks?scope=all" "/?scope=all&state=overdue"
 kill "$server"; wait "$server" 2>/dev/null || true; server=
 
-echo "== scaled city (PostgreSQL): 200 departments, 20,000 entries, $duties duties"
+echo "== scaled city (PostgreSQL): 99 departments (the most the 2-digit 部门 branch number allows), 20,000 entries, $duties duties"
 pg=postgres://postgres@127.0.0.1:5432
 psql "$pg/postgres" -qc 'DROP DATABASE IF EXISTS datahall_bench_hall WITH (FORCE)' -c 'CREATE DATABASE datahall_bench_hall'
 url=$pg/datahall_bench_hall
-DATAHALL_BENCH_DATABASE=$url "$bin" bench hall --departments 200 --entries 20000 --duties "$duties"
+DATAHALL_BENCH_DATABASE=$url "$bin" bench hall --departments 99 --entries 20000 --duties "$duties"
 export DATAHALL_PASSWORD=bench-password-2026
 "$bin" --database "$url" user add --username b7-chief --display-name 基准首席代表 --role chief --department b7 >/dev/null
 "$bin" --database "$url" user add --username bench-admin --display-name 基准管理员 --role admin >/dev/null

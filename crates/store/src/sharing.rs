@@ -655,33 +655,45 @@ impl Store {
     ) -> StoreResult<u64> {
         check(&ctx.caller, Act::Housekeeping)?;
         let today = beijing_date(at);
-        let written = on_pool!(self, pool, dialect => {
-            let mut tx = crate::begin_write!(pool, dialect);
-            let missed = crate::duties::duties_of(sqlx::query_as(&format!(
-                "{} WHERE d.due_date < $1 \
-                 AND NOT EXISTS (SELECT 1 FROM accountability a WHERE a.duty_id = d.id) ORDER BY d.id", crate::duties::DUTY_SELECT))
-                .bind(today).fetch_all(&mut *tx).await?)?;
-            let mut written = 0;
-            for duty in missed {
-                let late = match duty.done_at {
-                    None => true,
-                    Some(done) => beijing_date(done) > duty.due_date,
-                };
-                if !late {
-                    continue;
+        // In chunks, each its own transaction: a city's backlog (a first run over a million
+        // duties) must not hold the platform's write lock, and every login behind it, for
+        // minutes. The id walks forward, so on-time duties are passed over once per run.
+        const CHUNK: i64 = 500;
+        let (mut written, mut after) = (0, 0i64);
+        loop {
+            let (seen, last) = on_pool!(self, pool, dialect => {
+                let mut tx = crate::begin_write!(pool, dialect);
+                let missed = crate::duties::duties_of(sqlx::query_as(&format!(
+                    "{} WHERE d.due_date < $1 AND d.id > $2 \
+                     AND NOT EXISTS (SELECT 1 FROM accountability a WHERE a.duty_id = d.id) ORDER BY d.id LIMIT $3",
+                    crate::duties::DUTY_SELECT))
+                    .bind(today).bind(after).bind(CHUNK).fetch_all(&mut *tx).await?)?;
+                let last = missed.last().map(|d| d.id);
+                for duty in &missed {
+                    let late = match duty.done_at {
+                        None => true,
+                        Some(done) => beijing_date(done) > duty.due_date,
+                    };
+                    if !late {
+                        continue;
+                    }
+                    sqlx::query("INSERT INTO accountability (duty_id, department_id, kind, subject, due_date, recorded_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(duty.id).bind(duty.department_id).bind(duty.kind.code()).bind(duty.subject.target()).bind(duty.due_date).bind(at)
+                        .execute(&mut *tx).await?;
+                    let mut event = ctx.event("duty.missed", duty.subject.target());
+                    event.after = snapshot(duty);
+                    crate::append_audit!(self, tx, event);
+                    written += 1;
                 }
-                sqlx::query("INSERT INTO accountability (duty_id, department_id, kind, subject, due_date, recorded_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(duty.id).bind(duty.department_id).bind(duty.kind.code()).bind(duty.subject.target()).bind(duty.due_date).bind(at)
-                    .execute(&mut *tx).await?;
-                let mut event = ctx.event("duty.missed", duty.subject.target());
-                event.after = snapshot(&duty);
-                crate::append_audit!(self, tx, event);
-                written += 1;
+                tx.commit().await?;
+                (missed.len() as i64, last)
+            });
+            match last {
+                Some(last) if seen == CHUNK => after = last,
+                _ => break,
             }
-            tx.commit().await?;
-            written
-        });
+        }
         Ok(written)
     }
 
