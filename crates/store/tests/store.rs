@@ -1761,3 +1761,64 @@ fn only_the_duties_module_writes_duties() {
         found.join("\n")
     );
 }
+
+/// Missed deadlines are recorded in chunks, each its own transaction; a backlog longer
+/// than a chunk, with on-time duties among the late ones, is recorded whole and once.
+#[tokio::test]
+async fn a_backlog_of_missed_deadlines_is_recorded_whole_and_once() {
+    for t in backends().await {
+        let dept = department(&t.store, "gaj", 1).await;
+        let today = domain::calendar::beijing_date(chrono::Utc::now());
+        let at = |day: chrono::NaiveDate| day.and_hms_opt(2, 0, 0).unwrap().and_utc();
+        let duties: Vec<store::duties::BenchmarkDuty> = (0..1300i64)
+            .map(|n| {
+                let due = today - chrono::Duration::days(30 + n % 50);
+                // Every third done on time, every third late, every third still open.
+                let done_at = match n % 3 {
+                    0 => Some(at(due - chrono::Duration::days(1))),
+                    1 => Some(at(due + chrono::Duration::days(2))),
+                    _ => None,
+                };
+                store::duties::BenchmarkDuty {
+                    kind: DutyKind::NeedResponse,
+                    subject: domain::duty::DutySubject::new(domain::duty::SubjectKind::Need, n + 1),
+                    department_id: Some(dept.id),
+                    received_at: at(due - chrono::Duration::days(14)),
+                    due_date: due,
+                    done_at,
+                }
+            })
+            .collect();
+        t.store.fill_benchmark_duties(&duties).await.unwrap();
+        let housekeeping = AuditContext::system("housekeeping");
+        let late = duties
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| n % 3 != 0)
+            .count() as u64;
+        let now = chrono::Utc::now();
+        assert_eq!(
+            t.store
+                .record_missed_duties(now, &housekeeping)
+                .await
+                .unwrap(),
+            late,
+            "{}",
+            t.backend
+        );
+        assert_eq!(
+            t.store
+                .record_missed_duties(now, &housekeeping)
+                .await
+                .unwrap(),
+            0,
+            "recorded once"
+        );
+        let filter = AuditFilter {
+            action: Some("duty.missed".into()),
+            ..Default::default()
+        };
+        let (_, audited) = t.store.audit_list(&filter, 1).await.unwrap();
+        assert_eq!(audited as u64, late, "each with its audit record");
+    }
+}
