@@ -164,15 +164,11 @@ impl Store {
         let revision = if upheld {
             None
         } else {
-            let calendar = self.calendar().await?;
-            Some(NewDuty::open(
-                DutyKind::BasisRevision,
-                subject,
-                DutyOwner::Department(review.provider_id),
-                at,
-                &calendar,
-                &self.deadline_rules,
-            )?)
+            let owner = DutyOwner::Department(review.provider_id);
+            Some(
+                self.new_duty(DutyKind::BasisRevision, subject, owner, at)
+                    .await?,
+            )
         };
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);

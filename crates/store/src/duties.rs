@@ -290,6 +290,27 @@ impl Store {
         Ok(DutyPage { items, total, next })
     }
 
+    /// The duty of `kind` about `subject` owed by `owner`, received at `at`: due by the
+    /// calendar as loaded and the configured rules. For a matter that exists already; one
+    /// made in the same transaction opens with [`NewDuty::open`] once its id is known.
+    pub async fn new_duty(
+        &self,
+        kind: DutyKind,
+        subject: DutySubject,
+        owner: DutyOwner,
+        at: DateTime<Utc>,
+    ) -> StoreResult<domain::duty::NewDuty> {
+        let calendar = self.calendar().await?;
+        Ok(domain::duty::NewDuty::open(
+            kind,
+            subject,
+            owner,
+            at,
+            &calendar,
+            self.deadline_rules(),
+        )?)
+    }
+
     pub async fn duty(&self, id: i64) -> StoreResult<Duty> {
         let sql = format!("{DUTY_SELECT} WHERE d.id = $1");
         let row: Option<DutyRow> =

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use domain::access::{check, Act};
 use domain::deadline::DutyKind;
-use domain::duty::{DutyOwner, DutySubject, NewDuty, SubjectKind};
+use domain::duty::{DutyOwner, DutySubject, SubjectKind};
 use domain::sharing::NeedStatus;
 use domain::workflow::WorkflowError;
 use serde::Serialize;
@@ -123,15 +123,14 @@ impl Store {
         self.department(provider_id).await?;
         let at = now();
         let subject = DutySubject::new(SubjectKind::Need, id);
-        let calendar = self.calendar().await?;
-        let duty = NewDuty::open(
-            DutyKind::NeedResponse,
-            subject,
-            DutyOwner::Department(provider_id),
-            at,
-            &calendar,
-            &self.deadline_rules,
-        )?;
+        let duty = self
+            .new_duty(
+                DutyKind::NeedResponse,
+                subject,
+                DutyOwner::Department(provider_id),
+                at,
+            )
+            .await?;
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);
             let changed = sqlx::query("UPDATE data_needs SET status = 'assigned', provider_id = $2, assigned_by = $3 WHERE id = $1 AND status = 'submitted'")

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::account::DepartmentKind;
 use domain::catalogue::{ResourceBody, SecurityGrade, ShareType};
 use domain::code::{ClassKind, ResourceCode};
-use domain::duty::{DutyOwner, DutySubject, NewDuty, SubjectKind};
+use domain::duty::{DutyOwner, DutySubject, SubjectKind};
 use domain::search::{document_text, index_grams, SearchQuery};
 use domain::workflow::{next_status, Action, Status};
 use serde::Serialize;
@@ -448,15 +448,7 @@ impl Store {
                 } else {
                     DutyOwner::Department(current.provider.id)
                 };
-                let calendar = self.calendar().await?;
-                Some(NewDuty::open(
-                    kind,
-                    subject,
-                    owner,
-                    at,
-                    &calendar,
-                    self.deadline_rules(),
-                )?)
+                Some(self.new_duty(kind, subject, owner, at).await?)
             }
             None => None,
         };

@@ -399,16 +399,10 @@ impl Store {
         let body = self.published_body(&resource).await?;
         let clear_personal = clear_personal(&body, &request.clear_items);
         let at = now();
-        let calendar = self.calendar().await?;
         let subject = DutySubject::new(SubjectKind::ShareRequest, id);
-        let coordination = NewDuty::open(
-            DutyKind::Coordination,
-            subject,
-            DutyOwner::Bureau,
-            at,
-            &calendar,
-            &self.deadline_rules,
-        )?;
+        let coordination = self
+            .new_duty(DutyKind::Coordination, subject, DutyOwner::Bureau, at)
+            .await?;
         let caller_name = ctx.caller.person().map(|p| p.username.clone());
         on_pool!(self, pool, dialect => {
             let mut tx = crate::begin_write!(pool, dialect);

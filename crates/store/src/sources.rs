@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::deadline::DutyKind;
-use domain::duty::{DutyOwner, DutySubject, NewDuty, SubjectKind};
+use domain::duty::{DutyOwner, DutySubject, SubjectKind};
 use serde::Serialize;
 
 use crate::audit::snapshot;
@@ -212,15 +212,11 @@ impl Store {
         let failure_duty = match error {
             Some(_) => {
                 let source = self.source(id).await?;
-                let calendar = self.calendar().await?;
-                Some(NewDuty::open(
-                    DutyKind::CollectionFailure,
-                    subject,
-                    DutyOwner::Department(source.department_id),
-                    at,
-                    &calendar,
-                    self.deadline_rules(),
-                )?)
+                let owner = DutyOwner::Department(source.department_id);
+                Some(
+                    self.new_duty(DutyKind::CollectionFailure, subject, owner, at)
+                        .await?,
+                )
             }
             None => None,
         };

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use store::duties::DutyFilter;
 use store::resources::ResourceQuery;
 
-use super::tasks::{queue_page, task_view, QueueParam, TaskParams, TaskView};
+use super::tasks::{queue_page, QueueParam, TaskParams, TaskView};
 use crate::catalogue::api::visibility;
 use crate::error::ApiError;
 use crate::json::Query;
@@ -109,12 +109,7 @@ pub async fn page(
     };
     let params = query.params()?;
     let queue = queue_page(&state, &caller, &params).await?;
-    let calendar = state.store.calendar().await?;
-    let tasks: Vec<TaskView> = queue
-        .items
-        .into_iter()
-        .map(|duty| task_view(&state, &calendar, duty))
-        .collect();
+    let tasks: &[TaskView] = &queue.items;
     let supervises = duty_scope(&caller, QueueAsked::All).is_ok();
     let urges = user.may(Act::UrgeDuty);
     let link = |cursor: Option<String>| {
@@ -126,9 +121,7 @@ pub async fn page(
     let first_page = params.cursor.is_some().then(|| link(None));
     // The urge form comes back to this view, filters and page included.
     let here = link(params.cursor.clone());
-    let next_page = queue
-        .next
-        .map(|(due, id)| link(Some(format!("{due}.{id}"))));
+    let next_page = queue.next.clone().map(|cursor| link(Some(cursor)));
     let departments = if supervises {
         state.store.departments().await?
     } else {
@@ -235,7 +228,7 @@ pub async fn page(
         } @else {
             table id="tasks" {
                 tr { th { "事项" } th { "对象" } @if supervises { th { "承办部门" } } th { "收到时间" } th { "时限" } th { "督办" } }
-                @for t in &tasks {
+                @for t in tasks {
                     tr id={"task-" (t.duty.id)} {
                         td { (t.title) }
                         td { a href=(t.href) { (t.subject_label) } @if let Some(name) = &t.duty.matter_name { " " span.muted { (name) } } }

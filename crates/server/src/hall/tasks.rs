@@ -8,7 +8,7 @@ use domain::calendar::{beijing_date, Calendar};
 use domain::deadline::{Countdown, DutyKind};
 use domain::duty::SubjectKind;
 use serde::{Deserialize, Serialize};
-use store::duties::{Duty, DutyFilter, DutyPage, DutyQuery};
+use store::duties::{Duty, DutyFilter, DutyQuery};
 
 use crate::auth::{audit_context, Auth, Meta};
 use crate::error::{ApiError, ApiResult};
@@ -127,12 +127,13 @@ fn parse_cursor(text: &str) -> Option<(NaiveDate, i64)> {
     ))
 }
 
-/// One page of the queue `params` ask for, as the caller may read it.
+/// One page of the queue `params` ask for, as the caller may read it, each duty with its
+/// countdown by the calendar read once for the page.
 pub async fn queue_page(
     state: &AppState,
     caller: &domain::access::Caller,
     params: &TaskParams,
-) -> ApiResult<DutyPage> {
+) -> ApiResult<List<TaskView>> {
     let scope = duty_scope(caller, params.asked())?;
     let after = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
@@ -149,7 +150,7 @@ pub async fn queue_page(
     let today = beijing_date(Utc::now());
     let due_soon_until =
         calendar.last_day_within(today, state.store.deadline_rules().due_soon_days);
-    Ok(state
+    let page = state
         .store
         .duties(&DutyQuery {
             scope,
@@ -160,7 +161,16 @@ pub async fn queue_page(
             after,
             limit,
         })
-        .await?)
+        .await?;
+    Ok(List {
+        items: page
+            .items
+            .into_iter()
+            .map(|duty| task_view(state, &calendar, duty))
+            .collect(),
+        total: page.total,
+        next: page.next.map(|(due, id)| format!("{due}.{id}")),
+    })
 }
 
 /// The caller's queue (待办), earliest due first; the bureau and the auditor may read any
@@ -173,17 +183,9 @@ pub async fn tasks(
     Auth(principal): Auth,
     Query(params): Query<TaskParams>,
 ) -> ApiResult<axum::Json<List<TaskView>>> {
-    let page = queue_page(&state, &principal.caller(), &params).await?;
-    let calendar = state.store.calendar().await?;
-    Ok(axum::Json(List {
-        items: page
-            .items
-            .into_iter()
-            .map(|duty| task_view(&state, &calendar, duty))
-            .collect(),
-        total: page.total,
-        next: page.next.map(|(due, id)| format!("{due}.{id}")),
-    }))
+    Ok(axum::Json(
+        queue_page(&state, &principal.caller(), &params).await?,
+    ))
 }
 
 /// The bureau's urging note (督办).
